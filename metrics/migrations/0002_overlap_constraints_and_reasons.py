@@ -1,0 +1,56 @@
+"""PostgreSQL exclusion constraints against overlapping spans, and the seeded reason taxonomy.
+
+SQLite has no exclusion constraints; there the models' clean() and the importer check overlaps.
+"""
+
+from django.db import migrations
+
+EXCLUSIONS = [
+    ("metrics_assignment", "assignment_no_overlap", "customer_id WITH =, role WITH ="),
+    ("accounts_teammembership", "membership_no_overlap", "user_id WITH ="),
+]
+
+SEED_REASONS = [
+    ("fit", "Poor fit", "fit"),
+    ("features", "Missing features", "features"),
+    ("support", "Support experience", "support"),
+    ("cost", "Cost", "cost"),
+    ("change_in_needs", "Change in needs", "change_in_needs"),
+    ("financial_struggle", "Financial struggle", "financial_struggle"),
+    ("competitor", "Moved to a competitor", "competitor"),
+    ("champion_left", "Champion left", "champion_left"),
+    ("other", "Other", "other"),
+]
+
+
+def add_exclusions(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    for table, name, columns in EXCLUSIONS:
+        schema_editor.execute(
+            f"ALTER TABLE {table} ADD CONSTRAINT {name} EXCLUDE USING gist "
+            f"({columns}, daterange(start_date, end_date, '[]') WITH &&)"
+        )
+
+
+def drop_exclusions(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table, name, _ in EXCLUSIONS:
+        schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")
+
+
+def seed_reasons(apps, schema_editor):
+    ChurnReason = apps.get_model("metrics", "ChurnReason")
+    for code, label, category in SEED_REASONS:
+        ChurnReason.objects.get_or_create(code=code, defaults={"label": label, "category": category})
+
+
+class Migration(migrations.Migration):
+    dependencies = [("metrics", "0001_initial"), ("accounts", "0001_initial")]
+
+    operations = [
+        migrations.RunPython(add_exclusions, drop_exclusions),
+        migrations.RunPython(seed_reasons, migrations.RunPython.noop),
+    ]

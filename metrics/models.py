@@ -1,0 +1,342 @@
+"""Customers, contracts, ownership, churn cases and the precomputed retention snapshots.
+
+The figures themselves are computed by ``metrics.engine`` (plain Python) and written here
+only by ``metrics.snapshots`` (run by Celery workers or ``manage.py recompute``).
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from accounts.models import overlapping_spans
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class Customer(models.Model):
+    external_id = models.CharField(max_length=100, unique=True, help_text="The CRM id.")
+    name = models.CharField(max_length=250)
+    segment = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    use_case = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.external_id})"
+
+
+class ContractLine(models.Model):
+    """One recurring revenue line; end_date is the last day of service (inclusive), empty = open."""
+
+    external_id = models.CharField(max_length=100, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="lines")
+    product = models.CharField(max_length=100)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    arr = models.DecimalField(**MONEY, help_text="Annualized recurring revenue.")
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        ordering = ["customer", "start_date", "external_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(arr__gte=0), name="contract_arr_not_negative"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="contract_end_not_before_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.external_id}: {self.product} {self.arr}"
+
+    def clean(self):
+        if self.arr is not None and self.arr < 0:
+            raise ValidationError({"arr": "ARR cannot be negative."})
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The end date is before the start date."})
+
+
+class AssignmentRole(models.TextChoices):
+    CSM = "csm", "Customer success manager"
+    AM = "am", "Account manager"
+
+
+class Assignment(models.Model):
+    """Who owns a customer in a role, dated (end inclusive); never overlapping per customer+role."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    role = models.CharField(max_length=3, choices=AssignmentRole.choices)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["customer", "role", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="assignment_end_not_before_start",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "role", "start_date"], name="assignment_unique_start"
+            ),
+        ]
+        # PostgreSQL also gets an exclusion constraint against overlaps (migration 0002).
+
+    def __str__(self):
+        return f"{self.customer} {self.role} {self.user} from {self.start_date}"
+
+    def clean(self):
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The end date is before the start date."})
+        if self.customer_id and self.role and self.start_date:
+            others = Assignment.objects.filter(customer_id=self.customer_id, role=self.role)
+            if overlapping_spans(others.exclude(pk=self.pk), self.start_date, self.end_date).exists():
+                raise ValidationError(
+                    f"This {self.role} assignment overlaps another {self.role} assignment "
+                    "of the same customer."
+                )
+
+
+class ReasonCategory(models.TextChoices):
+    FIT = "fit", "Fit"
+    FEATURES = "features", "Features"
+    SUPPORT = "support", "Support"
+    COST = "cost", "Cost"
+    CHANGE_IN_NEEDS = "change_in_needs", "Change in needs"
+    FINANCIAL_STRUGGLE = "financial_struggle", "Financial struggle"
+    COMPETITOR = "competitor", "Competitor"
+    CHAMPION_LEFT = "champion_left", "Champion left"
+    OTHER = "other", "Other"
+
+
+class ChurnReason(models.Model):
+    code = models.SlugField(max_length=50, unique=True)
+    label = models.CharField(max_length=120)
+    category = models.CharField(max_length=32, choices=ReasonCategory.choices)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category", "label"]
+
+    def __str__(self):
+        return self.label
+
+
+class CaseKind(models.TextChoices):
+    CHURN = "churn", "Churn"
+    CONTRACTION = "contraction", "Contraction"
+
+
+class ChurnCase(models.Model):
+    """A day on which a customer's ARR fell: derived from contracts by the recompute.
+
+    Reasons, notes and who recorded them are typed by people and survive re-derivation; a case
+    whose drop vanished after a data correction is kept with ``void=True``.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="churn_cases")
+    date = models.DateField(help_text="First day without the lost revenue.")
+    kind = models.CharField(max_length=12, choices=CaseKind.choices)
+    previous_arr = models.DecimalField(**MONEY)
+    new_arr = models.DecimalField(**MONEY)
+    lost_arr = models.DecimalField(**MONEY)
+    # Owners assigned on the last day of the old revenue (date - 1), and their teams then.
+    csm_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    csm_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    am_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    am_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    void = models.BooleanField(default=False)
+    primary_reason = models.ForeignKey(
+        ChurnReason, null=True, blank=True, on_delete=models.PROTECT, related_name="primary_cases"
+    )
+    secondary_reason_1 = models.ForeignKey(
+        ChurnReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    secondary_reason_2 = models.ForeignKey(
+        ChurnReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "customer"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "date"], name="churn_case_unique_day"),
+            models.CheckConstraint(condition=Q(lost_arr__gte=0), name="churn_case_lost_not_negative"),
+        ]
+        indexes = [models.Index(fields=["date"]), models.Index(fields=["void", "date"])]
+
+    def __str__(self):
+        return f"{self.kind} of {self.customer} on {self.date}"
+
+    def clean(self):
+        chosen = [r for r in (self.primary_reason_id, self.secondary_reason_1_id, self.secondary_reason_2_id) if r]
+        if len(chosen) != len(set(chosen)):
+            raise ValidationError("A reason can be given only once per case.")
+        if (self.secondary_reason_1_id or self.secondary_reason_2_id) and not self.primary_reason_id:
+            raise ValidationError({"primary_reason": "The primary reason is required."})
+        if self.secondary_reason_2_id and not self.secondary_reason_1_id:
+            raise ValidationError(
+                {"secondary_reason_2": "Give the second-ranked secondary reason after the first."}
+            )
+
+
+class Granularity(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+    YEAR = "year", "Year"
+    TTM = "ttm", "Trailing twelve months"
+
+
+class ScopeType(models.TextChoices):
+    COMPANY = "company", "Company"
+    TEAM = "team", "Team"
+    OWNER = "owner", "Owner"
+    SEGMENT = "segment", "Segment"
+    REGION = "region", "Region"
+    INDUSTRY = "industry", "Industry"
+    USE_CASE = "use_case", "Use case"
+    PRODUCT = "product", "Product"
+    TENURE = "tenure", "Tenure band"
+
+
+class RetentionSnapshot(models.Model):
+    """One row of SPEC section 5: the retention figures of one period and one scope."""
+
+    period_start = models.DateField()
+    period_end = models.DateField()
+    granularity = models.CharField(max_length=8, choices=Granularity.choices)
+    partial = models.BooleanField(default=False)
+    scope_type = models.CharField(max_length=10, choices=ScopeType.choices)
+    scope_key = models.CharField(max_length=254, blank=True)
+    role = models.CharField(max_length=3, blank=True)
+    starting_arr = models.DecimalField(**MONEY)
+    expansion = models.DecimalField(**MONEY)
+    upsell = models.DecimalField(**MONEY)
+    cross_sell = models.DecimalField(**MONEY)
+    contraction = models.DecimalField(**MONEY)
+    churn = models.DecimalField(**MONEY)
+    ending_arr = models.DecimalField(**MONEY)
+    nrr = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    grr = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    logos_start = models.PositiveIntegerField()
+    logos_churned = models.PositiveIntegerField()
+    new_arr = models.DecimalField(**MONEY, null=True, blank=True)
+    reactivation_arr = models.DecimalField(**MONEY, null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["granularity", "period_start", "scope_type", "scope_key", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["granularity", "period_start", "scope_type", "scope_key", "role"],
+                name="snapshot_unique_scope_period",
+            )
+        ]
+        indexes = [models.Index(fields=["scope_type", "scope_key", "role", "granularity", "period_start"])]
+
+    @property
+    def logo_retention(self):
+        if not self.logos_start:
+            return None
+        return 1 - self.logos_churned / self.logos_start
+
+
+class Movement(models.TextChoices):
+    NEW = "new", "New"
+    REACTIVATION = "reactivation", "Reactivation"
+    EXPANSION = "expansion", "Expansion"
+    CONTRACTION = "contraction", "Contraction"
+    CHURN = "churn", "Churn"
+    NONE = "none", "No change"
+
+
+class AccountMovement(models.Model):
+    """The accounts behind every snapshot figure: one customer (or customer+product) in one period.
+
+    ``product`` is empty for the whole customer; product rows back the product scope. The owner
+    and team columns hold the attribution on the period's first day (SPEC section 3).
+    """
+
+    granularity = models.CharField(max_length=8, choices=Granularity.choices)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    partial = models.BooleanField(default=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="movements")
+    product = models.CharField(max_length=100, blank=True)
+    starting_arr = models.DecimalField(**MONEY)
+    ending_arr = models.DecimalField(**MONEY)
+    cross_sell = models.DecimalField(**MONEY)
+    movement = models.CharField(max_length=12, choices=Movement.choices)
+    csm_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    csm_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    am_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    am_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    segment = models.CharField(max_length=100)
+    region = models.CharField(max_length=100)
+    industry = models.CharField(max_length=100)
+    use_case = models.CharField(max_length=100)
+    tenure_band = models.CharField(max_length=8)
+
+    class Meta:
+        ordering = ["granularity", "period_start", "customer_id", "product"]
+        indexes = [
+            models.Index(fields=["granularity", "period_start", "product"]),
+            models.Index(fields=["customer"]),
+            models.Index(fields=["csm_owner", "granularity", "period_start"]),
+            models.Index(fields=["am_owner", "granularity", "period_start"]),
+            models.Index(fields=["csm_team", "granularity", "period_start"]),
+            models.Index(fields=["am_team", "granularity", "period_start"]),
+        ]
+
+    @property
+    def expansion(self):
+        return max(self.ending_arr - self.starting_arr, 0) if self.starting_arr > 0 else 0
+
+    @property
+    def upsell(self):
+        return self.expansion - self.cross_sell
+
+
+class RecomputeStatus(models.Model):
+    """A single row telling pages when snapshots were computed and whether a recompute is pending."""
+
+    computed_at = models.DateTimeField(null=True, blank=True)
+    full_computed_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    pending = models.BooleanField(default=False)
+    last_duration_seconds = models.FloatField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    @classmethod
+    def get(cls):
+        return cls.objects.get_or_create(pk=1)[0]

@@ -1,0 +1,50 @@
+"""Shared fixtures: a real Celery worker on Redis, a clean Redis database, chromium for Playwright."""
+
+import os
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_redis():
+    """Give the run an empty Redis database (REDIS_URL points tests at their own number)."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    yield
+
+
+@pytest.fixture(scope="session")
+def live_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker (solo pool, in a thread) consuming from Redis for the whole session.
+
+    Tests that use it need ``transactional_db``: the worker has its own database connection and
+    cannot see rows of an uncommitted test transaction.
+    """
+    import celery.contrib.testing.tasks  # noqa: F401  (registers the ping task the check needs)
+    from celery.contrib.testing.worker import start_worker
+
+    from retention_site.celery import app
+
+    assert not app.conf.task_always_eager, "worker tests need REDIS_URL (see scripts/test.sh)"
+    with django_db_blocker.unblock():
+        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=True, shutdown_timeout=30) as worker:
+            yield worker
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
