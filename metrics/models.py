@@ -328,15 +328,27 @@ class AccountMovement(models.Model):
 
 
 class RecomputeStatus(models.Model):
-    """A single row telling pages when snapshots were computed and whether a recompute is pending."""
+    """A single row telling pages when snapshots were computed, as of which day, and how long it took."""
 
     computed_at = models.DateTimeField(null=True, blank=True)
     full_computed_at = models.DateTimeField(null=True, blank=True)
-    requested_at = models.DateTimeField(null=True, blank=True)
-    pending = models.BooleanField(default=False)
+    as_of = models.DateField(null=True, blank=True, help_text="The 'today' the snapshots were measured on.")
     last_duration_seconds = models.FloatField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
     @classmethod
     def get(cls):
         return cls.objects.get_or_create(pk=1)[0]
+
+    @property
+    def pending(self) -> bool:
+        """A change was committed that the snapshots do not reflect yet."""
+        return PendingRecompute.objects.exists()
+
+
+class PendingRecompute(models.Model):
+    """A committed change waiting for the workers: written in the same transaction as the change,
+    so a trigger is never lost; a null customer means everything."""
+
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
