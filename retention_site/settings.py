@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "simple_history",
     "accounts",
     "metrics",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,12 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Token first: its challenge header makes missing or bad credentials a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonThrottle", "api.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_ANON_RATE", "30/minute"),
         "user": os.environ.get("API_USER_RATE", "600/minute"),

@@ -1,0 +1,31 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import pages, views
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("retention", views.RetentionViewSet, basename="retention")
+router.register("movements", views.MovementViewSet, basename="movements")
+router.register("customers", views.CustomerViewSet, basename="customers")
+router.register("contract-lines", views.ContractLineViewSet, basename="contract-lines")
+router.register("assignments", views.AssignmentViewSet, basename="assignments")
+router.register("teams", views.TeamViewSet, basename="teams")
+router.register("users", views.UserViewSet, basename="users")
+router.register("churn-cases", views.ChurnCaseViewSet, basename="churn-cases")
+router.register("reasons", views.ReasonViewSet, basename="reasons")
+
+# Mounted at /api/v1/ in the "v1" namespace (NamespaceVersioning reads the version from it).
+v1_patterns = [
+    *router.urls,
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+# Mounted at /api/tokens/.
+token_patterns = [
+    path("", pages.tokens, name="api-tokens"),
+    path("<int:token_id>/revoke/", pages.revoke, name="api-token-revoke"),
+]
