@@ -61,6 +61,10 @@ class Visibility:
             return False
         return case.csm_team_id in self.led_team_ids or case.am_team_id in self.led_team_ids
 
+    def can_record_reasons(self) -> bool:
+        """Whether the user records reasons at all: admins, and leads of at least one team."""
+        return self.is_admin or bool(self.led_team_ids)
+
     def can_see_company(self) -> bool:
         return self.sees_everything
 
@@ -110,6 +114,13 @@ class Visibility:
     def cases(self, qs: QuerySet) -> QuerySet:
         """Churn cases: owned (on the day before the drop) by a visible team or owner."""
         return self._attributed(qs)
+
+    def recordable_cases(self, qs: QuerySet) -> QuerySet:
+        """The cases whose reasons the user may record: ``can_record_reason`` as a queryset filter."""
+        if self.is_admin:
+            return qs
+        teams = self.led_team_ids
+        return qs.filter(Q(csm_team_id__in=teams) | Q(am_team_id__in=teams))
 
     def _attributed(self, qs: QuerySet) -> QuerySet:
         if self.sees_everything:
