@@ -1,0 +1,361 @@
+"""Invariants of the metric engine on small random companies (hypothesis).
+
+Expected figures come from the SPEC's definitions evaluated by brute force with ``arr_on``
+(ARR straight from the contract lines) and a hand-written span lookup, never from the engine's
+step functions, classifiers or aggregates. Plain Python: no database.
+"""
+
+import calendar
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, aggregate, arr_on, compute
+
+ONE_DAY = timedelta(days=1)
+FIRST_DAY, LAST_DAY = date(2023, 1, 1), date(2025, 12, 31)  # where contract dates fall
+PRODUCTS = ("Core", "Analytics", "Seats", "Support")
+USERS = (100, 101, 102, 103, 104)  # 104 never has a team
+TEAMS = (7, 8, 9)
+SUMMED = ("starting_arr", "expansion", "upsell", "cross_sell", "contraction", "churn", "ending_arr",
+          "logos_start", "logos_churned")  # fmt: skip
+PARTITIONS = (("owner", "csm"), ("owner", "am"), ("team", "csm"), ("team", "am"), ("segment", ""),
+              ("region", ""), ("industry", ""), ("use_case", ""), ("tenure", ""))  # fmt: skip
+PROPERTY_SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --- strategies -------------------------------------------------------------------------------
+
+
+def last_of_month(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+years, months = st.integers(FIRST_DAY.year, LAST_DAY.year), st.integers(1, 12)
+# Month edges are where the SPEC's off-by-one rules live, so they come up often.
+days = st.one_of(
+    st.dates(FIRST_DAY, LAST_DAY),
+    st.builds(lambda y, m: date(y, m, 1), years, months),
+    st.builds(last_of_month, years, months),
+)
+# Two places, zeros included (one line in ten), and sometimes round amounts so that sums tie.
+arrs = st.integers(0, 9).flatmap(
+    lambda pick: st.just(Decimal("0.00")) if pick == 0
+    else st.sampled_from([Decimal("100.00"), Decimal("250.00"), Decimal("1000.00")]) if pick < 3
+    else st.decimals(min_value=Decimal("0.01"), max_value=5000, places=2)
+)
+
+
+@st.composite
+def dated_spans(draw, holder: int, values: tuple[int, ...]) -> list[Span]:
+    """Non-overlapping spans: consecutive boundary days, some dropped to leave gaps, the last maybe open."""
+    bounds = sorted(set(draw(st.lists(days, max_size=5))))
+    spans = []
+    for start, next_start in zip(bounds, bounds[1:] + [None]):
+        end = None if next_start is None else next_start - ONE_DAY
+        if next_start is None and draw(st.booleans()):
+            continue  # no open-ended span at the end
+        if draw(st.integers(0, 3)) == 0:
+            continue  # a gap
+        spans.append(Span(holder, draw(st.sampled_from(values)), start, end))
+    return spans
+
+
+@st.composite
+def customer_lines(draw, customer_id: int, products: tuple[str, ...]) -> list[Line]:
+    lines: list[Line] = []
+    previous_end = None
+    for _ in range(draw(st.sampled_from((1, 2, 3, 4, 5, 0)))):
+        if previous_end is not None and draw(st.booleans()):
+            start = previous_end + ONE_DAY  # an up- or downgrade: the next line starts the day after
+        else:
+            start = draw(days)
+        kind = draw(st.sampled_from(("open", "days", "month_end")))
+        if kind == "open":
+            end = None
+        elif kind == "days":
+            end = start + timedelta(days=draw(st.integers(0, 500)))
+        else:
+            end = last_of_month(start.year + draw(st.integers(0, 1)), draw(months))
+            end = max(end, start)
+        lines.append(Line(customer_id, draw(st.sampled_from(products)), start, end, draw(arrs)))
+        previous_end = end
+    return lines
+
+
+@st.composite
+def companies(draw):
+    products = PRODUCTS[: draw(st.integers(1, 4))]
+    infos, lines, csm, am = [], [], {}, {}
+    for customer_id in range(1, draw(st.integers(1, 5)) + 1):
+        attribute = st.sampled_from(("", "a", "b"))
+        infos.append(CustomerInfo(customer_id, draw(attribute), draw(attribute), draw(attribute), draw(attribute)))
+        lines += draw(customer_lines(customer_id, products))
+        csm[customer_id] = draw(dated_spans(customer_id, USERS))
+        am[customer_id] = draw(dated_spans(customer_id, USERS))
+    memberships = {user: draw(dated_spans(user, TEAMS)) for user in USERS[:-1]}
+    later = st.dates(date(2024, 6, 1), date(2026, 6, 30))
+    today = draw(st.one_of(later, later, days))  # mostly after some revenue; sometimes on a month edge
+    fiscal_year_start_month = draw(st.sampled_from((1, 1, 2, 4, 10)))
+    ownership = Ownership(assignments={"csm": csm, "am": am}, memberships=memberships)
+    return Dataset(infos, lines, ownership), today, fiscal_year_start_month
+
+
+# --- brute force from the definitions -----------------------------------------------------------
+
+
+def held_on(spans, day):
+    matches = [one.value for one in spans if one.start <= day and (one.end is None or day <= one.end)]
+    assert len(matches) <= 1, "the strategy makes spans that never overlap"
+    return matches[0] if matches else None
+
+
+def owner_and_team(ownership, customer_id, role, day):
+    owner = held_on(ownership.assignments[role].get(customer_id, []), day)
+    team = held_on(ownership.memberships.get(owner, []), day) if owner is not None else None
+    return owner, team
+
+
+def band(first_revenue_day, on):
+    whole_months = (on.year - first_revenue_day.year) * 12 + on.month - first_revenue_day.month
+    if on.day < first_revenue_day.day:
+        whole_months -= 1
+    return "24+" if whole_months >= 24 else "12-24" if whole_months >= 12 else "6-12" if whole_months >= 6 else "0-6"
+
+
+def kind_of(a, b):
+    return "churn" if b == 0 else "contraction" if b < a else "expansion" if b > a else "none"
+
+
+def expected_movements(data, periods, today):
+    """(granularity, start, customer, product) -> the fields a movement row must have, by brute force."""
+    expected = {}
+    for info in data.customers:
+        lines = [one for one in data.lines if one.customer_id == info.id]
+        revenue_starts = [one.start for one in lines if one.arr > 0]
+        if not revenue_starts:
+            continue
+        first_revenue = min(revenue_starts)
+        products = {one.product for one in lines}
+        for p in periods:
+            s, day_before, l = p.start, p.start - ONE_DAY, min(p.end, today)
+            a, b = arr_on(lines, day_before), arr_on(lines, l)
+            if a == 0 and b == 0:
+                continue
+            kind = kind_of(a, b) if a > 0 else "new" if first_revenue >= s else "reactivation"
+            cross_sell = Decimal(0)
+            if kind == "expansion":
+                new_products = sum(arr_on(lines, l, q) for q in products if arr_on(lines, day_before, q) == 0)
+                cross_sell = min(b - a, new_products)
+            csm_owner, csm_team = owner_and_team(data.ownership, info.id, "csm", s)
+            am_owner, am_team = owner_and_team(data.ownership, info.id, "am", s)
+            common = dict(partial=today < p.end, period_end=p.end, csm_owner=csm_owner, csm_team=csm_team,
+                          am_owner=am_owner, am_team=am_team, segment=info.segment or "unknown",
+                          region=info.region or "unknown", industry=info.industry or "unknown",
+                          use_case=info.use_case or "unknown")
+            if a > 0:
+                common["tenure_band"] = band(first_revenue, s)
+            key = (p.granularity, s, info.id)
+            expected[key + ("",)] = dict(common, starting_arr=a, ending_arr=b, movement=kind, cross_sell=cross_sell)
+            for q in products:
+                qa, qb = arr_on(lines, day_before, q), arr_on(lines, l, q)
+                if qa > 0:
+                    expected[key + (q,)] = dict(common, starting_arr=qa, ending_arr=qb, movement=kind_of(qa, qb),
+                                                cross_sell=Decimal(0))
+    return expected
+
+
+def expected_cases(data, today):
+    """Every day up to today on which a customer's ARR falls, walking day by day."""
+    expected = []
+    for info in data.customers:
+        lines = [one for one in data.lines if one.customer_id == info.id]
+        if not lines:
+            continue
+        day = min(one.start for one in lines)
+        last = min(today, max((one.end + ONE_DAY for one in lines if one.end), default=day))
+        previous = arr_on(lines, day - ONE_DAY)
+        while day <= last:
+            current = arr_on(lines, day)
+            if current < previous:
+                owners = (*owner_and_team(data.ownership, info.id, "csm", day - ONE_DAY),
+                          *owner_and_team(data.ownership, info.id, "am", day - ONE_DAY))
+                kind = "churn" if current == 0 else "contraction"
+                expected.append((info.id, day, kind, previous, current, previous - current, *owners))
+            previous, day = current, day + ONE_DAY
+    return sorted(expected)
+
+
+def fiscal_period_start(month_start, length, fiscal_year_start_month):
+    """Walk back to the month where a fiscal quarter (length 3) or year (12) begins."""
+    while (month_start.month - fiscal_year_start_month) % length:
+        month_start = (month_start - ONE_DAY).replace(day=1)
+    return month_start
+
+
+def rows_by_scope(result):
+    indexed = {}
+    for r in result.rows:
+        key = (r.granularity, r.period_start, r.scope_type, r.scope_key, r.role)
+        assert key not in indexed, f"two rows for {key}"
+        indexed[key] = r
+    return indexed
+
+
+def whole_book_end(row):
+    """Total ARR on the measured last day: the cohort's ending plus what came from outside it."""
+    return row.ending_arr + row.new_arr + row.reactivation_arr
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+@PROPERTY_SETTINGS
+@given(companies())
+def test_periods_run_from_the_first_month_with_revenue_to_the_current_one(company):
+    data, today, fiscal_year_start_month = company
+    result = compute(data, today, fiscal_year_start_month)
+    revenue_starts = [one.start for one in data.lines if one.arr > 0]
+    if not revenue_starts or min(revenue_starts) > today:
+        assert result.periods == [] and result.rows == []
+        return
+    month, month_starts = min(revenue_starts).replace(day=1), []
+    while month <= today:
+        month_starts.append(month)
+        month = (month + timedelta(days=31)).replace(day=1)
+
+    def plus_months(start, count):
+        for _ in range(count):
+            start = (start + timedelta(days=31)).replace(day=1)
+        return start
+
+    expected = {("month", m, plus_months(m, 1) - ONE_DAY) for m in month_starts}
+    for granularity, length in (("quarter", 3), ("year", 12)):
+        for m in month_starts:
+            start = fiscal_period_start(m, length, fiscal_year_start_month)
+            expected.add((granularity, start, plus_months(start, length) - ONE_DAY))
+    for m in month_starts:
+        ttm_start = m
+        for _ in range(11):
+            ttm_start = (ttm_start - ONE_DAY).replace(day=1)
+        expected.add(("ttm", ttm_start, plus_months(m, 1) - ONE_DAY))
+    assert {(p.granularity, p.start, p.end) for p in result.periods} == expected
+    company_rows = [(r.granularity, r.period_start, r.period_end) for r in result.rows if r.scope_type == "company"]
+    assert sorted(company_rows) == sorted(expected)  # exactly one company row per period
+
+
+@PROPERTY_SETTINGS
+@given(companies())
+def test_movements_and_cases_match_a_brute_force_reading_of_the_contracts(company):
+    data, today, fiscal_year_start_month = company
+    result = compute(data, today, fiscal_year_start_month)
+    expected = expected_movements(data, result.periods, today)
+    actual = {(m.granularity, m.period_start, m.customer_id, m.product): m for m in result.movements}
+    assert len(actual) == len(result.movements), "one movement row per period, customer and product"
+    assert set(actual) == set(expected)
+    for key, fields in expected.items():
+        for name, value in fields.items():
+            assert getattr(actual[key], name) == value, (key, name)
+    cases = sorted((c.customer_id, c.date, c.kind, c.previous_arr, c.new_arr, c.lost_arr, c.csm_owner, c.csm_team,
+                    c.am_owner, c.am_team) for c in result.cases)  # fmt: skip
+    assert cases == expected_cases(data, today)
+
+
+@PROPERTY_SETTINGS
+@given(companies())
+def test_every_row_obeys_the_identities_and_rate_bounds(company):
+    data, today, fiscal_year_start_month = company
+    result = compute(data, today, fiscal_year_start_month)
+    for r in result.rows:
+        assert r.ending_arr == r.starting_arr + r.expansion - r.contraction - r.churn
+        assert r.upsell + r.cross_sell == r.expansion
+        assert r.upsell >= 0 and r.cross_sell >= 0 and r.contraction >= 0 and r.churn >= 0
+        assert r.logos_churned <= r.logos_start
+        if r.starting_arr == 0:
+            assert r.nrr is None and r.grr is None
+        else:
+            assert r.nrr is not None and r.grr is not None
+            assert r.grr <= 1 and r.grr <= r.nrr and r.grr >= 0
+        if r.scope_type != "company":
+            assert r.logos_start > 0, "no row for an empty cohort outside the company scope"
+            assert r.new_arr is None and r.reactivation_arr is None
+        if r.scope_type == "product":
+            assert r.cross_sell == 0
+
+
+@PROPERTY_SETTINGS
+@given(companies())
+def test_the_company_bridge_holds_on_total_arr(company):
+    data, today, fiscal_year_start_month = company
+    result = compute(data, today, fiscal_year_start_month)
+    rows = rows_by_scope(result)
+    for p in result.periods:
+        r = rows[(p.granularity, p.start, "company", "", "")]
+        total_before = arr_on(data.lines, p.start - ONE_DAY)
+        total_end = arr_on(data.lines, min(p.end, today))
+        assert r.partial == (today < p.end)
+        assert r.starting_arr == total_before  # the cohort is everyone with revenue on s-1
+        assert total_end == total_before + r.new_arr + r.reactivation_arr + r.expansion - r.contraction - r.churn
+
+
+@PROPERTY_SETTINGS
+@given(companies())
+def test_scopes_partition_the_company(company):
+    data, today, fiscal_year_start_month = company
+    result = compute(data, today, fiscal_year_start_month)
+    by_period = defaultdict(list)
+    for r in result.rows:
+        by_period[(r.granularity, r.period_start)].append(r)
+    for rows in by_period.values():
+        (company_row,) = [r for r in rows if r.scope_type == "company"]
+        for scope_type, role in PARTITIONS:
+            part = [r for r in rows if r.scope_type == scope_type and r.role == role]
+            for name in SUMMED:
+                assert sum(getattr(r, name) for r in part) == getattr(company_row, name), (scope_type, role, name)
+        products = [r for r in rows if r.scope_type == "product"]
+        assert sum(r.starting_arr for r in products) == company_row.starting_arr
+
+
+@PROPERTY_SETTINGS
+@given(companies())
+def test_quarters_years_and_ttm_are_point_to_point_over_the_whole_book(company):
+    data, today, fiscal_year_start_month = company
+    result = compute(data, today, fiscal_year_start_month)
+    rows = rows_by_scope(result)
+    months = {p.start: rows[("month", p.start, "company", "", "")] for p in result.periods if p.granularity == "month"}
+    for p in result.periods:
+        if p.granularity == "month":
+            continue
+        r = rows[(p.granularity, p.start, "company", "", "")]
+        first_month = months.get(p.start)
+        # Starting ARR is the whole book on s-1: the first month's, or zero before the first revenue.
+        assert r.starting_arr == (first_month.starting_arr if first_month else 0)
+        last_month = months[min(p.end, today).replace(day=1)]
+        assert whole_book_end(r) == whole_book_end(last_month)
+
+
+@PROPERTY_SETTINGS
+@given(companies(), st.data())
+def test_aggregates_subtract_exactly_for_incremental_recompute(company, draw):
+    data, today, fiscal_year_start_month = company
+    result = compute(data, today, fiscal_year_start_month)
+    totals = aggregate(result.movements)
+    aggregate(result.movements, into=totals, sign=-1)
+    for key, t in totals.items():
+        assert all(not getattr(t, name) for name in ("starting_arr", "expansion", "cross_sell", "contraction",
+                   "churn", "ending_arr", "logos_start", "logos_churned", "new_arr", "reactivation_arr")), key
+
+    # Taking one customer's movements out leaves the same sums as never adding them.
+    removed = draw.draw(st.sampled_from([info.id for info in data.customers]))
+    everything = aggregate(result.movements)
+    aggregate([m for m in result.movements if m.customer_id == removed], into=everything, sign=-1)
+    others = aggregate([m for m in result.movements if m.customer_id != removed])
+    for key in set(everything) | set(others):
+        for name in ("starting_arr", "expansion", "cross_sell", "contraction", "churn", "ending_arr",
+                     "logos_start", "logos_churned", "new_arr", "reactivation_arr"):
+            left = getattr(everything[key], name) if key in everything else 0
+            right = getattr(others[key], name) if key in others else 0
+            assert left == right, (key, name)
