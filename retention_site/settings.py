@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "accounts",
     "metrics",
     "api",
+    "reasons",
 ]
 
 MIDDLEWARE = [

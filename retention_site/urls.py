@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include((v1_patterns, "api"), namespace="v1")),
     path("api/tokens/", include(token_patterns)),
+    path("reasons/", include("reasons.urls")),
 ]
