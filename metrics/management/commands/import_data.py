@@ -1,0 +1,36 @@
+"""manage.py import_data DIR: the CSV import of SPEC section 4 (logic in metrics.importer)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from metrics.importer import FILES, ImportRejected, import_directory
+
+
+class Command(BaseCommand):
+    help = (
+        "Import whichever of "
+        + ", ".join(spec.filename for spec in FILES.values())
+        + " are in DIR, all or nothing, then queue a recompute."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", metavar="DIR")
+
+    def handle(self, *args, directory, **options):
+        try:
+            result = import_directory(directory)
+        except FileNotFoundError as error:
+            raise CommandError(str(error)) from None
+        except ImportRejected as rejected:
+            self._warn(rejected.warnings)
+            raise CommandError(str(rejected)) from None
+        self._warn(result.warnings)
+        for filename, counts in result.counts.items():
+            self.stdout.write(f"{filename}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+        if result.changed:
+            self.stdout.write("A recompute of the retention figures is queued.")
+        else:
+            self.stdout.write("Nothing changed.")
+
+    def _warn(self, warnings):
+        for warning in warnings:
+            self.stderr.write(f"warning: {warning}")
