@@ -380,29 +380,53 @@ class Totals:
     reactivation_arr: Decimal = ZERO
 
     def add(self, other: Totals, sign: int = 1) -> None:
-        for name in TOTAL_FIELDS:
-            setattr(self, name, getattr(self, name) + sign * getattr(other, name))
+        # Written out field by field: this is the hot loop of a full recompute.
+        if sign < 0:
+            other = other.negated()
+        self.starting_arr += other.starting_arr
+        self.expansion += other.expansion
+        self.cross_sell += other.cross_sell
+        self.contraction += other.contraction
+        self.churn += other.churn
+        self.ending_arr += other.ending_arr
+        self.logos_start += other.logos_start
+        self.logos_churned += other.logos_churned
+        self.new_arr += other.new_arr
+        self.reactivation_arr += other.reactivation_arr
+
+    def negated(self) -> Totals:
+        return Totals(*(-getattr(self, name) for name in TOTAL_FIELDS))
 
     @property
     def is_empty(self) -> bool:
         return all(not getattr(self, name) for name in TOTAL_FIELDS)
 
 
+def contribution_fields(movement: AccountMovement) -> list[tuple[str, Decimal | int]]:
+    """The non-zero fields a movement adds to the totals of each scope it counts in."""
+    a, b = movement.starting_arr, movement.ending_arr
+    if not a > 0:
+        name = "new_arr" if movement.movement == "new" else "reactivation_arr"
+        return [(name, b)] if b else []
+    fields: list[tuple[str, Decimal | int]] = [("starting_arr", a), ("logos_start", 1)]
+    if b > a:
+        fields.append(("expansion", b - a))
+        if movement.cross_sell:
+            fields.append(("cross_sell", movement.cross_sell))
+    elif b == 0:
+        fields += [("churn", a), ("logos_churned", 1)]
+    elif b < a:
+        fields.append(("contraction", a - b))
+    if b:
+        fields.append(("ending_arr", b))
+    return fields
+
+
 def contribution(movement: AccountMovement) -> Totals:
-    if not movement.in_cohort:
-        new = movement.ending_arr if movement.movement == "new" else ZERO
-        reactivation = movement.ending_arr if movement.movement == "reactivation" else ZERO
-        return Totals(new_arr=new, reactivation_arr=reactivation)
-    return Totals(
-        starting_arr=movement.starting_arr,
-        expansion=movement.expansion,
-        cross_sell=movement.cross_sell,
-        contraction=movement.contraction,
-        churn=movement.churn,
-        ending_arr=movement.ending_arr,
-        logos_start=1,
-        logos_churned=1 if movement.ending_arr == 0 else 0,
-    )
+    totals = Totals()
+    for name, value in contribution_fields(movement):
+        setattr(totals, name, value)
+    return totals
 
 
 def scope_keys(movement: AccountMovement) -> list[tuple[str, object, str]]:
@@ -431,12 +455,18 @@ def aggregate(
     """Add (or, with sign=-1, take away) movements' contributions to every scope they count in."""
     totals = {} if into is None else into
     for movement in movements:
-        part = contribution(movement)
+        # Only the non-zero fields: most accounts do not move in most periods.
+        changes = contribution_fields(movement)
+        if sign < 0:
+            changes = [(name, -value) for name, value in changes]
+        granularity, start = movement.granularity, movement.period_start
         for scope_type, key, role in scope_keys(movement):
-            scope = (movement.granularity, movement.period_start, scope_type, key, role)
-            if scope not in totals:
-                totals[scope] = Totals()
-            totals[scope].add(part, sign)
+            scope = (granularity, start, scope_type, key, role)
+            found = totals.get(scope)
+            if found is None:
+                totals[scope] = found = Totals()
+            for name, value in changes:
+                setattr(found, name, getattr(found, name) + value)
     return totals
 
 
