@@ -174,6 +174,7 @@ class ChurnCaseFilter(filters.FilterSet):
     am_owner = filters.CharFilter(field_name="am_owner__email", lookup_expr="iexact")
     csm_team = filters.CharFilter(field_name="csm_team__name")
     am_team = filters.CharFilter(field_name="am_team__name")
+    segment = filters.CharFilter(field_name="customer__segment")
 
     class Meta:
         model = ChurnCase

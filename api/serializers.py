@@ -11,6 +11,7 @@ import copy
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import get_error_detail
+from rest_framework.settings import api_settings
 
 from accounts.models import Team, User
 from metrics.export import RETENTION_COLUMNS, money, rate, retention_export_row
@@ -68,6 +69,9 @@ def customer_key(**kwargs):
 class ModelCleanMixin:
     """Runs the model's own ``clean()`` so the API answers with the messages of the pages and import."""
 
+    # Where clean()'s errors that name no field go (the import names start_date for an overlap).
+    unfielded_errors_field = api_settings.NON_FIELD_ERRORS_KEY
+
     def validate(self, attrs):
         attrs = super().validate(attrs)
         candidate = copy.copy(self.instance) if self.instance is not None else self.Meta.model()
@@ -76,7 +80,10 @@ class ModelCleanMixin:
         try:
             candidate.clean()
         except DjangoValidationError as error:
-            raise serializers.ValidationError(get_error_detail(error)) from None
+            detail = get_error_detail(error)
+            raise serializers.ValidationError(
+                detail if isinstance(detail, dict) else {self.unfielded_errors_field: detail}
+            ) from None
         return attrs
 
 
@@ -184,10 +191,12 @@ class ContractLineSerializer(ModelCleanMixin, serializers.ModelSerializer):
 class AssignmentSerializer(ModelCleanMixin, serializers.ModelSerializer):
     customer = customer_key()
     user = EmailKeyField(queryset=User.objects.all(), help_text="The owner's email.")
+    unfielded_errors_field = "start_date"
 
     class Meta:
         model = Assignment
         fields = ["id", "customer", "user", "role", "start_date", "end_date"]
+        validators = []  # the same start twice is an overlap: the model's clean() says so, in its words
 
 
 # --- churn cases and their reasons ---------------------------------------------------------
@@ -199,19 +208,8 @@ class ReasonSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "label", "category", "active"]
 
 
-def reason_key(**kwargs):
-    return serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=ChurnReason.objects.filter(active=True),
-        allow_null=True,
-        required=False,
-        error_messages={"does_not_exist": "Unknown or inactive reason '{value}'."},
-        **kwargs,
-    )
-
-
-class ChurnCaseSerializer(ModelCleanMixin, serializers.ModelSerializer):
-    """A case with its reasons; only the reasons and notes are writable (admins and leads)."""
+class ChurnCaseSerializer(serializers.ModelSerializer):
+    """A case with its reasons (by code); recording them goes through ReasonInputSerializer."""
 
     customer = serializers.CharField(source="customer.external_id", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
@@ -222,10 +220,10 @@ class ChurnCaseSerializer(ModelCleanMixin, serializers.ModelSerializer):
     csm_team = serializers.CharField(source="csm_team.name", read_only=True, allow_null=True)
     am_owner = serializers.EmailField(source="am_owner.email", read_only=True, allow_null=True)
     am_team = serializers.CharField(source="am_team.name", read_only=True, allow_null=True)
-    primary_reason = reason_key()
+    primary_reason = serializers.CharField(source="primary_reason.code", read_only=True, allow_null=True)
     primary_category = serializers.CharField(source="primary_reason.category", read_only=True, allow_null=True)
-    secondary_reason_1 = reason_key()
-    secondary_reason_2 = reason_key()
+    secondary_reason_1 = serializers.CharField(source="secondary_reason_1.code", read_only=True, allow_null=True)
+    secondary_reason_2 = serializers.CharField(source="secondary_reason_2.code", read_only=True, allow_null=True)
     recorded_by = serializers.EmailField(source="recorded_by.email", read_only=True, allow_null=True)
 
     class Meta:
@@ -236,4 +234,34 @@ class ChurnCaseSerializer(ModelCleanMixin, serializers.ModelSerializer):
             "primary_reason", "primary_category", "secondary_reason_1", "secondary_reason_2",
             "notes", "recorded_by", "recorded_at",
         ]  # fmt: skip
-        read_only_fields = ["date", "kind", "void", "recorded_at"]
+        read_only_fields = fields
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    """The body that records reasons: codes from /reasons/, checked by the pages' own ReasonForm."""
+
+    primary_reason = serializers.CharField(allow_null=True, allow_blank=True, help_text="Required: a reason code.")
+    secondary_reason_1 = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    secondary_reason_2 = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+# --- churn reason Pareto (rows from metrics.pareto) ----------------------------------------
+
+
+class ParetoRowSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="The primary reason's label, or 'no reason recorded'.")
+    code = serializers.CharField(allow_null=True)
+    has_reason = serializers.BooleanField()
+    count = serializers.IntegerField()
+    lost_arr = MoneyField()
+    share = RateField(help_text="Of the measure the rows are ordered by (lost ARR or count).")
+    cumulative_share = RateField()
+
+
+class CoverageSerializer(serializers.Serializer):
+    covered_arr = MoneyField(help_text="Lost ARR of the cases with a primary reason.")
+    total_arr = MoneyField()
+    covered_count = serializers.IntegerField()
+    total_count = serializers.IntegerField()
+    share = RateField(help_text="covered_arr / total_arr; null when nothing was lost.")

@@ -15,6 +15,7 @@ router.register("teams", views.TeamViewSet, basename="teams")
 router.register("users", views.UserViewSet, basename="users")
 router.register("churn-cases", views.ChurnCaseViewSet, basename="churn-cases")
 router.register("reasons", views.ReasonViewSet, basename="reasons")
+router.register("pareto", views.ParetoViewSet, basename="pareto")
 
 # Mounted at /api/v1/ in the "v1" namespace (NamespaceVersioning reads the version from it).
 v1_patterns = [

@@ -8,17 +8,23 @@ with ``?format=csv``, a streamed CSV of every row with the same columns.
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from accounts.models import Team, TeamMembership, User
 from accounts.scoping import Visibility
+from metrics.pareto import ORDER_BY_LOST_ARR, ORDERINGS, coverage_of, pareto_rows
+from metrics.reasons import REASON_FIELDS, ReasonForm
 from metrics.models import AccountMovement, Assignment, ChurnCase, ChurnReason, ContractLine, Customer, RetentionSnapshot
 
 from . import filters, serializers
@@ -50,10 +56,7 @@ class RecordsReasons(permissions.BasePermission):
     message = "Only admins, and leads for their teams' accounts, can record churn reasons."
 
     def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        visibility = Visibility.for_user(request.user)
-        return visibility.is_admin or bool(visibility.led_team_ids)
+        return request.method in permissions.SAFE_METHODS or Visibility.for_user(request.user).can_record_reasons()
 
     def has_object_permission(self, request, view, obj):
         return request.method in permissions.SAFE_METHODS or Visibility.for_user(request.user).can_record_reason(obj)
@@ -110,15 +113,19 @@ class ListWithCsv(mixins.ListModelMixin):
     """JSON pages, or with ``?format=csv`` every row streamed, formatted by the same serializer."""
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
+        rows = self.list_rows()
         if request.accepted_renderer.format == "csv":
             serializer = self.get_serializer()
             columns = [name for name, field in serializer.fields.items() if not field.write_only]
-            # iterator(): a server-side cursor read in chunks, so a million rows never sit in memory.
-            rows = map(serializer.to_representation, queryset.iterator(chunk_size=CSV_FETCH_ROWS))
-            return csv_response(columns, rows, self.basename)
-        page = self.paginate_queryset(queryset)
+            if isinstance(rows, QuerySet):
+                # A server-side cursor read in chunks: a million rows never sit in memory.
+                rows = rows.iterator(chunk_size=CSV_FETCH_ROWS)
+            return csv_response(columns, map(serializer.to_representation, rows), self.basename)
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def list_rows(self):
+        return self.filter_queryset(self.get_queryset())
 
 
 list_schema = extend_schema(parameters=[FORMAT_PARAMETER])
@@ -234,9 +241,13 @@ class AssignmentViewSet(WritableViewSet):
         return self.visibility.customer_related(Assignment.objects.select_related("customer", "user"))
 
 
-@extend_schema_view(list=list_schema)
-class ChurnCaseViewSet(ListWithCsv, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ApiViewSet):
-    """Churn and contraction cases with their reasons; admins and leads record the reasons."""
+@extend_schema_view(
+    list=list_schema,
+    update=extend_schema(request=serializers.ReasonInputSerializer, responses=serializers.ChurnCaseSerializer),
+    partial_update=extend_schema(request=serializers.ReasonInputSerializer, responses=serializers.ChurnCaseSerializer),
+)
+class ChurnCaseViewSet(ListWithCsv, mixins.RetrieveModelMixin, ApiViewSet):
+    """Churn and contraction cases with their reasons; admins, and leads for their teams, record reasons."""
 
     serializer_class = serializers.ChurnCaseSerializer
     filterset_class = filters.ChurnCaseFilter
@@ -252,5 +263,60 @@ class ChurnCaseViewSet(ListWithCsv, mixins.RetrieveModelMixin, mixins.UpdateMode
         )  # fmt: skip
         return self.visibility.cases(cases)
 
-    def perform_update(self, serializer):
-        self._save(serializer, recorded_by=self.request.user, recorded_at=timezone.now())
+    def update(self, request, *args, partial=False, **kwargs):
+        case = self.get_object()  # 404 outside the caller's scope, then 403 without the right
+        given = serializers.ReasonInputSerializer(data=request.data, partial=partial)
+        given.is_valid(raise_exception=True)
+        # PATCH keeps what it does not mention; PUT replaces all of it.
+        data = {name: getattr(getattr(case, name), "code", "") for name in REASON_FIELDS} if partial else {}
+        data["notes"] = case.notes if partial else ""
+        data.update({name: value or "" for name, value in given.validated_data.items()})
+        form = ReasonForm(data, case=case)
+        if not form.is_valid():
+            raise ValidationError(form_errors(form))
+        form.save(request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=case.pk)).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+
+def form_errors(form) -> dict:
+    """A Django form's errors as DRF's field-by-field body."""
+    return {
+        api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: list(messages)
+        for field, messages in form.errors.items()
+    }
+
+
+# --- churn reason Pareto --------------------------------------------------------------------
+
+ORDER_BY_PARAMETER = OpenApiParameter(
+    "order_by", OpenApiTypes.STR, enum=list(ORDERINGS), description="Rank by lost ARR (default) or by case count."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[FORMAT_PARAMETER, ORDER_BY_PARAMETER]),
+    coverage=extend_schema(filters=True, responses=serializers.CoverageSerializer),
+)
+class ParetoViewSet(ListWithCsv, ApiViewSet):
+    """Churn reason Pareto over the caller's cases (void ones never count), with the case filters;
+    ``coverage`` gives the share of lost ARR whose cases have a primary reason."""
+
+    serializer_class = serializers.ParetoRowSerializer
+    filterset_class = filters.ChurnCaseFilter
+    filter_backends = [DjangoFilterBackend]
+
+    def get_queryset(self):
+        return self.visibility.cases(ChurnCase.objects.all())
+
+    def list_rows(self):
+        order_by = self.request.query_params.get("order_by") or ORDER_BY_LOST_ARR
+        if order_by not in ORDERINGS:
+            raise ValidationError({"order_by": [f"Use one of: {', '.join(ORDERINGS)}."]})
+        return pareto_rows(self.filter_queryset(self.get_queryset()), order_by)
+
+    @action(detail=False)
+    def coverage(self, request, *args, **kwargs):
+        return Response(serializers.CoverageSerializer(coverage_of(self.list_rows())).data)
