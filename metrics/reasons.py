@@ -30,8 +30,10 @@ MESSAGES = {
 
 class ReasonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, reason):
-        suffix = "" if reason.active else " (inactive)"
-        return f"{reason.label} · {reason.get_category_display()}{suffix}"
+        name = reason.label
+        if reason.get_category_display().casefold() != name.casefold():
+            name = f"{name} · {reason.get_category_display()}"
+        return name if reason.active else f"{name} (inactive)"
 
 
 def offered_reasons(case: ChurnCase | None = None):

@@ -121,6 +121,7 @@ def pareto(request):
         "cumulative": [None if row.cumulative_share is None else str(row.cumulative_share * 100) for row, _ in rows],
         "links": [link for _, link in rows],
         "measure": "Lost ARR" if by_lost_arr else "Cases",
+        "byCount": not by_lost_arr,
     }
     context = {
         "form": form,

@@ -38,7 +38,12 @@
       animation: false,
       interaction: { mode: "index", intersect: false },
       scales: {
-        y: { beginAtZero: true, position: "left", title: { display: true, text: data.measure } },
+        y: {
+          beginAtZero: true,
+          position: "left",
+          title: { display: true, text: data.measure },
+          ticks: data.byCount ? { precision: 0 } : {},
+        },
         y1: {
           beginAtZero: true,
           min: 0,
