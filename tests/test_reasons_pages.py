@@ -322,3 +322,35 @@ def test_only_admins_manage_the_taxonomy(world, login, who):
     assert client.post(reverse("reasons:taxonomy_toggle", args=[cost.pk])).status_code == 403
     assert not ChurnReason.objects.filter(code="x").exists()
     assert ChurnReason.objects.get(code="cost").active
+
+
+def test_pages_do_not_query_once_per_case(world, login):
+    from datetime import date, timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from metrics.models import Customer
+
+    client = login(world.users["admin"])
+    urls = [reverse("reasons:queue"), reverse("reasons:pareto"), reverse("reasons:cases"), reverse("reasons:taxonomy")]
+
+    def query_counts():
+        counts = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            counts.append(len(queries))
+        return counts
+
+    before = query_counts()
+    reasons = list(ChurnReason.objects.all())
+    for i in range(20):
+        customer = Customer.objects.create(external_id=f"X-{i}", name=f"Extra {i}", segment=f"S{i % 4}")
+        ChurnCase.objects.create(
+            customer=customer, date=date(2026, 1, 1) + timedelta(days=i), kind="churn",
+            previous_arr=Decimal("100.00"), new_arr=Decimal("0"), lost_arr=Decimal("100.00"),
+            csm_owner=world.users["csm_west"], csm_team=world.teams["west"],
+            primary_reason=reasons[i % len(reasons)] if i % 2 else None,
+        )
+    assert query_counts() == before
