@@ -45,26 +45,18 @@ def offered_reasons(case: ChurnCase | None = None):
     return ChurnReason.objects.filter(condition).order_by("category", "label")
 
 
+def reason_field(**options) -> ReasonChoiceField:
+    """A reason chosen by its code among ``offered_reasons`` (set per case by the form)."""
+    messages = {"invalid_choice": MESSAGES["not_offered"], **options.pop("error_messages", {})}
+    return ReasonChoiceField(
+        queryset=ChurnReason.objects.none(), to_field_name="code", error_messages=messages, **options
+    )
+
+
 class ReasonForm(forms.Form):
-    primary_reason = ReasonChoiceField(
-        queryset=ChurnReason.objects.none(),
-        to_field_name="code",
-        error_messages={"required": MESSAGES["primary_required"], "invalid_choice": MESSAGES["not_offered"]},
-    )
-    secondary_reason_1 = ReasonChoiceField(
-        queryset=ChurnReason.objects.none(),
-        to_field_name="code",
-        required=False,
-        label="Secondary reason 1",
-        error_messages={"invalid_choice": MESSAGES["not_offered"]},
-    )
-    secondary_reason_2 = ReasonChoiceField(
-        queryset=ChurnReason.objects.none(),
-        to_field_name="code",
-        required=False,
-        label="Secondary reason 2",
-        error_messages={"invalid_choice": MESSAGES["not_offered"]},
-    )
+    primary_reason = reason_field(error_messages={"required": MESSAGES["primary_required"]})
+    secondary_reason_1 = reason_field(required=False, label="Secondary reason 1")
+    secondary_reason_2 = reason_field(required=False, label="Secondary reason 2")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
     def __init__(self, data=None, *, case: ChurnCase, **kwargs):
