@@ -312,11 +312,9 @@ class AccountMovement(models.Model):
         indexes = [
             models.Index(fields=["granularity", "period_start", "product"]),
             models.Index(fields=["customer"]),
-            models.Index(fields=["csm_owner", "granularity", "period_start"]),
-            models.Index(fields=["am_owner", "granularity", "period_start"]),
-            models.Index(fields=["csm_team", "granularity", "period_start"]),
-            models.Index(fields=["am_team", "granularity", "period_start"]),
         ]
+        # No index per owner or team: a period's rows are few enough to filter, and every
+        # index slows the full recompute's bulk COPY of millions of rows.
 
     @property
     def expansion(self):
