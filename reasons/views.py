@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -162,7 +162,9 @@ def case_list(request):
 @login_required
 def taxonomy(request):
     _admin(request)
-    reasons = ChurnReason.objects.annotate(case_count=Count("primary_cases")).order_by("-active", "category", "label")
+    # Counted like the case list its number links to: cases that are not void.
+    counted = Count("primary_cases", filter=Q(primary_cases__void=False))
+    reasons = ChurnReason.objects.annotate(case_count=counted).order_by("-active", "category", "label")
     return render(request, "reasons/taxonomy.html", {"reasons": reasons})
 
 

@@ -354,3 +354,13 @@ def test_pages_do_not_query_once_per_case(world, login):
             primary_reason=reasons[i % len(reasons)] if i % 2 else None,
         )
     assert query_counts() == before
+
+
+def test_taxonomy_counts_match_the_case_lists_they_open(world, login):
+    cost = ChurnReason.objects.get(code="cost")
+    ChurnCase.objects.filter(pk=world.cases["acme_void"].pk).update(primary_reason=cost)  # void: not counted
+    client = login(world.users["admin"])
+    counts = {r.code: r.case_count for r in client.get(reverse("reasons:taxonomy")).context["reasons"]}
+    assert counts["cost"] == 1 and counts["fit"] == 0
+    listed = client.get(reverse("reasons:cases"), {"reason": "cost"})
+    assert [c.customer.name for c in listed.context["page"].object_list] == ["Crux"]
