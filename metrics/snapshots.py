@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,6 +35,7 @@ from .models import (
 
 UNASSIGNED = "unassigned"
 LOCK_KEY = 727_001  # PostgreSQL advisory lock id of the recompute
+PARALLEL_MIN_CUSTOMERS = 2000  # below this, forking costs more than it saves
 MOVEMENT_COLUMNS = [
     "granularity", "period_start", "period_end", "partial", "customer_id", "product",
     "starting_arr", "ending_arr", "cross_sell", "movement", "csm_owner_id", "csm_team_id",
@@ -161,26 +162,46 @@ def movement_from_model(row: dict) -> engine.AccountMovement:
 # --- writing ------------------------------------------------------------------------------
 
 
-def write_movements(movements: Iterator[engine.AccountMovement]) -> int:
-    """Insert movement rows: PostgreSQL COPY when available, batched inserts otherwise."""
-    count = 0
-    if connection.vendor == "postgresql":
-        table = AccountMovement._meta.db_table
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(MOVEMENT_COLUMNS)}) FROM STDIN") as copy:
-                for m in movements:
-                    copy.write_row([getattr(m, attr) for attr in MOVEMENT_ATTRS])
-                    count += 1
-        return count
-    batch = []
-    for m in movements:
-        batch.append(AccountMovement(**{col: getattr(m, attr) for attr, col in zip(MOVEMENT_ATTRS, MOVEMENT_COLUMNS)}))
-        if len(batch) >= 5000:
-            AccountMovement.objects.bulk_create(batch)
-            count += len(batch)
-            batch = []
-    AccountMovement.objects.bulk_create(batch)
-    return count + len(batch)
+class MovementWriter:
+    """Streams movement rows into the table: PostgreSQL COPY, or batched inserts elsewhere."""
+
+    BATCH = 5000
+
+    def __enter__(self):
+        self.count = 0
+        self.batch: list[AccountMovement] = []
+        self._copy_context = None
+        if connection.vendor == "postgresql":
+            self._cursor = connection.cursor()
+            table = AccountMovement._meta.db_table
+            self._copy_context = self._cursor.cursor.copy(f"COPY {table} ({', '.join(MOVEMENT_COLUMNS)}) FROM STDIN")
+            self._copy = self._copy_context.__enter__()
+        return self
+
+    def write(self, m: engine.AccountMovement) -> None:
+        self.count += 1
+        if self._copy_context is not None:
+            self._copy.write_row([getattr(m, attr) for attr in MOVEMENT_ATTRS])
+            return
+        self.batch.append(AccountMovement(**{col: getattr(m, attr) for attr, col in zip(MOVEMENT_ATTRS, MOVEMENT_COLUMNS)}))
+        if len(self.batch) >= self.BATCH:
+            AccountMovement.objects.bulk_create(self.batch)
+            self.batch = []
+
+    def __exit__(self, *exc):
+        if self._copy_context is not None:
+            self._copy_context.__exit__(*exc)
+            self._cursor.close()
+        elif not exc[0]:
+            AccountMovement.objects.bulk_create(self.batch)
+        return False
+
+
+def write_movements(movements: Iterable[engine.AccountMovement]) -> int:
+    with MovementWriter() as writer:
+        for movement in movements:
+            writer.write(movement)
+    return writer.count
 
 
 def merge_cases(customer_ids: Iterable[int] | None, cases: list[engine.Case]) -> None:
@@ -236,31 +257,122 @@ def record_status(full: bool, as_of: date, started: float) -> None:
 # --- runs ---------------------------------------------------------------------------------
 
 
+@dataclass
+class ChunkResult:
+    totals: dict
+    cases: list
+    movements: int
+
+
+def compute_chunk(infos, lines, ownership, periods, as_of, write) -> ChunkResult:
+    """The engine over some customers: their totals and cases, their movements handed to ``write``."""
+    totals: dict = {}
+    cases: list[engine.Case] = []
+    count = 0
+    for info in infos:
+        customer_lines = lines.get(info.id, ())
+        movements = engine.customer_movements(info, customer_lines, ownership, periods)
+        engine.aggregate(movements, totals)
+        cases += engine.customer_cases(info.id, customer_lines, ownership, as_of)
+        for movement in movements:
+            write(movement)
+        count += len(movements)
+    return ChunkResult(totals, cases, count)
+
+
+def copy_text(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return str(value)
+
+
+_FORKED: tuple = ()  # what forked chunk workers read (inherited, never pickled)
+
+
+def _chunk_to_file(task: tuple[int, int, str]) -> ChunkResult:
+    index, count, path = task
+    infos, lines, ownership, periods, as_of = _FORKED
+    with open(path, "w", encoding="utf-8") as out:
+
+        def write(m):
+            out.write("\t".join([copy_text(getattr(m, attr)) for attr in MOVEMENT_ATTRS]) + "\n")
+
+        return compute_chunk(infos[index::count], lines, ownership, periods, as_of, write)
+
+
+def compute_in_processes(infos, lines, ownership, periods, as_of, processes: int):
+    """Run the engine in forked processes, each writing its movements to a COPY file.
+
+    Returns the chunk results and the files, or None where processes cannot be started
+    (e.g. inside a daemonic worker process): the caller then runs in this process.
+    """
+    import multiprocessing
+    import tempfile
+
+    global _FORKED
+    _FORKED = (infos, lines, ownership, periods, as_of)
+    folder = tempfile.mkdtemp(prefix="recompute-")
+    tasks = [(i, processes, f"{folder}/chunk-{i}.tsv") for i in range(processes)]
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            results = pool.map(_chunk_to_file, tasks)
+    except (AssertionError, OSError):  # daemonic processes may not have children
+        return None
+    finally:
+        _FORKED = ()
+    return results, [path for _, _, path in tasks], folder
+
+
+def copy_files(paths: list[str]) -> None:
+    table = AccountMovement._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(MOVEMENT_COLUMNS)}) FROM STDIN") as copy:
+            for path in paths:
+                with open(path, "rb") as chunk:
+                    while block := chunk.read(1 << 20):
+                        copy.write(block)
+
+
 def _recompute_all_locked(as_of: date) -> RunSummary:
+    import shutil
+
     started = time.monotonic()
     periods = company_periods(as_of)
     infos, lines = load_customers()
     ownership = load_ownership()
     names = ScopeNames()
+    AccountMovement.objects.all().delete()
+    processes = settings.RECOMPUTE_PROCESSES
+    parallel = None
+    if connection.vendor == "postgresql" and processes > 1 and len(infos) >= PARALLEL_MIN_CUSTOMERS:
+        parallel = compute_in_processes(infos, lines, ownership, periods, as_of, processes)
+    if parallel is not None:
+        results, paths, folder = parallel
+        try:
+            copy_files(paths)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    else:
+        with MovementWriter() as writer:
+            results = [compute_chunk(infos, lines, ownership, periods, as_of, writer.write)]
     totals: dict = {}
     cases: list[engine.Case] = []
-
-    def generate() -> Iterator[engine.AccountMovement]:
-        for info in infos:
-            customer_lines = lines.get(info.id, ())
-            movements = engine.customer_movements(info, customer_lines, ownership, periods)
-            engine.aggregate(movements, totals)
-            cases.extend(engine.customer_cases(info.id, customer_lines, ownership, as_of))
-            yield from movements
-
-    AccountMovement.objects.all().delete()
-    written = write_movements(generate())
+    for result in results:
+        for key, part in result.totals.items():
+            totals.setdefault(key, engine.Totals()).add(part)
+        cases += result.cases
     computed_at = timezone.now()
     rows = [snapshot_model(r, names, computed_at) for r in engine.retention_rows(totals, periods)]
     RetentionSnapshot.objects.all().delete()
     RetentionSnapshot.objects.bulk_create(rows, batch_size=5000)
     merge_cases(None, cases)
     record_status(True, as_of, started)
+    written = sum(r.movements for r in results)
     return RunSummary("full", len(infos), len(rows), written, time.monotonic() - started)
 
 
@@ -302,7 +414,7 @@ def _recompute_customers_locked(customer_ids: set[int], as_of: date) -> RunSumma
         update_fields=[f for f in RETENTION_FIELDS if f not in ("granularity", "period_start", "scope_type", "scope_key", "role")] + ["computed_at"],
     )
     AccountMovement.objects.filter(customer_id__in=customer_ids).delete()
-    written = write_movements(iter(new_movements))
+    written = write_movements(new_movements)
     merge_cases(customer_ids, cases)
     record_status(False, as_of, started)
     return RunSummary("customers", len(customer_ids), len(keep), written, time.monotonic() - started)

@@ -103,6 +103,20 @@ def test_incremental_runs_match_a_full_recompute(company):
     assert (snapshot_table(), movement_table()) == incremental
 
 
+def test_forked_full_recompute_writes_the_same_tables(company, settings, monkeypatch):
+    serial = (snapshot_table(), movement_table())
+    settings.RECOMPUTE_PROCESSES = 2
+    monkeypatch.setattr(snapshots, "PARALLEL_MIN_CUSTOMERS", 0)
+    Customer.objects.filter(pk=company["gamma"].pk).update(name="Gamma\tTab", segment="A\\B\nC")
+    snapshots.recompute_all(TODAY)
+    forked = (snapshot_table(), movement_table())
+    settings.RECOMPUTE_PROCESSES = 1
+    snapshots.recompute_all(TODAY)
+    assert forked == (snapshot_table(), movement_table())
+    assert forked != serial  # the odd segment name made it through COPY's escaping
+    assert AccountMovement.objects.filter(segment="A\\B\nC").exists()
+
+
 def test_a_deleted_line_empties_scopes_that_lose_their_cohort(company):
     ContractLine.objects.filter(external_id="L4").delete()  # Gamma, the only 'unknown' segment
     snapshots.process_pending(TODAY)
