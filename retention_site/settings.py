@@ -184,6 +184,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Processes a full recompute on PostgreSQL computes in (forked; 1 = in the calling process).
+RECOMPUTE_PROCESSES = int(os.environ.get("RECOMPUTE_PROCESSES", str(os.cpu_count() or 1)))
+
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
