@@ -182,6 +182,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.recompute_all",
         "schedule": float(os.environ.get("RECOMPUTE_EVERY_SECONDS", str(60 * 60))),
     },
+    # Picks up committed changes whose trigger could not reach the broker at the time.
+    "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0},
 }
 
 # Processes a full recompute on PostgreSQL computes in (forked; 1 = in the calling process).
