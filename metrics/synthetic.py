@@ -127,6 +127,8 @@ def generate(
     ``teams`` are split about 60/40 between customer success and account management; ``users``
     is the number of people in those teams (named users with a team included), spread evenly.
     """
+    if customers < 0 or years < 1 or teams < 1 or users < 0:
+        raise ValueError("generate() needs customers >= 0, years >= 1, teams >= 1 and users >= 0.")
     today = today or date.today()
     rng = random.Random(seed)
     history_start = date(today.year - years, today.month, 1)
