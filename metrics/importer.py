@@ -23,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -132,6 +133,7 @@ def parse_arr(value: str) -> Decimal:
     return amount.copy_abs().quantize(Decimal("0.01"))  # copy_abs: '-0' is zero
 
 
+@lru_cache(maxsize=4096)  # the same owners recur on thousands of rows
 def parse_email(value: str) -> str:
     try:
         validate_email(value)
@@ -271,11 +273,15 @@ def validate_row(kind: str, row: dict) -> tuple[dict, dict[str, str]]:
 # --- step 1: read files into plain rows ---------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int  # physical line in the file, header = 1
-    values: dict  # cleaned, only the columns the file has
-    raw: dict  # stripped cells, to recognise keys of invalid rows
+    values: dict | None  # cleaned, only the columns the file has; None when the row is invalid
+    raw: dict | None = None  # an invalid row's stripped cells, to recognise its keys
+
+    def key(self, column: str) -> str:
+        """A text cell (name, email, external id), cleaned if the row is valid."""
+        return (self.values.get(column) if self.raw is None else self.raw.get(column)) or ""
 
 
 def _decode(path: Path, spec: FileSpec, issues: Issues) -> str | None:
@@ -329,7 +335,7 @@ def read_rows(path: Path, kind: str, issues: Issues) -> list[Row]:
             values, errors = validate_row(kind, raw)
             for column, message in errors.items():
                 issues.error(spec.filename, line, column, message)
-            rows.append(Row(line, values if not errors else None, raw))
+            rows.append(Row(line, values) if not errors else Row(line, None, raw))
     except csv.Error as error:
         issues.error(spec.filename, reader.line_num, None, f"is not valid CSV ({error})")
         return []
@@ -398,7 +404,7 @@ class Database:
     @classmethod
     def load(cls, rows: dict[str, list[Row]]):
         def raw_keys(kind, column, lower=False):
-            keys = {row.raw.get(column, "") for row in rows.get(kind, [])}
+            keys = {row.key(column) for row in rows.get(kind, [])}
             return {key.lower() if lower else key for key in keys if key}
 
         teams = {t["name"]: t for t in Team.objects.values("id", "name", "function", "lead_id")}
@@ -417,10 +423,11 @@ class Database:
         if "contracts" in rows:
             contract_customers = {customers[k]["id"] for k in raw_keys("contracts", "customer_external_id")
                                   if k in customers}
-            for line in (_fetch(ContractLine.objects, "customer_id", contract_customers, *line_fields)
-                         + _fetch(ContractLine.objects, "external_id", raw_keys("contracts", "external_id"),
-                                  *line_fields)):
-                lines[line["external_id"]] = line
+            lines = {line["external_id"]: line
+                     for line in _fetch(ContractLine.objects, "customer_id", contract_customers, *line_fields)}
+            others = raw_keys("contracts", "external_id") - set(lines)  # new lines, or moving customer
+            lines |= {line["external_id"]: line
+                      for line in _fetch(ContractLine.objects, "external_id", others, *line_fields)}
         assignments = defaultdict(list)
         assigned = {customers[k]["id"] for k in raw_keys("assignments", "customer_external_id") if k in customers}
         for row in _fetch(Assignment.objects, "customer_id", assigned,
@@ -450,9 +457,9 @@ def _first_overlap(spans):
 
 def check(rows: dict[str, list[Row]], db: Database, issues: Issues) -> None:
     """Cross-row checks of the whole run: duplicates, references, overlaps; and the warnings."""
-    known_teams = set(db.teams) | {r.raw.get("name", "") for r in rows.get("teams", [])}
-    known_users = set(db.users) | {r.raw.get("email", "").lower() for r in rows.get("users", [])}
-    known_customers = set(db.customers) | {r.raw.get("external_id", "") for r in rows.get("customers", [])}
+    known_teams = set(db.teams) | {r.key("name") for r in rows.get("teams", [])}
+    known_users = set(db.users) | {r.key("email").lower() for r in rows.get("users", [])}
+    known_customers = set(db.customers) | {r.key("external_id") for r in rows.get("customers", [])}
 
     def valid(kind):
         return [row for row in rows.get(kind, []) if row.values is not None]

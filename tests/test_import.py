@@ -328,6 +328,25 @@ def test_every_error_of_the_run_is_reported_not_just_the_first(tmp_path):
 
 
 @pytest.mark.django_db
+def test_the_error_list_is_capped_but_every_error_is_counted(tmp_path):
+    customers = "external_id,name\n" + "".join(f"C-{i},\n" for i in range(60))
+
+    message = rejected(write_files(tmp_path, {"customers.csv": customers}))
+
+    assert "(60 error(s))" in message and "... and 10 more error(s)" in message
+    assert "customers.csv, line 51, column name: is empty" in message
+    assert "customers.csv, line 52," not in message
+
+
+@pytest.mark.django_db
+def test_an_unknown_column_is_ignored_with_a_warning(tmp_path):
+    out, err = run_import(write_files(tmp_path, {"customers.csv": "external_id,name,segmnet\nC-1,Acme,SMB\n"}))
+
+    assert "warning: customers.csv, line 1, column segmnet: unknown column, ignored" in err
+    assert Customer.objects.get(external_id="C-1").segment == ""
+
+
+@pytest.mark.django_db
 def test_a_file_that_is_not_utf8_is_rejected_with_its_line(tmp_path):
     before = table_contents()
     customers = "external_id,name,region\nC-1,Acme,EMEA\nC-2,Café Noir,EMEA\n"

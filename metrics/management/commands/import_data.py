@@ -1,6 +1,7 @@
 """manage.py import_data DIR: the CSV import of SPEC section 4 (logic in metrics.importer)."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 
 from metrics.importer import FILES, ImportRejected, import_directory
 
@@ -23,6 +24,8 @@ class Command(BaseCommand):
         except ImportRejected as rejected:
             self._warn(rejected.warnings)
             raise CommandError(str(rejected)) from None
+        except IntegrityError as error:  # a concurrent change beat this run to a key: nothing saved
+            raise CommandError(f"The database refused the import, nothing was saved: {error}") from None
         self._warn(result.warnings)
         for filename, counts in result.counts.items():
             self.stdout.write(f"{filename}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
