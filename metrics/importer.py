@@ -37,6 +37,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from accounts.models import Role, Team, TeamFunction, TeamMembership, User
 
 from .models import Assignment, AssignmentRole, ContractLine, Customer
+from .tasks import request_recompute
 
 BATCH_SIZE = 2000
 QUERY_CHUNK = 5000
@@ -447,11 +448,14 @@ def _span(start, end):
 
 
 def _first_overlap(spans):
-    """Spans are (start, end or None, label); the first pair (earlier, later) that overlaps."""
-    ordered = sorted(spans, key=lambda span: span[0])
-    for earlier, later in zip(ordered, ordered[1:]):
-        if earlier[1] is None or earlier[1] >= later[0]:
-            return earlier, later
+    """Spans are (start, end or None, file row or None for the database); the first overlapping
+    pair (earlier, later) that involves the file."""
+    reach = None  # of the spans seen so far, the one that ends last
+    for span in sorted(spans, key=lambda span: span[0]):
+        if reach and (reach[1] is None or reach[1] >= span[0]) and (reach[2] or span[2]):
+            return reach, span
+        if reach is None or (reach[1] is not None and (span[1] is None or span[1] > reach[1])):
+            reach = span
     return None
 
 
@@ -503,7 +507,7 @@ def _check_unique(kind, rows, key, issues):
         value = tuple(row.values.get(column) for column in key)
         if value in seen:
             shown = ", ".join(f"{column} {v}" for column, v in zip(key, value))
-            issues.error(FILES[kind].filename, row.line, key[-1] if len(key) > 1 else key[0],
+            issues.error(FILES[kind].filename, row.line, key[-1],
                          f"duplicate row ({shown}), already on line {seen[value]}")
         else:
             seen[value] = row.line
@@ -763,7 +767,5 @@ def import_directory(directory) -> ImportResult:
             raise ImportRejected(issues)
         result = ImportResult(apply(rows, db), issues.warnings)
         if result.changed:
-            from metrics.tasks import request_recompute
-
-            request_recompute()  # queued for after the commit
+            request_recompute()  # the workers start after the commit
     return result
