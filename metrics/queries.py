@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from .models import AccountMovement, RecomputeStatus, RetentionSnapshot
+from .models import AccountMovement, PendingRecompute, RecomputeStatus, RetentionSnapshot
 
 ZERO = Decimal("0")
 # The scope key of customers with no owner (and of an owner's missing team) on day s.
@@ -146,6 +146,10 @@ class Figure:
     amount: Callable[[AccountMovement], Decimal] | None  # None: a rate or a count
     is_rate: bool = False
 
+    @property
+    def is_money(self) -> bool:
+        return self.amount is not None
+
     def of(self, row: RetentionSnapshot):
         """The figure's value on a snapshot row (None when undefined)."""
         if self.name == "arr_end":
@@ -259,7 +263,7 @@ def team_of_owner(movements: QuerySet, user_id: int, role: str, granularity: str
     )
 
 
-def recompute_status() -> RecomputeStatus | None:
-    """The status row, without creating it on a read."""
-    return RecomputeStatus.objects.filter(pk=1).first()
+def recompute_status() -> tuple[RecomputeStatus | None, bool]:
+    """The status row (without creating it on a read) and whether a recompute is pending."""
+    return RecomputeStatus.objects.filter(pk=1).first(), PendingRecompute.objects.exists()
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "simple_history",
     "accounts",
     "metrics",
+    "web",
     "api",
     "reasons",
 ]
@@ -120,6 +121,10 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The sign-in form posts the email as "username" (Django's AuthenticationForm); axes would look for
+# "email" (USERNAME_FIELD), find nothing and count every failure against no user at all.
+AXES_USERNAME_FORM_FIELD = "username"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

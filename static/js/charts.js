@@ -1,0 +1,100 @@
+/* Draws the charts of a page from the JSON that the view put beside each canvas
+   (<canvas data-chart="ID"> reads <script type="application/json" id="ID">). The data is
+   drawn as given; nothing is computed here. */
+(function () {
+  "use strict";
+  var palette = { nrr: "#1f6feb", grr: "#d97706", up: "#2e8540", down: "#c0392b", total: "#5b6475" };
+  var money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+  function trendConfig(spec) {
+    return {
+      type: "line",
+      data: {
+        labels: spec.labels,
+        datasets: spec.datasets.map(function (d) {
+          var color = palette[d.metric] || palette.total;
+          return {
+            label: d.label,
+            data: d.data,
+            borderColor: color,
+            backgroundColor: color,
+            borderWidth: d.style === "thin" ? 1 : 2.5,
+            borderDash: d.style === "dashed" ? [6, 4] : d.style === "thin" ? [2, 3] : [],
+            pointRadius: d.style === "thin" ? 1.5 : 2.5,
+            spanGaps: false,
+          };
+        }),
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: { y: { ticks: { callback: function (v) { return v + "%"; } } } },
+        plugins: {
+          tooltip: {
+            callbacks: {
+              label: function (ctx) {
+                return ctx.dataset.label + ": " + (ctx.raw === null ? "—" : ctx.raw.toFixed(1) + "%");
+              },
+            },
+          },
+        },
+      },
+    };
+  }
+
+  function bridgeConfig(spec) {
+    return {
+      type: "bar",
+      data: {
+        labels: spec.labels,
+        datasets: [{
+          label: "ARR",
+          data: spec.bars,
+          backgroundColor: spec.kinds.map(function (k) { return palette[k]; }),
+        }],
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: function (ctx) {
+                var sign = spec.kinds[ctx.dataIndex] === "down" ? "-" : spec.kinds[ctx.dataIndex] === "up" ? "+" : "";
+                return sign + money.format(spec.amounts[ctx.dataIndex]) + " (click for the accounts)";
+              },
+            },
+          },
+        },
+        onClick: function (event, elements) {
+          if (elements.length) { window.location.href = spec.links[elements[0].index]; }
+        },
+        onHover: function (event, elements) {
+          event.native.target.style.cursor = elements.length ? "pointer" : "default";
+        },
+      },
+    };
+  }
+
+  document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+    var source = document.getElementById(canvas.dataset.chart);
+    var spec = source && JSON.parse(source.textContent);
+    if (!spec) { return; }
+    new Chart(canvas, spec.kind === "bridge" ? bridgeConfig(spec) : trendConfig(spec));
+  });
+
+  // Filter forms show the new choice at once; a new granularity starts from its default period.
+  document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "granularity" && form.elements.period) { form.elements.period.disabled = true; }
+      if (event.target.dataset.resets && form.elements[event.target.dataset.resets]) {
+        form.elements[event.target.dataset.resets].disabled = true;
+      }
+      form.submit();
+    });
+  });
+})();

@@ -1,0 +1,72 @@
+"""Scopes in URLs: the query string of a drill-down link, and back to a Scope the viewer may see.
+
+Team and owner scopes travel by id (so another team's or owner's id answers 404 through
+Visibility); slices travel by their value.
+"""
+
+from datetime import date
+
+from django.http import Http404, QueryDict
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.dateparse import parse_date
+
+from accounts.scoping import Visibility
+from metrics.models import Granularity
+from metrics.queries import ATTRIBUTE_SCOPES, UNASSIGNED, Scope
+
+ROLES = ("csm", "am")
+
+
+def scope_params(scope: Scope) -> dict[str, str]:
+    params = {"scope": scope.type}
+    if scope.type in ("team", "owner"):
+        params["key"] = str(scope.object_id) if scope.object_id else UNASSIGNED
+        params["role"] = scope.role
+    elif scope.type != "company":
+        params["key"] = scope.key
+    return params
+
+
+def drill_url(scope: Scope, granularity: str, period_start: date, figure: str = "", movement: str = "") -> str:
+    params = QueryDict(mutable=True)
+    params.update(scope_params(scope))
+    params.update({"granularity": granularity, "period": period_start.isoformat()})
+    if figure:
+        params["figure"] = figure
+    if movement:
+        params["movement"] = movement
+    return f"{reverse('drilldown')}?{params.urlencode()}"
+
+
+def scope_from_params(vis: Visibility, params) -> Scope:
+    """The scope a drill-down asks for, or 404 when it is malformed or not the viewer's to see."""
+    scope_type, key, role = params.get("scope", "company"), params.get("key", ""), params.get("role", "")
+    if scope_type == "company" and vis.sees_everything:
+        return Scope.company()
+    if scope_type in ATTRIBUTE_SCOPES and key and vis.sees_everything:
+        return Scope(scope_type, key)
+    if scope_type not in ("team", "owner") or role not in ROLES:
+        raise Http404("No such scope.")
+    if key == UNASSIGNED:
+        if not vis.sees_everything:
+            raise Http404("No such scope.")
+        return Scope(scope_type, UNASSIGNED, role)
+    if not key.isdigit():
+        raise Http404("No such scope.")
+    if scope_type == "team":
+        return Scope.team(get_object_or_404(vis.teams(), pk=int(key)), role)
+    return Scope.owner(get_object_or_404(vis.users(), pk=int(key)), role)
+
+
+def granularity_and_period(params) -> tuple[str, date]:
+    granularity = params.get("granularity", "")
+    if granularity not in Granularity.values:
+        raise Http404("Unknown granularity.")
+    try:
+        period_start = parse_date(params.get("period", ""))
+    except ValueError:
+        period_start = None
+    if period_start is None:
+        raise Http404("The period must be an ISO date (YYYY-MM-DD).")
+    return granularity, period_start

@@ -1,0 +1,61 @@
+"""Page furniture: navigation by role, the recompute notice, and figures that link to their accounts."""
+
+from django import template
+from django.utils.html import format_html
+from django.urls import NoReverseMatch, reverse
+
+from accounts.scoping import Visibility
+from metrics.queries import FIGURES, recompute_status
+
+from ..links import drill_url
+from .retention_format import count, money, rate
+
+register = template.Library()
+
+
+@register.simple_tag
+def figure(scope, row, name: str, movement: str = ""):
+    """A snapshot figure, formatted, as a link to the accounts behind it (a dash when undefined)."""
+    spec = FIGURES[name]
+    value = spec.of(row) if row is not None else None
+    text = rate(value) if spec.is_rate else money(value) if spec.amount else count(value)
+    if row is None:
+        return text
+    url = drill_url(scope, row.granularity, row.period_start, name, movement)
+    return format_html('<a class="fig" href="{}" data-figure="{}">{}</a>', url, name, text)
+
+
+@register.simple_tag
+def accounts_url(scope, granularity, period_start, figure_name: str = "", movement: str = ""):
+    return drill_url(scope, granularity, period_start, figure_name, movement)
+
+
+def optional_url(name: str, *args) -> str | None:
+    """A link to another helper's page only once that page exists."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+@register.inclusion_tag("web/_nav.html", takes_context=True)
+def nav_links(context):
+    request = context["request"]
+    vis = Visibility.for_user(request.user)
+    links = []
+    if vis.can_see_company():
+        links.append(("Company", reverse("company")))
+    links += [(team.name, reverse("team", args=[team.pk])) for team in vis.teams().filter(id__in=vis.led_team_ids)]
+    if not vis.sees_everything:
+        links.append(("My book", reverse("owner", args=[request.user.pk])))
+    for label, name in (("Churn reasons", "reasons:queue"), ("Pareto", "reasons:pareto")):
+        url = optional_url(name)
+        if url:
+            links.append((label, url))
+    return {"links": links, "current": request.path}
+
+
+@register.inclusion_tag("web/_status.html")
+def recompute_notice():
+    status, pending = recompute_status()
+    return {"status": status, "pending": pending}

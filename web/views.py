@@ -1,0 +1,378 @@
+"""Read-only pages: company, team and owner views, and the accounts behind every figure.
+
+Every view narrows its querysets through ``Visibility`` first, and reads only precomputed
+rows (RetentionSnapshot, AccountMovement, ChurnCase) through ``metrics.queries``.
+"""
+
+import csv
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_date
+
+from accounts.models import Team, TeamFunction
+from accounts.scoping import Visibility
+from metrics import queries
+from metrics.export import csv_cell
+from metrics.models import AccountMovement, ChurnCase, Granularity, Movement, RetentionSnapshot
+from metrics.queries import ATTRIBUTE_SCOPES, FIGURES, UNASSIGNED, Scope
+
+from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
+from .links import ROLES, granularity_and_period, scope_from_params
+from .templatetags.retention_format import period_label
+
+SLICE_LABELS = {
+    "segment": "Segment",
+    "region": "Region",
+    "industry": "Industry",
+    "use_case": "Use case",
+    "tenure": "Tenure band",
+    "product": "Product",
+}
+ROLE_LABELS = {"csm": "CSM", "am": "AM"}
+HEADLINE_PERIODS = (("Last complete month", "month"), ("Last complete quarter", "quarter"), ("Trailing twelve months", "ttm"))
+
+
+def visible_snapshots(vis: Visibility):
+    return vis.snapshots(RetentionSnapshot.objects.all())
+
+
+@dataclass
+class PeriodPick:
+    """The granularity and period a page shows, and the periods it could show instead."""
+
+    granularity: str
+    start: date | None = None
+    end: date | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)  # (iso start, label)
+
+
+def pick_period(request, snapshots, scope: Scope) -> PeriodPick:
+    """The period asked for, or by default the scope's last complete one."""
+    granularity = request.GET.get("granularity", "month")
+    if granularity not in Granularity.values:
+        granularity = "month"
+    available = queries.periods(snapshots, scope, granularity)
+    pick = PeriodPick(granularity, options=[(s.isoformat(), period_label(granularity, s, e)) for s, e, _ in available])
+    if not available:
+        return pick
+    try:
+        requested = parse_date(request.GET.get("period", ""))
+    except ValueError:
+        requested = None
+    by_start = {s: (s, e) for s, e, _ in available}
+    complete = [(s, e) for s, e, partial in available if not partial]
+    pick.start, pick.end = by_start.get(requested) or (complete or available)[0]
+    return pick
+
+
+@login_required
+def home(request):
+    """Each role's natural view: the company, the team it leads, or its own book."""
+    vis = Visibility.for_user(request.user)
+    if vis.can_see_company():
+        return redirect("company")
+    team = vis.teams().order_by("name").first()
+    if team is not None:
+        return redirect("team", team_id=team.pk)
+    return redirect("owner", user_id=request.user.pk)
+
+
+@login_required
+def company(request):
+    vis = Visibility.for_user(request.user)
+    if not vis.can_see_company():
+        raise PermissionDenied("The company view is for executives and admins.")
+    snapshots = visible_snapshots(vis)
+    slice_type = request.GET.get("slice", "")
+    slice_type = slice_type if slice_type in ATTRIBUTE_SCOPES else ""
+    slice_values = queries.scope_keys(snapshots, slice_type) if slice_type else []
+    slice_key = request.GET.get("key", "")
+    slice_key = slice_key if slice_key in slice_values else ""
+    scope = Scope(slice_type, slice_key) if slice_key else Scope.company()
+    pick = pick_period(request, snapshots, scope)
+    row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
+
+    team_tables, slice_rows = [], []
+    if row and scope.type == "company":
+        team_tables = [
+            {"label": ROLE_LABELS[role], "testid": f"teams-{role}", "items": team_items(snapshots, pick, role)} for role in ROLES
+        ]
+    if row and slice_type and not slice_key:
+        slice_rows = [
+            {"label": r.scope_key, "url": period_query(pick, slice=slice_type, key=r.scope_key), "row": r, "scope": Scope(slice_type, r.scope_key)}
+            for r in queries.snapshot_rows(snapshots, slice_type, pick.granularity, pick.start)
+        ]
+    context = {
+        "scope": scope,
+        "title": f"{SLICE_LABELS[slice_type]}: {slice_key}" if slice_key else "Company",
+        "pick": pick,
+        "row": row,
+        "headline": [(label, queries.last_complete(snapshots, scope, g)) for label, g in HEADLINE_PERIODS],
+        "team_tables": team_tables,
+        "granularities": Granularity.choices,
+        "keep": {},
+        "slice_labels": SLICE_LABELS,
+        "slice_label": SLICE_LABELS.get(slice_type, ""),
+        "slice_type": slice_type,
+        "slice_key": slice_key,
+        "slice_values": slice_values,
+        "slice_rows": slice_rows,
+        "has_data": snapshots.filter(scope_type="company").exists(),
+        "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
+        "bridge": bridge_chart(row, scope) if row else None,
+    }
+    return render(request, "web/company.html", context)
+
+
+def period_query(pick: PeriodPick, **extra) -> str:
+    """The query string that keeps a page's period when following a link to another page."""
+    params = QueryDict(mutable=True)
+    params.update({**extra, "granularity": pick.granularity, "period": pick.start.isoformat()})
+    return "?" + params.urlencode()
+
+
+def team_items(snapshots, pick: PeriodPick, role: str) -> list[dict]:
+    """Each team's row of a period for one role, linked to its team page (none for unassigned)."""
+    rows = queries.snapshot_rows(snapshots, "team", pick.granularity, pick.start, role=role)
+    teams = {t.name: t for t in Team.objects.filter(name__in=[r.scope_key for r in rows])}
+    items = []
+    for r in rows:
+        team = teams.get(r.scope_key)
+        url = reverse("team", args=[team.pk]) + period_query(pick, role=role) if team else ""
+        items.append({"label": r.scope_key, "url": url, "row": r, "scope": Scope.team(team, role)})
+    return items
+
+
+# Team view columns per role: CSMs answer for GRR, account managers for NRR and expansion.
+TEAM_COLUMNS = {
+    "csm": [
+        ("starting_arr", "Starting ARR"), ("churn", "Churn"), ("contraction", "Contraction"), ("grr", "GRR"),
+        ("nrr", "NRR"), ("ending_arr", "Ending ARR"), ("logos_churned", "Churned logos"),
+    ],
+    "am": [
+        ("starting_arr", "Starting ARR"), ("upsell", "Upsell"), ("cross_sell", "Cross-sell"), ("expansion", "Expansion"),
+        ("nrr", "NRR"), ("grr", "GRR"), ("ending_arr", "Ending ARR"),
+    ],
+}  # fmt: skip
+ACCOUNTABLE = {"csm": "grr", "am": "nrr"}
+
+
+def default_role_for_team(team: Team) -> str:
+    return "am" if team.function == TeamFunction.ACCOUNT_MANAGEMENT else "csm"
+
+
+def sort_owner_rows(rows: list[dict], sort: str) -> list[dict]:
+    """Sort by a column (``-`` first for descending); owners with no figure go last either way."""
+    name = sort.lstrip("-")
+    descending = sort.startswith("-")
+    if name == "owner":
+        return sorted(rows, key=lambda r: r["owner"].display_name.lower(), reverse=descending)
+    def value(item):
+        return getattr(item["row"], name) if item["row"] is not None else None
+
+    with_value = [r for r in rows if value(r) is not None]
+    without = [r for r in rows if value(r) is None]
+    return sorted(with_value, key=value, reverse=descending) + without
+
+
+def sort_headers(columns, sort: str, pick: PeriodPick, role: str) -> list[dict]:
+    """Column headers that sort the owners table; a second click reverses the order."""
+    headers = []
+    for name, label in columns:
+        state = "asc" if sort == name else "desc" if sort == f"-{name}" else ""
+        next_sort = f"-{name}" if state == "asc" else name
+        url = period_query(pick, role=role, sort=next_sort) if pick.start else f"?role={role}&sort={next_sort}"
+        headers.append({"name": name, "label": label, "url": url, "state": state})
+    return headers
+
+
+@login_required
+def team(request, team_id: int):
+    vis = Visibility.for_user(request.user)
+    team = get_object_or_404(vis.teams(), pk=team_id)
+    role = request.GET.get("role", "")
+    role = role if role in ROLES else default_role_for_team(team)
+    snapshots = visible_snapshots(vis)
+    scope = Scope.team(team, role)
+    pick = pick_period(request, snapshots, scope)
+    row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
+
+    owner_rows = []
+    if pick.start:
+        owner_ids = queries.owners_of_team(vis.movements(AccountMovement.objects.all()), team.pk, role, pick.granularity, pick.start)
+        owners = list(vis.users().filter(pk__in=owner_ids))
+        by_email = {
+            r.scope_key: r
+            for r in snapshots.filter(
+                scope_type="owner", role=role, granularity=pick.granularity, period_start=pick.start,
+                scope_key__in=[u.email for u in owners],
+            )
+        }  # fmt: skip
+        owner_rows = [{"owner": u, "scope": Scope.owner(u, role), "row": by_email.get(u.email)} for u in owners]
+    columns = [("owner", "Owner"), *TEAM_COLUMNS[role]]
+    sort = request.GET.get("sort", "owner")
+    if sort.lstrip("-") not in dict(columns):
+        sort = "owner"
+    context = {
+        "team": team,
+        "role": role,
+        "role_label": ROLE_LABELS[role],
+        "accountable": ACCOUNTABLE[role],
+        "other_role": "am" if role == "csm" else "csm",
+        "scope": scope,
+        "pick": pick,
+        "row": row,
+        "granularities": Granularity.choices,
+        "keep": {"role": role, "sort": sort},
+        "headers": sort_headers(columns, sort, pick, role),
+        "owner_query": period_query(pick, role=role) if pick.start else "",
+        "owner_rows": sort_owner_rows(owner_rows, sort),
+        "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
+        "bridge": bridge_chart(row, scope) if row else None,
+    }
+    return render(request, "web/team.html", context)
+
+
+def default_role_for_owner(snapshots, user) -> str:
+    roles = set(snapshots.filter(scope_type="owner", scope_key=user.email).values_list("role", flat=True).distinct())
+    return "am" if roles == {"am"} else "csm"
+
+
+@login_required
+def owner(request, user_id: int):
+    vis = Visibility.for_user(request.user)
+    user = get_object_or_404(vis.users(), pk=user_id)
+    snapshots = visible_snapshots(vis)
+    role = request.GET.get("role", "")
+    role = role if role in ROLES else default_role_for_owner(snapshots, user)
+    scope = Scope.owner(user, role)
+    pick = pick_period(request, snapshots, scope)
+    row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
+    movements = vis.movements(AccountMovement.objects.all())
+
+    book, cases, team = [], [], None
+    if pick.start:
+        book = list(queries.movements_behind(movements, scope, pick.granularity, pick.start, FIGURES["starting_arr"]))
+        cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
+        team_id = queries.team_of_owner(movements, user.pk, role, pick.granularity, pick.start)
+        # The team's own line only where the viewer may see the team (leads, executives, admins).
+        team = vis.teams().filter(pk=team_id).first() if team_id else None
+    lines = standard_trend(snapshots, scope)
+    if team is not None:
+        team_scope = Scope.team(team, role)
+        lines += [
+            TrendLine(f"{team.name} NRR (TTM)", team_scope, "ttm", "nrr", "dashed"),
+            TrendLine(f"{team.name} GRR (TTM)", team_scope, "ttm", "grr", "dashed"),
+        ]
+    context = {
+        "owner": user,
+        "granularities": Granularity.choices,
+        "keep": {"role": role},
+        "role": role,
+        "role_label": ROLE_LABELS[role],
+        "other_role": "am" if role == "csm" else "csm",
+        "scope": scope,
+        "pick": pick,
+        "row": row,
+        "team": team,
+        "book": book,
+        "movers": queries.top_movers(book),
+        "cases": cases,
+        "trend": trend_chart(snapshots, lines),
+        "bridge": bridge_chart(row, scope) if row else None,
+    }
+    return render(request, "web/owner.html", context)
+
+
+# --- the accounts behind a figure ----------------------------------------------------------
+
+CSV_COLUMNS = [
+    "customer", "external_id", "product", "starting_arr", "ending_arr", "amount", "movement",
+    "csm_owner", "csm_team", "am_owner", "am_team",
+]  # fmt: skip
+
+
+def scope_title(scope: Scope) -> str:
+    if scope.type == "company":
+        return "Company"
+    if scope.type in ("team", "owner"):
+        return f"{scope.type.capitalize()} {scope.key} ({ROLE_LABELS[scope.role]})"
+    return f"{SLICE_LABELS[scope.type]}: {scope.key}"
+
+
+@login_required
+def drilldown(request):
+    vis = Visibility.for_user(request.user)
+    scope = scope_from_params(vis, request.GET)
+    granularity, period_start = granularity_and_period(request.GET)
+    figure_name = request.GET.get("figure", "")
+    if figure_name and figure_name not in FIGURES:
+        raise Http404("Unknown figure.")
+    figure = FIGURES.get(figure_name)
+    movement = request.GET.get("movement", "")
+    if movement and movement not in Movement.values:
+        raise Http404("Unknown movement.")
+
+    snapshot = queries.snapshot(visible_snapshots(vis), scope, granularity, period_start)
+    rows = queries.movements_behind(vis.movements(AccountMovement.objects.all()), scope, granularity, period_start, figure)
+    if movement:
+        rows = rows.filter(movement=movement)
+    rows = list(rows)
+    totals = queries.drill_totals(rows, figure)
+    amounts = [figure.amount(m) if figure and figure.amount else None for m in rows]
+
+    if request.GET.get("format") == "csv":
+        return drilldown_csv(rows, amounts, scope, granularity, period_start, figure)
+    period_end = snapshot.period_end if snapshot else (rows[0].period_end if rows else None)
+    context = {
+        "scope": scope,
+        "scope_title": scope_title(scope),
+        "granularity": granularity,
+        "period_start": period_start,
+        "period_end": period_end,
+        "figure": figure,
+        "figure_value": figure.of(snapshot) if figure and snapshot else None,
+        "snapshot": snapshot,
+        "movement": movement,
+        "movement_choices": Movement.choices,
+        "rows": list(zip(rows, amounts)),
+        "totals": totals,
+        "show_product": scope.type == "product",
+        "csv_url": f"{request.path}?{request.GET.urlencode()}&format=csv",
+        "back_url": back_url(scope),
+    }
+    return render(request, "web/drilldown.html", context)
+
+
+def back_url(scope: Scope) -> str:
+    if scope.type == "team" and scope.object_id:
+        return reverse("team", args=[scope.object_id]) + f"?role={scope.role}"
+    if scope.type == "owner" and scope.object_id:
+        return reverse("owner", args=[scope.object_id]) + f"?role={scope.role}"
+    return reverse("home")
+
+
+def drilldown_csv(rows, amounts, scope: Scope, granularity: str, period_start: date, figure) -> HttpResponse:
+    figure_part = f"-{figure.name}" if figure else ""
+    key_part = f"-{scope.key}" if scope.key else ""
+    filename = f"accounts-{scope.type}{key_part}-{granularity}-{period_start.isoformat()}{figure_part}.csv"
+    filename = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in filename)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for m, amount in zip(rows, amounts):
+        cells = [
+            m.customer.name, m.customer.external_id, m.product, f"{m.starting_arr:.2f}", f"{m.ending_arr:.2f}",
+            "" if amount is None else f"{amount:.2f}", m.movement,
+            m.csm_owner.email if m.csm_owner else UNASSIGNED, m.csm_team.name if m.csm_team else UNASSIGNED,
+            m.am_owner.email if m.am_owner else UNASSIGNED, m.am_team.name if m.am_team else UNASSIGNED,
+        ]  # fmt: skip
+        writer.writerow([csv_cell(c) for c in cells])
+    return response
