@@ -25,18 +25,12 @@ class _Echo:
         return value
 
 
-def _cell(value) -> str:
-    if isinstance(value, (list, tuple)):  # error bodies list their messages
-        value = "; ".join(str(item) for item in value)
-    return csv_cell(value)
-
-
 def csv_lines(columns: list[str], rows: Iterable[dict]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(columns)
     chunk = []
     for row in rows:
-        chunk.append(writer.writerow([_cell(row.get(column)) for column in columns]))
+        chunk.append(writer.writerow([csv_cell(row.get(column)) for column in columns]))
         if len(chunk) >= ROWS_PER_CHUNK:
             yield "".join(chunk)
             chunk = []
@@ -50,6 +44,11 @@ def csv_response(columns: list[str], rows: Iterable[dict], filename: str) -> Str
     return response
 
 
+def _flat(value):
+    """Error bodies list their messages; one cell holds them all."""
+    return "; ".join(str(item) for item in value) if isinstance(value, (list, tuple)) else value
+
+
 class CSVRenderer(BaseRenderer):
     media_type = "text/csv"
     format = "csv"
@@ -60,5 +59,5 @@ class CSVRenderer(BaseRenderer):
             return b""
         rows = data if isinstance(data, list) else [data]
         columns = list(rows[0].keys()) if rows and isinstance(rows[0], dict) else ["detail"]
-        rows = [row if isinstance(row, dict) else {"detail": row} for row in rows]
+        rows = [{k: _flat(v) for k, v in row.items()} if isinstance(row, dict) else {"detail": row} for row in rows]
         return "".join(csv_lines(columns, rows)).encode(self.charset)

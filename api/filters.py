@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import django_filters as filters
+from django import forms
+from django.db import models
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
@@ -28,6 +30,29 @@ ISO_DATE = {"input_formats": ["%Y-%m-%d"], "error_messages": {"invalid": "Enter 
 SCOPE_ROLES = [("csm", "csm"), ("am", "am")]
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (or 1/0); anything else is an error, not silently "no filter"."""
+
+    widget = forms.TextInput  # hands over the raw text, which the default select widget would drop
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in (True, "true", "True", "1"):
+            return True
+        if value in (False, "false", "False", "0"):
+            return False
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class ApiFilterSet(filters.FilterSet):
+    FILTER_DEFAULTS = {**filters.FilterSet.FILTER_DEFAULTS, models.BooleanField: {"filter_class": StrictBooleanFilter}}
+
+
 def iso_date(field_name: str, lookup_expr: str = "exact", help_text: str = "") -> filters.DateFilter:
     return filters.DateFilter(field_name=field_name, lookup_expr=lookup_expr, help_text=help_text, **ISO_DATE)
 
@@ -37,7 +62,7 @@ def running_on(queryset, name, value):
     return queryset.filter(Q(end_date__isnull=True) | Q(end_date__gte=value), start_date__lte=value)
 
 
-class RetentionFilter(filters.FilterSet):
+class RetentionFilter(ApiFilterSet):
     granularity = filters.ChoiceFilter(choices=Granularity.choices)
     scope_type = filters.ChoiceFilter(choices=ScopeType.choices)
     scope_key = filters.CharFilter()
@@ -53,7 +78,7 @@ RetentionFilter.base_filters["from"] = iso_date("period_start", "gte", "Periods 
 RetentionFilter.base_filters["to"] = iso_date("period_start", "lte", "Periods starting on or before this day.")
 
 
-class MovementFilter(filters.FilterSet):
+class MovementFilter(ApiFilterSet):
     """The accounts behind a retention row: give the row's granularity, period_start, scope_type,
     scope_key and role; the rows listed add up to the row's figures."""
 
@@ -120,7 +145,7 @@ def scope_from_row(scope_type: str, key: str, role: str) -> Scope | None:
     return Scope(scope_type, key)
 
 
-class CustomerFilter(filters.FilterSet):
+class CustomerFilter(ApiFilterSet):
     name = filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -128,7 +153,7 @@ class CustomerFilter(filters.FilterSet):
         fields = ["external_id", "name", "segment", "region", "industry", "use_case"]
 
 
-class ContractLineFilter(filters.FilterSet):
+class ContractLineFilter(ApiFilterSet):
     customer = filters.CharFilter(field_name="customer__external_id", help_text="The customer's external_id.")
     active_on = filters.DateFilter(method=running_on, help_text="Lines running on this day.", **ISO_DATE)
 
@@ -137,7 +162,7 @@ class ContractLineFilter(filters.FilterSet):
         fields = ["external_id", "customer", "product", "currency"]
 
 
-class AssignmentFilter(filters.FilterSet):
+class AssignmentFilter(ApiFilterSet):
     customer = filters.CharFilter(field_name="customer__external_id", help_text="The customer's external_id.")
     user = filters.CharFilter(field_name="user__email", lookup_expr="iexact", help_text="The owner's email.")
     role = filters.ChoiceFilter(choices=AssignmentRole.choices)
@@ -148,7 +173,7 @@ class AssignmentFilter(filters.FilterSet):
         fields = ["customer", "user", "role"]
 
 
-class TeamFilter(filters.FilterSet):
+class TeamFilter(ApiFilterSet):
     function = filters.ChoiceFilter(choices=TeamFunction.choices)
 
     class Meta:
@@ -156,7 +181,7 @@ class TeamFilter(filters.FilterSet):
         fields = ["name", "function"]
 
 
-class UserFilter(filters.FilterSet):
+class UserFilter(ApiFilterSet):
     email = filters.CharFilter(lookup_expr="iexact")
     role = filters.ChoiceFilter(choices=Role.choices)
 
@@ -165,11 +190,11 @@ class UserFilter(filters.FilterSet):
         fields = ["email", "role", "is_active"]
 
 
-class ChurnCaseFilter(filters.FilterSet):
+class ChurnCaseFilter(ApiFilterSet):
     customer = filters.CharFilter(field_name="customer__external_id", help_text="The customer's external_id.")
     kind = filters.ChoiceFilter(choices=CaseKind.choices)
     primary_reason = filters.CharFilter(field_name="primary_reason__code")
-    no_reason = filters.BooleanFilter(field_name="primary_reason", lookup_expr="isnull", help_text="Cases with no primary reason yet.")
+    no_reason = StrictBooleanFilter(field_name="primary_reason", lookup_expr="isnull", help_text="Cases with no primary reason yet.")
     csm_owner = filters.CharFilter(field_name="csm_owner__email", lookup_expr="iexact")
     am_owner = filters.CharFilter(field_name="am_owner__email", lookup_expr="iexact")
     csm_team = filters.CharFilter(field_name="csm_team__name")
@@ -185,7 +210,7 @@ ChurnCaseFilter.base_filters["from"] = iso_date("date", "gte", "Cases dated on o
 ChurnCaseFilter.base_filters["to"] = iso_date("date", "lte", "Cases dated on or before this day.")
 
 
-class ReasonFilter(filters.FilterSet):
+class ReasonFilter(ApiFilterSet):
     category = filters.ChoiceFilter(choices=ReasonCategory.choices)
 
     class Meta:
