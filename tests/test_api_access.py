@@ -53,7 +53,8 @@ ADMIN_WRITES = statuses(200, lead=403, member=403, executive=403)
 CASES = [
     # Lists: every signed-in role reads its own scope.
     *[Case(f"list {name}", "get", lambda w, n=name: f"/api/v1/{n}/", READ_EVERYWHERE)
-      for name in ["retention", "movements", "customers", "contract-lines", "assignments", "teams", "users", "churn-cases", "reasons"]],
+      for name in ["retention", "movements", "customers", "contract-lines", "assignments", "teams", "users", "churn-cases",
+                   "reasons", "pareto", "pareto/coverage"]],
     *[Case(f"csv {name}", "get", lambda w, n=name: f"/api/v1/{n}/?format=csv", READ_EVERYWHERE)
       for name in ["retention", "movements", "customers", "churn-cases"]],
     # Objects of the lead's own team (Ann's book) and of the other team (Bob's book).

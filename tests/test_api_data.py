@@ -15,6 +15,8 @@ from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
+from metrics.demo import build_demo
 from metrics.export import RETENTION_COLUMNS, csv_cell
 from metrics.models import AccountMovement, ChurnCase, ChurnReason, RetentionSnapshot
 from tests.api_support import all_pages, csv_rows, reset_throttles, token_client, world  # noqa: F401  (fixtures)
@@ -97,6 +99,23 @@ def test_retention_agrees_with_export_retention_row_for_row(world):  # noqa: F81
     api_rows = csv_rows(token_client(world["admin"]).get("/api/v1/retention/", {"format": "csv"}))
     assert len(api_rows) == RetentionSnapshot.objects.count() > 100
     assert api_rows == command_rows
+
+
+@pytest.mark.django_db
+def test_retention_agrees_with_export_retention_on_the_demo_data(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    build_demo()
+    out = io.StringIO()
+    call_command("export_retention", stdout=out)
+    command_rows = list(csv_rows_of(out.getvalue()))
+    admin = token_client(User.objects.get(email="admin@example.com"))
+    api_rows = csv_rows(admin.get("/api/v1/retention/", {"format": "csv"}))
+    assert len(api_rows) == RetentionSnapshot.objects.count() > 5000
+    assert api_rows == command_rows
+    json_rows = all_pages(admin, "/api/v1/retention/", {"granularity": "quarter", "scope_type": "team"})
+    assert [{k: csv_cell(v) for k, v in row.items()} for row in json_rows] == [
+        row for row in command_rows if (row["granularity"], row["scope_type"]) == ("quarter", "team")
+    ]
 
 
 def csv_rows_of(text: str):
