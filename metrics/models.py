@@ -283,7 +283,9 @@ class AccountMovement(models.Model):
     period_start = models.DateField()
     period_end = models.DateField()
     partial = models.BooleanField(default=False)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="movements")
+    # No database constraint on these keys: only the recompute writes this table, and checking
+    # millions of deferred foreign keys at commit would dominate a full recompute.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="movements", db_constraint=False)
     product = models.CharField(max_length=100, blank=True)
     starting_arr = models.DecimalField(**MONEY)
     ending_arr = models.DecimalField(**MONEY)

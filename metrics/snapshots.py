@@ -8,6 +8,7 @@ leaves the last good snapshots (and its pending triggers, for the retry).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,6 +34,7 @@ from .models import (
     RetentionSnapshot,
 )
 
+log = logging.getLogger(__name__)
 UNASSIGNED = "unassigned"
 LOCK_KEY = 727_001  # PostgreSQL advisory lock id of the recompute
 PARALLEL_MIN_CUSTOMERS = 2000  # below this, forking costs more than it saves
@@ -346,13 +348,16 @@ def _recompute_all_locked(as_of: date) -> RunSummary:
     infos, lines = load_customers()
     ownership = load_ownership()
     names = ScopeNames()
+    log.info("full recompute: loaded %d customers in %.1f s", len(infos), time.monotonic() - started)
     AccountMovement.objects.all().delete()
+    log.info("full recompute: old movements deleted at %.1f s", time.monotonic() - started)
     processes = settings.RECOMPUTE_PROCESSES
     parallel = None
     if connection.vendor == "postgresql" and processes > 1 and len(infos) >= PARALLEL_MIN_CUSTOMERS:
         parallel = compute_in_processes(infos, lines, ownership, periods, as_of, processes)
     if parallel is not None:
         results, paths, folder = parallel
+        log.info("full recompute: %d processes computed at %.1f s", processes, time.monotonic() - started)
         try:
             copy_files(paths)
         finally:
@@ -360,6 +365,7 @@ def _recompute_all_locked(as_of: date) -> RunSummary:
     else:
         with MovementWriter() as writer:
             results = [compute_chunk(infos, lines, ownership, periods, as_of, writer.write)]
+    log.info("full recompute: movements written at %.1f s", time.monotonic() - started)
     totals: dict = {}
     cases: list[engine.Case] = []
     for result in results:
@@ -370,8 +376,10 @@ def _recompute_all_locked(as_of: date) -> RunSummary:
     rows = [snapshot_model(r, names, computed_at) for r in engine.retention_rows(totals, periods)]
     RetentionSnapshot.objects.all().delete()
     RetentionSnapshot.objects.bulk_create(rows, batch_size=5000)
+    log.info("full recompute: snapshots written at %.1f s", time.monotonic() - started)
     merge_cases(None, cases)
     record_status(True, as_of, started)
+    log.info("full recompute: cases merged at %.1f s", time.monotonic() - started)
     written = sum(r.movements for r in results)
     return RunSummary("full", len(infos), len(rows), written, time.monotonic() - started)
 
