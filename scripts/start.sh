@@ -18,5 +18,5 @@ if [ "$(.venv/bin/python manage.py shell -c 'from metrics.models import Customer
   .venv/bin/python manage.py seed_demo
 fi
 echo
-echo "Retention Site: http://127.0.0.1:8000  (sign in as admin@example.com / retention-demo; see README for the other logins)"
+echo "Retention Site: http://${BIND:-127.0.0.1:8000}  (sign in as admin@example.com / retention-demo; see README for the other logins)"
 exec .venv/bin/python manage.py runserver "${BIND:-127.0.0.1:8000}"
