@@ -237,9 +237,9 @@ def top_movers(rows: Iterable[AccountMovement], count: int = 5) -> list[AccountM
 
 
 def cases_in_period(cases: QuerySet, scope: Scope, period_start: date, period_end: date) -> QuerySet:
-    """Churn and contraction cases dated inside a period, for a team or owner scope."""
+    """Churn and contraction cases dated inside a period, for a team or owner scope (void ones left out)."""
     return (
-        cases.filter(scope.case_filter, date__gte=period_start, date__lte=period_end)
+        cases.filter(scope.case_filter, void=False, date__gte=period_start, date__lte=period_end)
         .select_related("customer", "primary_reason")
         .order_by("-date", "customer__name")
     )

@@ -133,7 +133,9 @@ def company(request):
 def period_query(pick: PeriodPick, **extra) -> str:
     """The query string that keeps a page's period when following a link to another page."""
     params = QueryDict(mutable=True)
-    params.update({**extra, "granularity": pick.granularity, "period": pick.start.isoformat()})
+    params.update({**extra, "granularity": pick.granularity})
+    if pick.start:
+        params["period"] = pick.start.isoformat()
     return "?" + params.urlencode()
 
 
@@ -163,6 +165,10 @@ TEAM_COLUMNS = {
 ACCOUNTABLE = {"csm": "grr", "am": "nrr"}
 
 
+def other_role(role: str) -> str:
+    return "am" if role == "csm" else "csm"
+
+
 def default_role_for_team(team: Team) -> str:
     return "am" if team.function == TeamFunction.ACCOUNT_MANAGEMENT else "csm"
 
@@ -187,7 +193,7 @@ def sort_headers(columns, sort: str, pick: PeriodPick, role: str) -> list[dict]:
     for name, label in columns:
         state = "asc" if sort == name else "desc" if sort == f"-{name}" else ""
         next_sort = f"-{name}" if state == "asc" else name
-        url = period_query(pick, role=role, sort=next_sort) if pick.start else f"?role={role}&sort={next_sort}"
+        url = period_query(pick, role=role, sort=next_sort)
         headers.append({"name": name, "label": label, "url": url, "state": state})
     return headers
 
@@ -224,14 +230,15 @@ def team(request, team_id: int):
         "role": role,
         "role_label": ROLE_LABELS[role],
         "accountable": ACCOUNTABLE[role],
-        "other_role": "am" if role == "csm" else "csm",
+        "other_role": other_role(role) if other_role(role) in roles_with_rows(snapshots, "team", team.name) else "",
         "scope": scope,
         "pick": pick,
         "row": row,
         "granularities": Granularity.choices,
         "keep": {"role": role, "sort": sort},
         "headers": sort_headers(columns, sort, pick, role),
-        "owner_query": period_query(pick, role=role) if pick.start else "",
+        "owner_query": period_query(pick, role=role),
+        "other_role_query": period_query(pick, role=other_role(role)),
         "owner_rows": sort_owner_rows(owner_rows, sort),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
@@ -239,9 +246,9 @@ def team(request, team_id: int):
     return render(request, "web/team.html", context)
 
 
-def default_role_for_owner(snapshots, user) -> str:
-    roles = set(snapshots.filter(scope_type="owner", scope_key=user.email).values_list("role", flat=True).distinct())
-    return "am" if roles == {"am"} else "csm"
+def roles_with_rows(snapshots, scope_type: str, key: str) -> set[str]:
+    """The roles (csm, am) a team or owner has retention rows for."""
+    return set(snapshots.filter(scope_type=scope_type, scope_key=key).values_list("role", flat=True).distinct())
 
 
 @login_required
@@ -249,8 +256,9 @@ def owner(request, user_id: int):
     vis = Visibility.for_user(request.user)
     user = get_object_or_404(vis.users(), pk=user_id)
     snapshots = visible_snapshots(vis)
+    roles = roles_with_rows(snapshots, "owner", user.email)
     role = request.GET.get("role", "")
-    role = role if role in ROLES else default_role_for_owner(snapshots, user)
+    role = role if role in ROLES else "am" if roles == {"am"} else "csm"
     scope = Scope.owner(user, role)
     pick = pick_period(request, snapshots, scope)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
@@ -276,7 +284,8 @@ def owner(request, user_id: int):
         "keep": {"role": role},
         "role": role,
         "role_label": ROLE_LABELS[role],
-        "other_role": "am" if role == "csm" else "csm",
+        "other_role": other_role(role) if other_role(role) in roles else "",
+        "other_role_query": period_query(pick, role=other_role(role)),
         "scope": scope,
         "pick": pick,
         "row": row,
@@ -345,17 +354,23 @@ def drilldown(request):
         "totals": totals,
         "show_product": scope.type == "product",
         "csv_url": f"{request.path}?{request.GET.urlencode()}&format=csv",
-        "back_url": back_url(scope),
+        "back_url": back_url(scope, granularity, period_start),
     }
     return render(request, "web/drilldown.html", context)
 
 
-def back_url(scope: Scope) -> str:
-    if scope.type == "team" and scope.object_id:
-        return reverse("team", args=[scope.object_id]) + f"?role={scope.role}"
-    if scope.type == "owner" and scope.object_id:
-        return reverse("owner", args=[scope.object_id]) + f"?role={scope.role}"
-    return reverse("home")
+def back_url(scope: Scope, granularity: str, period_start: date) -> str:
+    """The page the figure came from, on the same period."""
+    params = QueryDict(mutable=True)
+    params.update({"granularity": granularity, "period": period_start.isoformat()})
+    if scope.type in ("team", "owner"):
+        if not scope.object_id:  # unassigned: listed on the company page
+            return f"{reverse('company')}?{params.urlencode()}"
+        params["role"] = scope.role
+        return f"{reverse(scope.type, args=[scope.object_id])}?{params.urlencode()}"
+    if scope.type != "company":
+        params.update({"slice": scope.type, "key": scope.key})
+    return f"{reverse('company')}?{params.urlencode()}"
 
 
 def drilldown_csv(rows, amounts, scope: Scope, granularity: str, period_start: date, figure) -> HttpResponse:

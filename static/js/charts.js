@@ -3,7 +3,10 @@
    drawn as given; nothing is computed here. */
 (function () {
   "use strict";
-  var palette = { nrr: "#1f6feb", grr: "#d97706", up: "#2e8540", down: "#c0392b", total: "#5b6475" };
+  var palette = {
+    nrr: "#1f6feb", grr: "#d97706", team_nrr: "#7c3aed", team_grr: "#9a6b3f",
+    up: "#2e8540", down: "#c0392b", total: "#5b6475",
+  };
   var money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
   function trendConfig(spec) {
@@ -12,13 +15,14 @@
       data: {
         labels: spec.labels,
         datasets: spec.datasets.map(function (d) {
-          var color = palette[d.metric] || palette.total;
+          // Dashed lines are the team beside an owner: a colour of their own.
+          var color = palette[(d.style === "dashed" ? "team_" : "") + d.metric] || palette.total;
           return {
             label: d.label,
             data: d.data,
             borderColor: color,
             backgroundColor: color,
-            borderWidth: d.style === "thin" ? 1 : 2.5,
+            borderWidth: d.style === "thin" ? 1.5 : 2.5,
             borderDash: d.style === "dashed" ? [6, 4] : d.style === "thin" ? [2, 3] : [],
             pointRadius: d.style === "thin" ? 1.5 : 2.5,
             spanGaps: false,
@@ -32,6 +36,7 @@
         interaction: { mode: "index", intersect: false },
         scales: { y: { ticks: { callback: function (v) { return v + "%"; } } } },
         plugins: {
+          legend: { labels: { usePointStyle: true, pointStyle: "line", boxWidth: 24 } },
           tooltip: {
             callbacks: {
               label: function (ctx) {
@@ -44,7 +49,22 @@
     };
   }
 
+  // Movements are small beside the totals: start the axis just below the lowest level the bars
+  // reach (the totals are then drawn cut, and a subtitle says so) unless that is near zero anyway.
+  function bridgeAxisMin(spec) {
+    var levels = [];
+    spec.bars.forEach(function (bar, i) {
+      if (spec.kinds[i] === "total") { levels.push(bar[1]); } else { levels.push(bar[0], bar[1]); }
+    });
+    var low = Math.min.apply(null, levels), high = Math.max.apply(null, levels);
+    var pad = Math.max((high - low) * 0.5, high * 0.02);
+    if (low - pad <= high * 0.25) { return 0; }
+    var step = Math.pow(10, Math.floor(Math.log10(pad)));
+    return Math.floor((low - pad) / step) * step;
+  }
+
   function bridgeConfig(spec) {
+    var axisMin = bridgeAxisMin(spec);
     return {
       type: "bar",
       data: {
@@ -59,8 +79,13 @@
         animation: false,
         responsive: true,
         maintainAspectRatio: false,
+        scales: { y: { min: axisMin, grace: "3%" } },
         plugins: {
           legend: { display: false },
+          subtitle: {
+            display: axisMin > 0,
+            text: "The axis starts at " + money.format(axisMin) + ", not at zero: the start and end bars are cut.",
+          },
           tooltip: {
             callbacks: {
               label: function (ctx) {

@@ -33,10 +33,10 @@ def count(value) -> str:
 
 @register.filter
 def signed_money(value) -> str:
-    """A change: '+1,200.00' or '-300.00'."""
+    """A change: '+1,200.00', '-300.00', or '0.00' for none."""
     if value is None:
         return DASH
-    return f"{Decimal(value):+,.2f}"
+    return f"{Decimal(value):+,.2f}" if value else f"{Decimal(value):,.2f}"
 
 
 def month_label(day: date) -> str:

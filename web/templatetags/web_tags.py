@@ -48,7 +48,8 @@ def nav_links(context):
     links += [(team.name, reverse("team", args=[team.pk])) for team in vis.teams().filter(id__in=vis.led_team_ids)]
     if not vis.sees_everything:
         links.append(("My book", reverse("owner", args=[request.user.pk])))
-    for label, name in (("Churn reasons", "reasons:queue"), ("Pareto", "reasons:pareto")):
+    reason_pages = [("Churn reasons", "reasons:queue")] if vis.can_record_reasons() else []
+    for label, name in [*reason_pages, ("Pareto", "reasons:pareto")]:
         url = optional_url(name)
         if url:
             links.append((label, url))
