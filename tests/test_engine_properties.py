@@ -13,7 +13,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, aggregate, arr_on, compute
+from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, aggregate, arr_on, compute, retention_rows
 
 ONE_DAY = timedelta(days=1)
 FIRST_DAY, LAST_DAY = date(2023, 1, 1), date(2025, 12, 31)  # where contract dates fall
@@ -24,6 +24,8 @@ SUMMED = ("starting_arr", "expansion", "upsell", "cross_sell", "contraction", "c
           "logos_start", "logos_churned")  # fmt: skip
 PARTITIONS = (("owner", "csm"), ("owner", "am"), ("team", "csm"), ("team", "am"), ("segment", ""),
               ("region", ""), ("industry", ""), ("use_case", ""), ("tenure", ""))  # fmt: skip
+TOTAL_FIELDS = ("starting_arr", "expansion", "cross_sell", "contraction", "churn", "ending_arr", "logos_start",
+                "logos_churned", "new_arr", "reactivation_arr")  # fmt: skip
 PROPERTY_SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -50,9 +52,14 @@ arrs = st.integers(0, 9).flatmap(
 
 
 @st.composite
-def dated_spans(draw, holder: int, values: tuple[int, ...]) -> list[Span]:
-    """Non-overlapping spans: consecutive boundary days, some dropped to leave gaps, the last maybe open."""
-    bounds = sorted(set(draw(st.lists(days, max_size=5))))
+def dated_spans(draw, holder: int, values: tuple[int, ...], change_days: list[date] = ()) -> list[Span]:
+    """Non-overlapping spans: consecutive boundary days, some dropped to leave gaps, the last maybe open.
+
+    Boundaries fall now and then on ``change_days`` (the days a customer's revenue changes), where
+    "owner on s" versus "owner on d-1" makes a difference.
+    """
+    boundary = st.one_of(days, st.sampled_from(change_days)) if change_days else days
+    bounds = sorted(set(draw(st.lists(boundary, max_size=5))))
     spans = []
     for start, next_start in zip(bounds, bounds[1:] + [None]):
         end = None if next_start is None else next_start - ONE_DAY
@@ -93,9 +100,11 @@ def companies(draw):
     for customer_id in range(1, draw(st.integers(1, 5)) + 1):
         attribute = st.sampled_from(("", "a", "b"))
         infos.append(CustomerInfo(customer_id, draw(attribute), draw(attribute), draw(attribute), draw(attribute)))
-        lines += draw(customer_lines(customer_id, products))
-        csm[customer_id] = draw(dated_spans(customer_id, USERS))
-        am[customer_id] = draw(dated_spans(customer_id, USERS))
+        own_lines = draw(customer_lines(customer_id, products))
+        lines += own_lines
+        change_days = sorted({one.start for one in own_lines} | {one.end + ONE_DAY for one in own_lines if one.end})
+        csm[customer_id] = draw(dated_spans(customer_id, USERS, change_days))
+        am[customer_id] = draw(dated_spans(customer_id, USERS, change_days))
     memberships = {user: draw(dated_spans(user, TEAMS)) for user in USERS[:-1]}
     later = st.dates(date(2024, 6, 1), date(2026, 6, 30))
     today = draw(st.one_of(later, later, days))  # mostly after some revenue; sometimes on a month edge
@@ -288,16 +297,34 @@ def test_every_row_obeys_the_identities_and_rate_bounds(company):
 
 @PROPERTY_SETTINGS
 @given(companies())
-def test_the_company_bridge_holds_on_total_arr(company):
+def test_the_company_bridge_and_logos_hold_on_total_arr(company):
     data, today, fiscal_year_start_month = company
     result = compute(data, today, fiscal_year_start_month)
     rows = rows_by_scope(result)
+    lines_of = defaultdict(list)
+    for one in data.lines:
+        lines_of[one.customer_id].append(one)
     for p in result.periods:
         r = rows[(p.granularity, p.start, "company", "", "")]
         total_before = arr_on(data.lines, p.start - ONE_DAY)
         total_end = arr_on(data.lines, min(p.end, today))
         assert r.partial == (today < p.end)
         assert r.starting_arr == total_before  # the cohort is everyone with revenue on s-1
+        cohort = [info.id for info in data.customers if arr_on(lines_of[info.id], p.start - ONE_DAY) > 0]
+        lost = [c for c in cohort if arr_on(lines_of[c], min(p.end, today)) == 0]
+        assert (r.logos_start, r.logos_churned) == (len(cohort), len(lost))
+        # From outside the cohort: new if the first revenue day is on or after s, else reactivation.
+        new, reactivation = Decimal(0), Decimal(0)
+        for info in data.customers:
+            lines = lines_of[info.id]
+            end_arr = arr_on(lines, min(p.end, today))
+            if info.id in cohort or not end_arr:
+                continue
+            if min(one.start for one in lines if one.arr > 0) >= p.start:
+                new += end_arr
+            else:
+                reactivation += end_arr
+        assert (r.new_arr, r.reactivation_arr) == (new, reactivation)
         assert total_end == total_before + r.new_arr + r.reactivation_arr + r.expansion - r.contraction - r.churn
 
 
@@ -345,8 +372,13 @@ def test_aggregates_subtract_exactly_for_incremental_recompute(company, draw):
     totals = aggregate(result.movements)
     aggregate(result.movements, into=totals, sign=-1)
     for key, t in totals.items():
-        assert all(not getattr(t, name) for name in ("starting_arr", "expansion", "cross_sell", "contraction",
-                   "churn", "ending_arr", "logos_start", "logos_churned", "new_arr", "reactivation_arr")), key
+        assert all(not getattr(t, name) for name in TOTAL_FIELDS), key
+    # An emptied scope gives no row any more; every company row is still there, all zero, rates undefined.
+    rows = retention_rows(totals, result.periods)
+    assert len(rows) == len(result.periods)
+    for r in rows:
+        assert r.scope_type == "company" and r.starting_arr == 0 and r.ending_arr == 0 and r.new_arr == 0
+        assert r.nrr is None and r.grr is None
 
     # Taking one customer's movements out leaves the same sums as never adding them.
     removed = draw.draw(st.sampled_from([info.id for info in data.customers]))
@@ -354,8 +386,7 @@ def test_aggregates_subtract_exactly_for_incremental_recompute(company, draw):
     aggregate([m for m in result.movements if m.customer_id == removed], into=everything, sign=-1)
     others = aggregate([m for m in result.movements if m.customer_id != removed])
     for key in set(everything) | set(others):
-        for name in ("starting_arr", "expansion", "cross_sell", "contraction", "churn", "ending_arr",
-                     "logos_start", "logos_churned", "new_arr", "reactivation_arr"):
+        for name in TOTAL_FIELDS:
             left = getattr(everything[key], name) if key in everything else 0
             right = getattr(others[key], name) if key in others else 0
             assert left == right, (key, name)

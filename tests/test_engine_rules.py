@@ -331,22 +331,25 @@ def test_mid_period_transfer_keeps_the_period_with_the_owner_on_its_first_day():
         line(2, "A", "2024-10-01", None, "300.00"),
     ]
     csm = [span(1, 10, "2024-01-01", "2025-02-14"), span(1, 11, "2025-02-15"), span(2, 11, "2024-01-01")]
+    am = [span(1, 20, "2024-01-01", "2025-02-01"), span(1, 21, "2025-02-02")]  # the am changes on Feb 2
     memberships = [span(10, 7, "2024-01-01"), span(11, 8, "2024-01-01")]
-    result = run(lines, "2025-04-10", csm=csm, memberships=memberships)
+    result = run(lines, "2025-04-10", csm=csm, am=am, memberships=memberships)
     # February (s = Feb 1, owner 10): a = 500, b = ARR(Feb 28) = 0 -> owner 10 churn 500, NRR 0.
     check(row(result, "month", "2025-02-01", "owner", 10, "csm"), starting_arr="500", churn="500", ending_arr="0",
           nrr="0.0000", grr="0.0000", logos_churned=1)
     check(row(result, "month", "2025-02-01", "owner", 11, "csm"), starting_arr="300", churn="0")  # customer 2 only
     check(row(result, "month", "2025-02-01", "team", 7, "csm"), churn="500")
     check(row(result, "month", "2025-02-01", "team", 8, "csm"), starting_arr="300", churn="0")
-    check(movement(result, "month", "2025-02-01", 1), csm_owner=10, csm_team=7)
+    check(movement(result, "month", "2025-02-01", 1), csm_owner=10, csm_team=7, am_owner=20)
+    check(row(result, "month", "2025-02-01", "owner", 20, "am"), starting_arr="500", churn="500")
+    assert find_rows(result, "month", "2025-02-01", "owner", 21, "am") == []
     # Q1 (s = Jan 1, owner 10): a = ARR(Dec 31) = 500, b = ARR(Mar 31) = 0.
     check(row(result, "quarter", "2025-01-01", "owner", 10, "csm"), starting_arr="500", churn="500")
     # March: customer 1 is out of every cohort, so owner 10 has no row.
     assert find_rows(result, "month", "2025-03-01", "owner", 10, "csm") == []
     # The churn case (Feb 21) belongs to the owner on Feb 20: 11, in team 8.
     (case,) = result.cases
-    check(case, date=d("2025-02-21"), kind="churn", lost_arr="500", csm_owner=11, csm_team=8)
+    check(case, date=d("2025-02-21"), kind="churn", lost_arr="500", csm_owner=11, csm_team=8, am_owner=21)
 
 
 def test_team_move_attributes_to_the_team_on_the_first_day():
