@@ -1,7 +1,9 @@
 """The read-only pages: figures as the snapshots hold them, drill-downs that add up, CSV, states."""
 
 import csv
+import html
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -226,6 +228,37 @@ def test_drilldown_csv_has_the_same_rows_and_neutralised_formulas(client, compan
     acme = next(r for r in table if r["external_id"] == "C1")
     assert (acme["starting_arr"], acme["ending_arr"], acme["movement"]) == ("12000.00", "15000.00", "expansion")
     assert (acme["csm_owner"], acme["csm_team"], acme["am_owner"]) == ("ann@example.com", "CS East", "amy@example.com")
+
+
+FIGURE_LINK = re.compile(r'<a class="fig" href="([^"]+)" data-figure="[^"]+">([^<]+)</a>')
+
+
+@pytest.mark.parametrize(
+    "who, page",
+    [("executive", "/company/"), ("executive", "/company/?slice=region&key=NA"), ("lead", "team"), ("ann", "owner")],
+)
+def test_every_figure_on_a_page_links_to_accounts_that_show_the_same_figure(client, company, who, page):
+    client.force_login(company[who])
+    url = {"team": f"/teams/{company['east'].pk}/", "owner": f"/owners/{company['ann'].pk}/"}.get(page, page)
+    links = FIGURE_LINK.findall(client.get(url).content.decode())
+    assert len(links) >= 12
+    for href, text in links:
+        drill = client.get(html.unescape(href))
+        assert drill.status_code == 200, href
+        shown = drill.content.decode().split('data-testid="figure-value">')[1].split("<")[0]
+        assert shown == text, href
+
+
+def test_the_period_asked_for_is_shown_and_an_unknown_one_falls_back_to_the_last_complete(client, company):
+    client.force_login(company["executive"])
+    quarter = client.get("/company/?granularity=quarter").context["row"]
+    assert quarter.granularity == "quarter" and not quarter.partial
+    later = RetentionSnapshot.objects.filter(scope_type="company", granularity="quarter", period_start__gt=quarter.period_start)
+    assert [r.partial for r in later] == [True]  # the default is the last quarter that is over
+    chosen = client.get(f"/company/?granularity=quarter&period={later[0].period_start.isoformat()}").context["row"]
+    assert chosen == later[0]
+    assert client.get("/company/?granularity=quarter&period=1999-01-01").context["row"] == quarter
+    assert client.get("/company/?granularity=fortnight").context["row"] == company_row()
 
 
 def test_malformed_drilldowns_answer_404(client, company):
