@@ -155,7 +155,7 @@ def test_a_line_starting_on_the_first_day_of_a_month_is_new_in_that_month():
     # February: customer 2 has ARR 0 on Jan 31 and on Feb 28: not there at all.
     check(row(result, "month", "2025-02-01"), new_arr="0", starting_arr="100")
     assert movements(result, "month", "2025-02-01", 2) == []
-    # March: ARR(2, Feb 28) = 0 and ARR(2, Mar 31) = 1200, first revenue on s -> new 1200; the cohort is customer 1 only.
+    # March: ARR(2, Feb 28) = 0, ARR(2, Mar 31) = 1200, first revenue on s -> new 1200; the cohort is customer 1.
     check(row(result, "month", "2025-03-01"), new_arr="1200", reactivation_arr="0", starting_arr="100",
           ending_arr="100", logos_start=1, nrr="1.0000")
     check(movement(result, "month", "2025-03-01", 2), movement="new", starting_arr="0", ending_arr="1200")
