@@ -30,7 +30,7 @@ def csv_lines(columns: list[str], rows: Iterable[dict]) -> Iterator[str]:
     yield writer.writerow(columns)
     chunk = []
     for row in rows:
-        chunk.append(writer.writerow([csv_cell(row.get(column)) for column in columns]))
+        chunk.append(writer.writerow(map(csv_cell, map(row.get, columns))))
         if len(chunk) >= ROWS_PER_CHUNK:
             yield "".join(chunk)
             chunk = []

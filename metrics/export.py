@@ -71,19 +71,18 @@ def retention_export_row(snapshot) -> dict:
 
 
 # A cell a spreadsheet would run as a formula; a plain number such as -12.50 is data, not a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset("=+-@\t\r")
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def csv_cell(value) -> str:
     """CSV text of a JSON-ready value: empty for None, true/false for bools, formulas neutralised."""
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    if type(value) is not str:  # strings first and fast: an export writes millions of cells
+        if value is None:
+            return ""
+        if value is True or value is False:
+            return "true" if value else "false"
+        value = str(value)
+    if value and value[0] in _FORMULA_FIRST and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
