@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -181,11 +182,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "retention")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Full recompute on a schedule, as a safety net behind the change-driven ones.
+# A full recompute every night just after the day changes (every partial period is then measured
+# on a new "today"); during the day, changes recompute only the customers they touch.
 CELERY_BEAT_SCHEDULE = {
     "full-recompute": {
         "task": "metrics.tasks.recompute_all",
-        "schedule": float(os.environ.get("RECOMPUTE_EVERY_SECONDS", str(60 * 60))),
+        "schedule": crontab(minute=os.environ.get("RECOMPUTE_MINUTE", "1"), hour=os.environ.get("RECOMPUTE_HOUR", "0")),
     },
     # Picks up committed changes whose trigger could not reach the broker at the time.
     "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0},
