@@ -46,6 +46,7 @@ def test_admin_creates_and_updates_rows_and_each_change_queues_a_recompute(world
     PendingRecompute.objects.all().delete()
     moved = admin.patch(f"/api/v1/assignments/{owner.json()['id']}/", {"end_date": "2027-03-31"}, format="json")
     assert moved.status_code == 200 and moved.json()["end_date"] == "2027-03-31"
+    assert Assignment.objects.get(pk=owner.json()["id"]).history.first().history_user == world["admin"]
     assert queued_customers() == {delta.pk}
     renamed = admin.put(f"/api/v1/customers/{world['acme'].pk}/", {"external_id": "C1", "name": "Acme Corp"}, format="json")
     assert renamed.status_code == 200 and renamed.json()["name"] == "Acme Corp"
