@@ -23,6 +23,7 @@ from simple_history.utils import bulk_update_with_history
 from accounts.models import Role, User
 
 from .models import ChurnCase, ChurnReason, Customer
+from .taxonomy import seed_reasons
 from .synthetic import NamedUser, generate
 
 PASSWORD = "retention-demo"
@@ -166,6 +167,7 @@ def choose_reasons(case_key: str, kind: str, codes: set[str]) -> CaseReasons | N
 
 def record_demo_reasons(recorded_by: User) -> int:
     """Record reasons on about 80% of the non-void cases that have none yet; return how many."""
+    seed_reasons(ChurnReason)  # the demo's reasons are the seeded taxonomy's codes
     reasons = {r.code: r for r in ChurnReason.objects.filter(active=True)}
     now = timezone.now()
     cases = ChurnCase.objects.filter(void=False, primary_reason__isnull=True).select_related("customer")

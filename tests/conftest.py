@@ -27,9 +27,29 @@ def clean_redis():
     yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
+def seeded_reason_taxonomy(request):
+    """Transactional tests flush the database after each test, rows of data migrations included:
+    give every such test the seeded reason taxonomy a real installation starts with."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        from metrics.models import ChurnReason
+        from metrics.taxonomy import seed_reasons
+
+        seed_reasons(ChurnReason)
+    yield
+
+
+@pytest.fixture(scope="module")
 def live_worker(django_db_setup, django_db_blocker):
-    """A real Celery worker (solo pool, in a thread) consuming from Redis for the whole session.
+    """A real Celery worker (solo pool, in a thread) consuming from Redis for one test module.
+
+    Not longer: while it runs, every committed change in any test queues a recompute that the
+    worker carries out, re-deriving (and voiding) churn cases that other tests made by hand.
 
     Tests that use it need ``transactional_db``: the worker has its own database connection and
     cannot see rows of an uncommitted test transaction.

@@ -5,21 +5,11 @@ SQLite has no exclusion constraints; there the models' clean() and the importer 
 
 from django.db import migrations
 
+from metrics.taxonomy import seed_reasons as create_seed_reasons
+
 EXCLUSIONS = [
     ("metrics_assignment", "assignment_no_overlap", "customer_id WITH =, role WITH ="),
     ("accounts_teammembership", "membership_no_overlap", "user_id WITH ="),
-]
-
-SEED_REASONS = [
-    ("fit", "Poor fit", "fit"),
-    ("features", "Missing features", "features"),
-    ("support", "Support experience", "support"),
-    ("cost", "Cost", "cost"),
-    ("change_in_needs", "Change in needs", "change_in_needs"),
-    ("financial_struggle", "Financial struggle", "financial_struggle"),
-    ("competitor", "Moved to a competitor", "competitor"),
-    ("champion_left", "Champion left", "champion_left"),
-    ("other", "Other", "other"),
 ]
 
 
@@ -42,9 +32,7 @@ def drop_exclusions(apps, schema_editor):
 
 
 def seed_reasons(apps, schema_editor):
-    ChurnReason = apps.get_model("metrics", "ChurnReason")
-    for code, label, category in SEED_REASONS:
-        ChurnReason.objects.get_or_create(code=code, defaults={"label": label, "category": category})
+    create_seed_reasons(apps.get_model("metrics", "ChurnReason"))
 
 
 class Migration(migrations.Migration):

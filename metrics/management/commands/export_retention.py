@@ -37,7 +37,7 @@ class Command(BaseCommand):
             "period_start__lte": date_to,
         }
         rows = rows.filter(**{k: v for k, v in filters.items() if v is not None})
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = csv.writer(self.stdout, lineterminator="\r\n")  # RFC 4180, as the API
         writer.writerow(RETENTION_COLUMNS)
         for snapshot in rows.order_by(*RetentionSnapshot._meta.ordering).iterator(chunk_size=5000):
             row = retention_export_row(snapshot)
