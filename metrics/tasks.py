@@ -33,28 +33,23 @@ def enqueue_processing() -> None:
         process_pending.delay()
 
 
-def _record_failure(error: Exception) -> None:
-    RecomputeStatus.objects.update_or_create(pk=1, defaults={"last_error": f"{type(error).__name__}: {error}"})
-
-
-@shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
-def process_pending(self):
-    cache.delete(QUEUED_KEY)
+def _run(step) -> dict:
+    """Run a snapshot step, keeping its error for the pages; Celery retries the task."""
     try:
-        summary = snapshots.process_pending()
+        summary = step()
     except Exception as error:
-        _record_failure(error)
+        RecomputeStatus.objects.update_or_create(pk=1, defaults={"last_error": f"{type(error).__name__}: {error}"})
         raise
     log.info("recompute: %s", summary)
     return summary.__dict__
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
+def process_pending(self):
+    cache.delete(QUEUED_KEY)
+    return _run(snapshots.process_pending)
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
 def recompute_all(self):
-    try:
-        summary = snapshots.recompute_all()
-    except Exception as error:
-        _record_failure(error)
-        raise
-    log.info("full recompute: %s", summary)
-    return summary.__dict__
+    return _run(snapshots.recompute_all)
