@@ -3,10 +3,12 @@
 Screenshots of every view at desktop and phone width go to artifacts/screenshots/.
 """
 
+import importlib
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from playwright.sync_api import expect
 
@@ -15,13 +17,30 @@ from metrics.models import RetentionSnapshot
 from web.templatetags.retention_format import money
 from web_support import OCTOBER, PASSWORD, build_company, fast_password_hashing  # noqa: F401 (autouse)
 
-# serialized_rollback: each test starts from the migrated database (reason taxonomy included),
-# whatever the transactional tests before it flushed.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 PERIOD = f"granularity=month&period={OCTOBER.isoformat()}"
+
+
+def seed_reason_taxonomy():
+    """The reason taxonomy comes from a data migration, and every live-server test ends with a flush
+    that empties it: seed it again (the migration's own, idempotent step) for whoever comes next."""
+    migration = importlib.import_module("metrics.migrations.0002_overlap_constraints_and_reasons")
+    migration.seed_reasons(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def reason_taxonomy(transactional_db):
+    seed_reason_taxonomy()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def leave_the_reason_taxonomy_behind(django_db_blocker):
+    yield
+    with django_db_blocker.unblock():
+        seed_reason_taxonomy()
 
 
 @pytest.fixture
@@ -256,7 +275,7 @@ def test_drilldown_total_equals_the_figure_clicked(page, live_server, company):
     assert "Gamma" in text
 
 
-def test_sign_in_page_lockout_and_empty_state(page, live_server, db):
+def test_sign_in_page_lockout_and_empty_state(page, live_server):
     data = build_company(compute=False)
     page.set_viewport_size(SIZES["desktop"])
     page.goto(f"{live_server.url}/accounts/login/")
