@@ -43,6 +43,14 @@ class Visibility:
         return frozenset(Team.objects.filter(lead=self.user).values_list("id", flat=True))
 
     @cached_property
+    def benchmark_team_ids(self) -> frozenset[int]:
+        """Teams whose totals the user may compare against: those it leads or belongs to."""
+        if not self.user.is_authenticated:
+            return frozenset()
+        member_of = TeamMembership.objects.filter(user=self.user).values_list("team_id", flat=True)
+        return self.led_team_ids | frozenset(member_of)
+
+    @cached_property
     def owner_ids(self) -> frozenset[int] | None:
         """Users whose books are visible; None means all."""
         if self.sees_everything:
@@ -97,10 +105,11 @@ class Visibility:
         return qs.filter(**{f"{customer_field}_id__in": visible})
 
     def snapshots(self, qs: QuerySet) -> QuerySet:
-        """Retention rows: leads see their teams' and members' rows; members their own rows."""
+        """Retention rows: leads see their teams' and members' rows; members their own rows and
+        their teams' totals (to compare against, never the other members' books)."""
         if self.sees_everything:
             return qs
-        team_names = Team.objects.filter(id__in=self.led_team_ids).values_list("name", flat=True)
+        team_names = Team.objects.filter(id__in=self.benchmark_team_ids).values_list("name", flat=True)
         owner_emails = User.objects.filter(id__in=self.owner_ids).values_list("email", flat=True)
         return qs.filter(
             Q(scope_type="team", scope_key__in=list(team_names))

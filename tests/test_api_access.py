@@ -131,7 +131,8 @@ def test_lists_hold_exactly_the_callers_scope(world):  # noqa: F811
         ("team", "CS East"), ("owner", "ann@example.com")
     }  # Lena owns no book herself; she sees her team and its members, no company or other team
     member_rows = token_client(world["member"]).get("/api/v1/retention/", {"page_size": 1000}).json()["results"]
-    assert {(r["scope_type"], r["scope_key"]) for r in member_rows} == {("owner", "ann@example.com")}
+    # A member: its own book, and its team's totals to compare against; never another owner or team.
+    assert {(r["scope_type"], r["scope_key"]) for r in member_rows} == {("owner", "ann@example.com"), ("team", "CS East")}
     executive_rows = token_client(world["executive"]).get("/api/v1/retention/", {"scope_type": "team"}).json()
     assert executive_rows["count"] == RetentionSnapshot.objects.filter(scope_type="team").count()
 

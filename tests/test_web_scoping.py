@@ -111,15 +111,20 @@ def test_drilldown_of_a_lead_lists_only_accounts_of_its_members(client, company)
     assert names == {"Acme", "Beta"}
 
 
-def test_member_owner_page_shows_its_team_line_only_to_those_who_may_see_the_team(client, company):
+def test_a_member_compares_against_its_team_totals_without_opening_the_team(client, company):
     ann = company["ann"]
     url = f"/owners/{ann.pk}/"
     client.force_login(ann)
-    labels = [d["label"] for d in client.get(url).context["trend"]["datasets"]]
-    assert not any("CS East" in label for label in labels)
+    response = client.get(url)
+    labels = [d["label"] for d in response.context["trend"]["datasets"]]
+    assert "CS East NRR (TTM)" in labels  # the team's totals, to compare against
+    assert not response.context["team_page"]  # ...but not the team page with the others' books
+    team_id = response.context["team"].pk
+    assert client.get(f"/teams/{team_id}/").status_code == 404
     client.force_login(company["lead"])
-    labels = [d["label"] for d in client.get(url).context["trend"]["datasets"]]
-    assert "CS East NRR (TTM)" in labels
+    response = client.get(url)
+    assert "CS East NRR (TTM)" in [d["label"] for d in response.context["trend"]["datasets"]]
+    assert response.context["team_page"]
 
 
 def test_navigation_shows_each_role_its_own_links(client, company):

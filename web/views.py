@@ -264,13 +264,15 @@ def owner(request, user_id: int):
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
     movements = vis.movements(AccountMovement.objects.all())
 
-    book, cases, team = [], [], None
+    book, cases, team, team_page = [], [], None, False
     if pick.start:
         book = list(queries.movements_behind(movements, scope, pick.granularity, pick.start, FIGURES["starting_arr"]))
         cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
         team_id = queries.team_of_owner(movements, user.pk, role, pick.granularity, pick.start)
-        # The team's own line only where the viewer may see the team (leads, executives, admins).
-        team = vis.teams().filter(pk=team_id).first() if team_id else None
+        # The team's totals to compare against: for leads, executives, admins and the team's members.
+        if team_id and (vis.sees_everything or team_id in vis.benchmark_team_ids):
+            team = Team.objects.filter(pk=team_id).first()
+        team_page = team is not None and vis.teams().filter(pk=team.pk).exists()
     lines = standard_trend(snapshots, scope)
     if team is not None:
         team_scope = Scope.team(team, role)
@@ -290,6 +292,7 @@ def owner(request, user_id: int):
         "pick": pick,
         "row": row,
         "team": team,
+        "team_page": team_page,
         "book": book,
         "movers": queries.top_movers(book),
         "cases": cases,

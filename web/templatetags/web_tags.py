@@ -53,6 +53,7 @@ def nav_links(context):
         url = optional_url(name)
         if url:
             links.append((label, url))
+    links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
     return {"links": links, "current": request.path}
 
 
