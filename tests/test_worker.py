@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from metrics import snapshots
 from metrics.models import ContractLine, Customer, PendingRecompute, RecomputeStatus, RetentionSnapshot
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
