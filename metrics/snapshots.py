@@ -9,6 +9,9 @@ leaves the last good snapshots (and its pending triggers, for the retry).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import shutil
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -313,9 +316,6 @@ def compute_in_processes(infos, lines, ownership, periods, as_of, processes: int
     Returns the chunk results and the files, or None where processes cannot be started
     (e.g. inside a daemonic worker process): the caller then runs in this process.
     """
-    import multiprocessing
-    import tempfile
-
     global _FORKED
     _FORKED = (infos, lines, ownership, periods, as_of)
     folder = tempfile.mkdtemp(prefix="recompute-")
@@ -341,8 +341,6 @@ def copy_files(paths: list[str]) -> None:
 
 
 def _recompute_all_locked(as_of: date) -> RunSummary:
-    import shutil
-
     started = time.monotonic()
     periods = company_periods(as_of)
     infos, lines = load_customers()
