@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import shutil
 import tempfile
 import time
@@ -183,6 +184,10 @@ class MovementWriter:
             self._copy = self._copy_context.__enter__()
         return self
 
+    def write_block(self, data: bytes) -> None:
+        """Rows already in COPY text format (PostgreSQL only)."""
+        self._copy.write(data)
+
     def write(self, m: engine.AccountMovement) -> None:
         self.count += 1
         if self._copy_context is not None:
@@ -297,9 +302,11 @@ def copy_text(value) -> str:
 
 
 _FORKED: tuple = ()  # what forked chunk workers read (inherited, never pickled)
+# Many small chunks, so that PostgreSQL parses the finished ones while the engine runs on the rest.
+CHUNKS_PER_PROCESS = 8
 
 
-def _chunk_to_file(task: tuple[int, int, str]) -> ChunkResult:
+def _chunk_to_file(task: tuple[int, int, str]) -> tuple[ChunkResult, str]:
     index, count, path = task
     infos, lines, ownership, periods, as_of = _FORKED
     with open(path, "w", encoding="utf-8") as out:
@@ -307,37 +314,39 @@ def _chunk_to_file(task: tuple[int, int, str]) -> ChunkResult:
         def write(m):
             out.write("\t".join([copy_text(getattr(m, attr)) for attr in MOVEMENT_ATTRS]) + "\n")
 
-        return compute_chunk(infos[index::count], lines, ownership, periods, as_of, write)
+        return compute_chunk(infos[index::count], lines, ownership, periods, as_of, write), path
 
 
-def compute_in_processes(infos, lines, ownership, periods, as_of, processes: int):
-    """Run the engine in forked processes, each writing its movements to a COPY file.
+def compute_in_processes(infos, lines, ownership, periods, as_of, processes: int) -> list[ChunkResult] | None:
+    """Run the engine in forked processes that write COPY files, copying each file as it is done.
 
-    Returns the chunk results and the files, or None where processes cannot be started
-    (e.g. inside a daemonic worker process): the caller then runs in this process.
+    None where processes cannot be started (inside a daemonic process): the caller then runs the
+    engine in this process.
     """
     global _FORKED
-    _FORKED = (infos, lines, ownership, periods, as_of)
-    folder = tempfile.mkdtemp(prefix="recompute-")
-    tasks = [(i, processes, f"{folder}/chunk-{i}.tsv") for i in range(processes)]
+    _FORKED = (infos, lines, ownership, periods, as_of)  # before the pool forks its processes
     try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            results = pool.map(_chunk_to_file, tasks)
-    except (AssertionError, OSError):  # daemonic processes may not have children
-        return None
-    finally:
+        pool = multiprocessing.get_context("fork").Pool(processes)
+    except (AssertionError, OSError):
         _FORKED = ()
-    return results, [path for _, _, path in tasks], folder
-
-
-def copy_files(paths: list[str]) -> None:
-    table = AccountMovement._meta.db_table
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(MOVEMENT_COLUMNS)}) FROM STDIN") as copy:
-            for path in paths:
+        return None
+    folder = tempfile.mkdtemp(prefix="recompute-")
+    chunks = processes * CHUNKS_PER_PROCESS
+    tasks = [(i, chunks, f"{folder}/chunk-{i}.tsv") for i in range(chunks)]
+    results = []
+    try:
+        with pool, MovementWriter() as writer:
+            for result, path in pool.imap_unordered(_chunk_to_file, tasks):
                 with open(path, "rb") as chunk:
                     while block := chunk.read(1 << 20):
-                        copy.write(block)
+                        writer.write_block(block)
+                os.remove(path)
+                writer.count += result.movements
+                results.append(result)
+    finally:
+        _FORKED = ()
+        shutil.rmtree(folder, ignore_errors=True)
+    return results
 
 
 def _recompute_all_locked(as_of: date) -> RunSummary:
@@ -350,17 +359,10 @@ def _recompute_all_locked(as_of: date) -> RunSummary:
     AccountMovement.objects.all().delete()
     log.info("full recompute: old movements deleted at %.1f s", time.monotonic() - started)
     processes = settings.RECOMPUTE_PROCESSES
-    parallel = None
+    results = None
     if connection.vendor == "postgresql" and processes > 1 and len(infos) >= PARALLEL_MIN_CUSTOMERS:
-        parallel = compute_in_processes(infos, lines, ownership, periods, as_of, processes)
-    if parallel is not None:
-        results, paths, folder = parallel
-        log.info("full recompute: %d processes computed at %.1f s", processes, time.monotonic() - started)
-        try:
-            copy_files(paths)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    else:
+        results = compute_in_processes(infos, lines, ownership, periods, as_of, processes)
+    if results is None:
         with MovementWriter() as writer:
             results = [compute_chunk(infos, lines, ownership, periods, as_of, writer.write)]
     log.info("full recompute: movements written at %.1f s", time.monotonic() - started)
