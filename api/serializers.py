@@ -50,7 +50,19 @@ class RateField(serializers.DecimalField):
         return rate(value)
 
 
-class EmailKeyField(serializers.SlugRelatedField):
+class KeyField(serializers.SlugRelatedField):
+    """A related object by a text key; a key with a NUL character is refused (PostgreSQL cannot
+    even look it up)."""
+
+    default_error_messages = {"null_characters": "Null characters are not allowed."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("null_characters")
+        return super().to_internal_value(data)
+
+
+class EmailKeyField(KeyField):
     """A user by email, ignoring case (emails are stored in lower case)."""
 
     def __init__(self, **kwargs):
@@ -62,7 +74,7 @@ class EmailKeyField(serializers.SlugRelatedField):
 
 def customer_key(**kwargs):
     kwargs.setdefault("queryset", Customer.objects.all())
-    return serializers.SlugRelatedField(
+    return KeyField(
         slug_field="external_id",
         error_messages={"does_not_exist": "Unknown customer {slug_name} '{value}'."},
         **kwargs,

@@ -185,3 +185,15 @@ def test_cases_cannot_be_created_or_deleted(world):  # noqa: F811
     assert admin.post("/api/v1/churn-cases/", {}, format="json").status_code == 405
     assert admin.delete(f"/api/v1/churn-cases/{world['acme_case'].pk}/").status_code == 405
     assert ChurnCase.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_key_with_a_null_character_is_a_400_not_a_500(world):  # noqa: F811
+    client = token_client(world["admin"])
+    response = client.post(
+        "/api/v1/assignments/",
+        {"customer": "C\x00X", "user": "nobody\x00@example.com", "role": "csm", "start_date": "2026-01-01"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["customer"] == ["Null characters are not allowed."]
