@@ -3,6 +3,7 @@ our own static files, and a schema-driven fuzz run (schemathesis) never gets a 5
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -24,7 +25,10 @@ ENDPOINTS = ["retention", "movements", "customers", "contract-lines", "assignmen
              "churn-cases", "reasons", "pareto"]  # fmt: skip
 
 
-EXAMPLES = 8  # per operation and mode: bounded, so the suite stays fast
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))  # per operation and mode: bounded, so the suite stays fast
+# CI replays a fixed sequence so a merge is judged on the code; local runs explore new inputs
+# (FUZZ_EXAMPLES=60 for a longer hunt).
+DERANDOMIZE = bool(os.environ.get("CI"))
 
 
 @pytest.mark.django_db
@@ -88,7 +92,7 @@ def test_no_endpoint_answers_500_to_generated_requests(world, wsgi_app_in_test_t
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @hypothesis_settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @hypothesis_settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE, suppress_health_check=list(HealthCheck))
             def call(case):
                 response = case.call(headers=headers)
                 calls.append(response.status_code)
