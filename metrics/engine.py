@@ -379,10 +379,8 @@ class Totals:
     new_arr: Decimal = ZERO
     reactivation_arr: Decimal = ZERO
 
-    def add(self, other: Totals, sign: int = 1) -> None:
-        # Written out field by field: this is the hot loop of a full recompute.
-        if sign < 0:
-            other = other.negated()
+    def add(self, other: Totals) -> None:
+        # Written out field by field: merging chunk totals and stored totals is a hot loop too.
         self.starting_arr += other.starting_arr
         self.expansion += other.expansion
         self.cross_sell += other.cross_sell
@@ -393,13 +391,6 @@ class Totals:
         self.logos_churned += other.logos_churned
         self.new_arr += other.new_arr
         self.reactivation_arr += other.reactivation_arr
-
-    def negated(self) -> Totals:
-        return Totals(*(-getattr(self, name) for name in TOTAL_FIELDS))
-
-    @property
-    def is_empty(self) -> bool:
-        return all(not getattr(self, name) for name in TOTAL_FIELDS)
 
 
 def contribution_fields(movement: AccountMovement) -> list[tuple[str, Decimal | int]]:
@@ -420,13 +411,6 @@ def contribution_fields(movement: AccountMovement) -> list[tuple[str, Decimal | 
     if b:
         fields.append(("ending_arr", b))
     return fields
-
-
-def contribution(movement: AccountMovement) -> Totals:
-    totals = Totals()
-    for name, value in contribution_fields(movement):
-        setattr(totals, name, value)
-    return totals
 
 
 def scope_keys(movement: AccountMovement) -> list[tuple[str, object, str]]:
