@@ -335,6 +335,10 @@ class RecomputeStatus(models.Model):
     as_of = models.DateField(null=True, blank=True, help_text="The 'today' the snapshots were measured on.")
     last_duration_seconds = models.FloatField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The Snapshot* input rows the current figures were computed from.
+    input_version = models.PositiveIntegerField(default=0)
+    # Bumped by every recompute that changes figures: pages cache their data under it.
+    generation = models.PositiveIntegerField(default=0)
 
     @classmethod
     def get(cls):
@@ -352,3 +356,61 @@ class PendingRecompute(models.Model):
 
     customer_id = models.BigIntegerField(null=True, blank=True)
     requested_at = models.DateTimeField(auto_now_add=True)
+
+
+# --- the inputs the snapshots were computed from ----------------------------------------------
+# The recompute freezes customers, contract lines, assignments and memberships here (money as
+# integer cents). Figures change only when a recompute moves these rows, so the accounts behind
+# a figure are answered from them on demand and always add up to it, and an incremental
+# recompute takes a customer's old contribution from them. ``version`` lets a full recompute
+# build a new set while readers keep the current one (RecomputeStatus.input_version).
+
+
+class SnapshotCustomer(models.Model):
+    version = models.PositiveIntegerField()
+    customer_id = models.BigIntegerField()
+    segment = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    use_case = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "customer_id"])]
+
+
+class SnapshotLine(models.Model):
+    version = models.PositiveIntegerField()
+    customer_id = models.BigIntegerField()
+    product = models.CharField(max_length=100)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    arr_cents = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "customer_id"])]
+
+
+class SnapshotAssignment(models.Model):
+    version = models.PositiveIntegerField()
+    customer_id = models.BigIntegerField()
+    user_id = models.BigIntegerField()
+    role = models.CharField(max_length=3)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["version", "customer_id"]),
+            models.Index(fields=["version", "role", "user_id"]),
+        ]
+
+
+class SnapshotMembership(models.Model):
+    version = models.PositiveIntegerField()
+    user_id = models.BigIntegerField()
+    team_id = models.BigIntegerField()
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "user_id"]), models.Index(fields=["version", "team_id"])]
