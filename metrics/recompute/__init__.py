@@ -1,0 +1,1 @@
+"""The recompute: from contract lines, assignments and memberships to retention snapshots."""
