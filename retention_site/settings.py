@@ -117,10 +117,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lock a user/address pair out for a while after repeated failed logins.
+# Lock an email out for a while after repeated failed logins: from one address, or from all of
+# them together (accounts/lockout.py). Emails count as login matches them, whatever the case.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_EMAIL_FAILURE_LIMIT = int(os.environ.get("AXES_EMAIL_FAILURE_LIMIT", "20"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_USERNAME_CALLABLE = "accounts.lockout.normalised_email"
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 # The sign-in form posts the email as "username" (Django's AuthenticationForm); axes would look for
