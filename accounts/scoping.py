@@ -5,16 +5,22 @@ single objects with ``get_object_or_404`` on the filtered queryset, so an id of 
 or owner's object answers 404, never its data.
 
 - admin, executive: everything (company, every team and owner, every slice).
-- lead: the teams it leads, every user who was ever a member of them, and their books.
+- lead: what its teams owned. The teams' rows; a member's owner rows only for the periods whose
+  first day found the member in the team; the customers that were in the team's book on some day
+  (an owner of either role who was a member of the team that day), their history included; the
+  accounts and cases attributed to the team (on the period's first day, on the day before a drop).
+  A member who moved teams is the old team's for the old days and the new team's for the new.
 - member: its own book (customers it owns or owned, its owner rows, its cases).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from .models import Role, Team, TeamMembership, User
 
@@ -51,14 +57,22 @@ class Visibility:
         return self.led_team_ids | frozenset(member_of)
 
     @cached_property
+    def led_memberships(self) -> list[tuple[int, str, date, date | None]]:
+        """(user id, email, start, end) of every membership, past or present, in a team the user leads."""
+        return list(
+            TeamMembership.objects.filter(team_id__in=self.led_team_ids).values_list(
+                "user_id", "user__email", "start_date", "end_date"
+            )
+        )
+
+    @cached_property
     def owner_ids(self) -> frozenset[int] | None:
-        """Users whose books are visible; None means all."""
+        """Users whose owner pages open (their rows filtered as above); None means all."""
         if self.sees_everything:
             return None
         if not self.user.is_authenticated:
             return frozenset()
-        members = TeamMembership.objects.filter(team_id__in=self.led_team_ids).values_list("user_id", flat=True)
-        return frozenset(members) | {self.user.pk}
+        return frozenset(user_id for user_id, *_ in self.led_memberships) | {self.user.pk}
 
     # --- what the user may do ----------------------------------------------------------
     def can_record_reason(self, case) -> bool:
@@ -90,31 +104,51 @@ class Visibility:
         return qs.filter(id__in=self.owner_ids)
 
     def customers(self, qs: QuerySet) -> QuerySet:
-        """Customers that a visible owner owns or owned in any role."""
-        if self.owner_ids is None:
+        """Customers the user owns or owned, and for leads those once in their teams' book."""
+        if self.sees_everything:
             return qs
-        return qs.filter(assignments__user_id__in=self.owner_ids).distinct()
+        if not self.user.is_authenticated:
+            return qs.none()
+        return qs.filter(id__in=self._visible_customer_ids())
 
     def customer_related(self, qs: QuerySet, customer_field: str = "customer") -> QuerySet:
-        """Rows hanging off a customer (contract lines, assignments)."""
-        if self.owner_ids is None:
+        """Rows hanging off a visible customer (contract lines, assignments), its history included."""
+        if self.sees_everything:
             return qs
+        if not self.user.is_authenticated:
+            return qs.none()
+        return qs.filter(**{f"{customer_field}_id__in": self._visible_customer_ids()})
+
+    def _visible_customer_ids(self) -> QuerySet:
+        """Customer ids (a subquery) of assignments held by the user, or held by someone while a
+        member of a team the user leads: the membership and the assignment overlap by a day."""
         from metrics.models import Assignment
 
-        visible = Assignment.objects.filter(user_id__in=self.owner_ids).values("customer_id")
-        return qs.filter(**{f"{customer_field}_id__in": visible})
+        in_led_team_meanwhile = TeamMembership.objects.filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=OuterRef("start_date")),
+            user_id=OuterRef("user_id"),
+            team_id__in=self.led_team_ids,
+            start_date__lte=Coalesce(OuterRef("end_date"), Value(date.max)),
+        )
+        held = Q(user_id=self.user.pk)
+        if self.led_team_ids:
+            held |= Q(Exists(in_led_team_meanwhile))
+        return Assignment.objects.filter(held).values("customer_id")
 
     def snapshots(self, qs: QuerySet) -> QuerySet:
         """Retention rows: leads see their teams' and members' rows; members their own rows and
         their teams' totals (to compare against, never the other members' books)."""
         if self.sees_everything:
             return qs
+        if not self.user.is_authenticated:
+            return qs.none()
         team_names = Team.objects.filter(id__in=self.benchmark_team_ids).values_list("name", flat=True)
-        owner_emails = User.objects.filter(id__in=self.owner_ids).values_list("email", flat=True)
-        return qs.filter(
-            Q(scope_type="team", scope_key__in=list(team_names))
-            | Q(scope_type="owner", scope_key__in=list(owner_emails))
-        )
+        visible = Q(scope_type="team", scope_key__in=list(team_names)) | Q(scope_type="owner", scope_key=self.user.email)
+        # A member's rows only for the periods whose first day found it in a led team.
+        for _, email, start, end in self.led_memberships:
+            in_team = Q(scope_type="owner", scope_key=email, period_start__gte=start)
+            visible |= in_team & Q(period_start__lte=end) if end else in_team
+        return qs.filter(visible)
 
     def movements(self, qs: QuerySet) -> QuerySet:
         """Per-account rows: attributed (on the period's first day) to a visible team or owner."""
@@ -132,10 +166,11 @@ class Visibility:
         return qs.filter(Q(csm_team_id__in=teams) | Q(am_team_id__in=teams))
 
     def _attributed(self, qs: QuerySet) -> QuerySet:
+        """Rows attributed to a led team, or to the user as owner; never a former member's rows
+        of the days it spent elsewhere."""
         if self.sees_everything:
             return qs
-        teams = self.led_team_ids
-        owners = self.owner_ids
-        return qs.filter(
-            Q(csm_team_id__in=teams) | Q(am_team_id__in=teams) | Q(csm_owner_id__in=owners) | Q(am_owner_id__in=owners)
-        )
+        if not self.user.is_authenticated:
+            return qs.none()
+        teams, me = self.led_team_ids, self.user.pk
+        return qs.filter(Q(csm_team_id__in=teams) | Q(am_team_id__in=teams) | Q(csm_owner_id=me) | Q(am_owner_id=me))
