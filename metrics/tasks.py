@@ -5,6 +5,8 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 
 from . import snapshots
 from .models import PendingRecompute, RecomputeStatus
@@ -26,11 +28,25 @@ def request_recompute(customer_ids=None) -> None:
     transaction.on_commit(enqueue_processing)
 
 
+# What an unreachable Redis raises, as cache or as broker.
+UNREACHABLE = (RedisError, BrokerError, OSError)
+
+
 def enqueue_processing() -> None:
+    """Wake the workers. The change and its pending row are committed already: if Redis cannot
+    be reached, that is a warning, and the beat sweep (``process_pending`` every minute) or the
+    next wake carries the change out once Redis is back."""
     # One queued task at a time; the task clears the mark when it starts, so a change that
     # commits during a run queues the next one.
-    if cache.add(QUEUED_KEY, 1, timeout=600):
-        process_pending.delay()
+    try:
+        if cache.add(QUEUED_KEY, 1, timeout=600):
+            process_pending.delay()
+    except UNREACHABLE as error:
+        log.warning("Recompute queued but the workers could not be woken (%s): the next sweep runs it.", error)
+        try:
+            cache.delete(QUEUED_KEY)  # so that the next change tries to wake them again
+        except UNREACHABLE:
+            pass
 
 
 def _run(step) -> dict:
@@ -46,7 +62,10 @@ def _run(step) -> dict:
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
 def process_pending(self):
-    cache.delete(QUEUED_KEY)
+    try:
+        cache.delete(QUEUED_KEY)
+    except UNREACHABLE:
+        pass
     return _run(snapshots.process_pending)
 
 

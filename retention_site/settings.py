@@ -186,6 +186,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "retention")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers an unacknowledged task (acks late) after this many seconds: it must exceed the
+# longest task, or a long recompute would be handed to a second worker while the first still runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200"))}
 # A full recompute every night just after the day changes (every partial period is then measured
 # on a new "today"); during the day, changes recompute only the customers they touch.
 CELERY_BEAT_SCHEDULE = {
