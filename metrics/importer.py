@@ -288,13 +288,20 @@ class Row:
 def _decode(path: Path, spec: FileSpec, issues: Issues) -> str | None:
     data = path.read_bytes()
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         issues.error(spec.filename, line, _column_at(data, error.start, line),
                      f"the file is not UTF-8 (byte 0x{data[error.start]:02x} cannot be read); "
                      "save it as UTF-8 (in Excel: 'CSV UTF-8') and import again")
         return None
+    nul = data.find(b"\x00")
+    if nul >= 0:  # no text column can store it (PostgreSQL refuses it)
+        line = data.count(b"\n", 0, nul) + 1
+        issues.error(spec.filename, line, _column_at(data, nul, line),
+                     "contains a NUL character (byte 0x00), which cannot be stored; remove it and import again")
+        return None
+    return text
 
 
 def _column_at(data: bytes, offset: int, line: int) -> str | None:

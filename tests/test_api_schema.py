@@ -31,9 +31,20 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))  # per operation and mode: 
 DERANDOMIZE = bool(os.environ.get("CI"))
 
 
-@pytest.mark.django_db
-def test_the_schema_is_valid_openapi_3_and_lists_every_endpoint():
-    response = APIClient().get("/api/v1/schema/", {"format": "json"})
+def test_schema_and_docs_are_for_signed_in_users_only(world):  # noqa: F811
+    assert APIClient().get("/api/v1/schema/", {"format": "json"}).status_code == 401
+    for page in ("/api/v1/docs/", "/api/v1/redoc/"):
+        response = Client().get(page)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), page
+    member = APIClient()
+    member.force_authenticate(world["member"])
+    assert member.get("/api/v1/schema/", {"format": "json"}).status_code == 200
+
+
+def test_the_schema_is_valid_openapi_3_and_lists_every_endpoint(world):  # noqa: F811
+    client = APIClient()
+    client.force_authenticate(world["executive"])
+    response = client.get("/api/v1/schema/", {"format": "json"})
     assert response.status_code == 200
     schema = response.json()
     validate_schema(schema)  # raises on anything that is not valid OpenAPI 3
@@ -49,10 +60,11 @@ def test_the_schema_is_valid_openapi_3_and_lists_every_endpoint():
     assert row["properties"]["nrr"]["nullable"] is True
 
 
-@pytest.mark.django_db
-def test_the_docs_page_uses_only_our_static_files(settings):
+def test_the_docs_page_uses_only_our_static_files(settings, world):  # noqa: F811
     settings.WHITENOISE_USE_FINDERS = True  # serve the app folders' static files without collectstatic
-    page = Client().get("/api/v1/docs/")
+    signed_in = Client()
+    signed_in.force_login(world["member"])
+    page = signed_in.get("/api/v1/docs/")
     assert page.status_code == 200
     html = page.content.decode()
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
@@ -61,7 +73,7 @@ def test_the_docs_page_uses_only_our_static_files(settings):
     assert "/api/v1/schema/" in html
     for asset in assets:
         assert Client().get(asset).status_code == 200, asset  # served by the site itself (whitenoise)
-    assert Client().get("/api/v1/redoc/").status_code == 200
+    assert signed_in.get("/api/v1/redoc/").status_code == 200
 
 
 @pytest.fixture
@@ -82,8 +94,8 @@ def test_no_endpoint_answers_500_to_generated_requests(world, wsgi_app_in_test_t
 
     (schemathesis' pytest plugin does not run on pytest 9 yet, so its Python API drives hypothesis.)
     """
-    api = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", wsgi_app_in_test_transaction)
     headers = {"Authorization": f"Token {ApiToken.issue(world['admin'], 'fuzz')[1]}"}
+    api = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", wsgi_app_in_test_transaction, headers=headers)
     operations = [result.ok() for result in api.get_all_operations()]
     assert len(operations) >= 25
     failures, calls = [], []
