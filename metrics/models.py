@@ -339,6 +339,9 @@ class RecomputeStatus(models.Model):
     input_version = models.PositiveIntegerField(default=0)
     # Bumped by every recompute that changes figures: pages cache their data under it.
     generation = models.PositiveIntegerField(default=0)
+    # A full recompute in flight (its shards run as separate tasks): the input version it builds.
+    running_version = models.PositiveIntegerField(null=True, blank=True)
+    running_since = models.DateTimeField(null=True, blank=True)
 
     @classmethod
     def get(cls):

@@ -201,8 +201,14 @@ CELERY_BEAT_SCHEDULE = {
     "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0},
 }
 
-# Processes a full recompute on PostgreSQL computes in (forked; 1 = in the calling process).
-RECOMPUTE_PROCESSES = int(os.environ.get("RECOMPUTE_PROCESSES", str(os.cpu_count() or 1)))
+# A full recompute is split into shards of this many customers, each a Celery task (run by any
+# free worker process): shards bound each task's memory, and several worker processes (on one
+# machine or many) compute them side by side.
+RECOMPUTE_SHARD_CUSTOMERS = int(os.environ.get("RECOMPUTE_SHARD_CUSTOMERS", "25000"))
+# Above this many changed customers, one full (sharded) run is cheaper than taking each out and in.
+RECOMPUTE_INCREMENTAL_MAX_CUSTOMERS = int(os.environ.get("RECOMPUTE_INCREMENTAL_MAX_CUSTOMERS", "5000"))
+# A full run whose last step has not come after this long no longer holds other runs back.
+RECOMPUTE_STALE_SECONDS = int(os.environ.get("RECOMPUTE_STALE_SECONDS", "1800"))
 
 CACHES = {
     "default": (
