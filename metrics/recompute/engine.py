@@ -41,7 +41,9 @@ FIELD = {name: index for index, name in enumerate(TOTAL_FIELDS)}
 STARTING, EXPANSION, CROSS_SELL, CONTRACTION, CHURN, ENDING = (
     FIELD[name] for name in ("starting_arr", "expansion", "cross_sell", "contraction", "churn", "ending_arr")
 )
-LOGOS, CHURNED, NEW, REACTIVATION = (FIELD[name] for name in ("logos_start", "logos_churned", "new_arr", "reactivation_arr"))
+LOGOS, CHURNED, NEW, REACTIVATION = (
+    FIELD[name] for name in ("logos_start", "logos_churned", "new_arr", "reactivation_arr")
+)
 MOVE_FIELDS = [EXPANSION, CROSS_SELL, CONTRACTION, CHURN, CHURNED]  # only non-zero where b != a
 BASE_FIELDS = [STARTING, LOGOS]  # the same for every period that starts on one day
 
@@ -107,19 +109,20 @@ class Spans:
     def codes_on_days(self, n_holders: int, days: np.ndarray) -> np.ndarray:
         """(day, holder) -> value + 1 of the span covering it, 0 where none: spans never overlap,
         so the sum over covering spans is that one value, and the day-sum trick applies."""
-        return sum_on_days(self.holder, n_holders, self.start, self.stop, self.value + 1, days)
+        return sum_on_days(self.holder, n_holders, self.start, self.stop, self.value + 1, days, dtype=np.int32)
 
 
-def sum_on_days(holder, n_holders: int, start, stop, amount, days: np.ndarray) -> np.ndarray:
+def sum_on_days(holder, n_holders: int, start, stop, amount, days: np.ndarray, dtype=np.int64) -> np.ndarray:
     """(day, holder) -> the sum of ``amount`` over the holder's spans covering each of ``days``.
 
     ``days`` is sorted; a span covers the day indexes [first day >= start, first day >= stop).
     Adding at the first and taking away after the last, then a running sum over days, gives
-    every day in O(spans + days x holders), all in int64.
+    every day in O(spans + days x holders), in integers (int64 for money; codes fit in int32).
     """
     first = np.searchsorted(days, start, side="left")
     after = np.searchsorted(days, stop, side="left")
-    steps = np.zeros((len(days) + 1) * n_holders, dtype=np.int64)
+    steps = np.zeros((len(days) + 1) * n_holders, dtype=dtype)
+    amount = np.asarray(amount, dtype=dtype)
     np.add.at(steps, first * n_holders + holder, amount)
     np.add.at(steps, after * n_holders + holder, -amount)
     table = steps.reshape(len(days) + 1, n_holders)
@@ -140,11 +143,73 @@ def _stop_days(ends: Iterable[date | None]) -> np.ndarray:
     return np.array([OPEN if end is None else end.toordinal() + 1 for end in ends], dtype=np.int64)
 
 
+def _start_days(starts: Iterable[date]) -> np.ndarray:
+    return np.array([start.toordinal() for start in starts], dtype=np.int64)
+
+
+def _labels_and_codes(values: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Sorted distinct labels and the code of each value (its label's index)."""
+    labels = sorted(set(values))
+    code_of = {label: code for code, label in enumerate(labels)}
+    return labels, np.array([code_of[value] for value in values], dtype=np.int64)
+
+
+def _positions(customer_ids: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+    """The position of each id in ``customer_ids``, -1 for an id not there."""
+    ids = np.array(ids, dtype=np.int64)
+    if not len(customer_ids):
+        return np.full(len(ids), -1, dtype=np.int64)
+    by_id = np.argsort(customer_ids)
+    index = by_id[np.minimum(np.searchsorted(customer_ids, ids, sorter=by_id), len(customer_ids) - 1)]
+    return np.where(customer_ids[index] == ids, index, -1)
+
+
+def _encode_lines(customer_ids: np.ndarray, lines) -> tuple[list[str], tuple[np.ndarray, ...]]:
+    """Product names, and the revenue lines of listed customers as arrays (see ``Inputs``)."""
+    customer, product, start, end, arr = list(zip(*lines)) or [()] * 5
+    customer = _positions(customer_ids, customer)
+    listed = np.flatnonzero(customer >= 0)
+    products, product = _labels_and_codes(product)
+    arr = np.array([operator.index(cents) for cents in arr], dtype=np.int64)
+    start, stop = _start_days(start), _stop_days(end)
+    if (arr[listed] < 0).any():
+        raise ValueError("ARR cannot be negative")
+    if (stop[listed] <= start[listed]).any():
+        raise ValueError("a contract line ends before it starts")
+    revenue = listed[arr[listed] > 0]
+    return products, (customer[revenue], product[revenue], start[revenue], stop[revenue], arr[revenue])
+
+
+def _encode_ownership(customer_ids: np.ndarray, assignments, memberships):
+    """User and team ids, the spans of each role (customer index -> user index) and the
+    memberships (user index -> team index)."""
+    assignments = [row for row in assignments if row[2] in ROLES]
+    memberships = list(memberships)
+    user_ids, user_index = _dense(
+        np.array([row[1] for row in assignments] + [row[0] for row in memberships], dtype=np.int64)
+    )
+    assigned_user, member_user = user_index[: len(assignments)], user_index[len(assignments) :]
+    team_ids, team_index = _dense(np.array([row[1] for row in memberships], dtype=np.int64))
+    membership_spans = Spans.build(
+        member_user, team_index, _start_days(row[2] for row in memberships), _stop_days(row[3] for row in memberships),
+        "membership",
+    )  # fmt: skip
+    customer = _positions(customer_ids, [row[0] for row in assignments])
+    role = np.array([row[2] for row in assignments], dtype=object)
+    start, stop = _start_days(row[3] for row in assignments), _stop_days(row[4] for row in assignments)
+    role_spans = {}
+    for name in ROLES:
+        mine = (role == name) & (customer >= 0)
+        what = f"{name} assignment"
+        role_spans[name] = Spans.build(customer[mine], assigned_user[mine], start[mine], stop[mine], what)
+    return user_ids, team_ids, role_spans, membership_spans
+
+
 class Inputs:
     """The encoded inputs: customers in the order given, revenue lines, assignments, memberships.
 
-    Lines with zero ARR are left out (they are no revenue, and a product with only such lines
-    adds nothing to cross-sell); lines, assignments of customers not listed are ignored.
+    Lines with zero ARR are left out: they are no revenue, and a product with only such lines
+    adds nothing to cross-sell. Lines and assignments of customers not listed are ignored.
     """
 
     def __init__(self, customer_ids, attributes, products, lines, user_ids, team_ids, assignments, memberships):
@@ -161,10 +226,11 @@ class Inputs:
         # ARR is a sum of non-negative lines, so the first revenue day is the earliest start.
         self.first_day = np.full(n, OPEN, dtype=np.int64)
         np.minimum.at(self.first_day, self.line_customer, self.line_start)
+        self.first_year, self.first_month, self.first_month_day = _year_month_day(self.first_day)  # for tenure
         # Customer-product pairs, ordered by (customer, product name).
-        pair_keys, self.line_pair = _dense(self.line_customer * max(len(products), 1) + self.line_product)
-        self.pair_customer = pair_keys // max(len(products), 1)
-        self.pair_product = pair_keys % max(len(products), 1)
+        width = max(len(products), 1)
+        pair_keys, self.line_pair = _dense(self.line_customer * width + self.line_product)
+        self.pair_customer, self.pair_product = pair_keys // width, pair_keys % width
 
     @property
     def customer_count(self) -> int:
@@ -172,68 +238,20 @@ class Inputs:
 
     @classmethod
     def from_rows(cls, customers, lines, assignments, memberships) -> Inputs:
-        """Tuples as Django's ``values_list`` gives them (see the module docstring of the callers):
+        """Tuples as Django's ``values_list`` gives them:
 
         customers (id, segment, region, industry, use_case); lines (customer_id, product, start,
-        end or None, arr in integer cents); assignments (customer_id, user_id, role, start, end);
-        memberships (user_id, team_id, start, end).
+        end or None, arr in integer cents); assignments (customer_id, user_id, role 'csm' or 'am',
+        start, end or None); memberships (user_id, team_id, start, end or None).
         """
         customers = list(customers)
         customer_ids = np.array([row[0] for row in customers], dtype=np.int64)
         if len(np.unique(customer_ids)) != len(customer_ids):
             raise ValueError("a customer is listed twice")
-        attributes = {}
-        for column, scope in enumerate(ATTRIBUTE_SCOPES, start=1):
-            values = [row[column] or UNKNOWN for row in customers]
-            labels = sorted(set(values))
-            code_of = {label: code for code, label in enumerate(labels)}
-            attributes[scope] = (labels, np.array([code_of[v] for v in values], dtype=np.int64))
-        by_id = np.argsort(customer_ids)
-
-        def customer_index(ids: Sequence[int]) -> np.ndarray:
-            """The position of each id in ``customers``, -1 for an id not listed."""
-            ids = np.array(ids, dtype=np.int64)
-            if not len(customer_ids):
-                return np.full(len(ids), -1, dtype=np.int64)
-            at = np.minimum(np.searchsorted(customer_ids, ids, sorter=by_id), len(customer_ids) - 1)
-            index = by_id[at]
-            return np.where(customer_ids[index] == ids, index, -1)
-
-        line_columns = list(zip(*lines)) or [()] * 5
-        line_customer = customer_index(line_columns[0])
-        arr = np.array([operator.index(cents) for cents in line_columns[4]], dtype=np.int64)
-        if (arr < 0).any():
-            raise ValueError("ARR cannot be negative")
-        start = np.array([day.toordinal() for day in line_columns[2]], dtype=np.int64)
-        stop = _stop_days(line_columns[3])
-        if (stop <= start).any():
-            raise ValueError("a contract line ends before it starts")
-        keep = (line_customer >= 0) & (arr > 0)
-        products = sorted(set(line_columns[1]))
-        code_of = {name: code for code, name in enumerate(products)}
-        product = np.array([code_of[name] for name in line_columns[1]], dtype=np.int64)
-        revenue_lines = (line_customer[keep], product[keep], start[keep], stop[keep], arr[keep])
-
-        assignment_rows = [row for row in assignments if row[2] in ROLES]
-        membership_rows = list(memberships)
-        user_ids, user_index = _dense(
-            np.array([row[1] for row in assignment_rows] + [row[0] for row in membership_rows], dtype=np.int64)
-        )
-        assigned_user, member_user = user_index[: len(assignment_rows)], user_index[len(assignment_rows) :]
-        team_ids, team_index = _dense(np.array([row[1] for row in membership_rows], dtype=np.int64))
-        member_start = [row[2].toordinal() for row in membership_rows]
-        membership_spans = Spans.build(
-            member_user, team_index, member_start, _stop_days(row[3] for row in membership_rows), "membership"
-        )
-        assigned_customer = customer_index([row[0] for row in assignment_rows])
-        role_spans = {}
-        for role in ROLES:
-            mine = [i for i, row in enumerate(assignment_rows) if row[2] == role and assigned_customer[i] >= 0]
-            role_spans[role] = Spans.build(
-                assigned_customer[mine], assigned_user[mine],
-                [assignment_rows[i][3].toordinal() for i in mine],
-                _stop_days(assignment_rows[i][4] for i in mine), f"{role} assignment",
-            )  # fmt: skip
+        attributes = {scope: _labels_and_codes([row[column] or UNKNOWN for row in customers])
+                      for column, scope in enumerate(ATTRIBUTE_SCOPES, start=1)}  # fmt: skip
+        products, revenue_lines = _encode_lines(customer_ids, lines)
+        user_ids, team_ids, role_spans, membership_spans = _encode_ownership(customer_ids, assignments, memberships)
         return cls(customer_ids, attributes, products, revenue_lines, user_ids, team_ids, role_spans, membership_spans)
 
     @classmethod
@@ -278,7 +296,7 @@ class Partial:
 
     def add(self, other: Partial, sign: int = 1) -> Partial:
         """Add (sign=1) or take away (sign=-1) another partial's totals, in place."""
-        for key, values in other.totals.items():
+        for key, values in list(other.totals.items()):  # a copy: ``other`` may be ``self``
             mine = self.totals.get(key)
             if mine is None:
                 self._put(key, tuple(sign * v for v in values))
@@ -346,7 +364,7 @@ class _Book:
         # Owner codes: 0 = unassigned, u + 1 = user index u. Team codes likewise, per owner code.
         self.owner_codes = {role: x.assignments[role].codes_on_days(x.customer_count, starts) for role in ROLES}
         team_codes = x.memberships.codes_on_days(len(x.user_ids), starts)
-        self.team_codes = np.hstack([np.zeros((len(starts), 1), dtype=np.int64), team_codes])
+        self.team_codes = np.hstack([np.zeros((len(starts), 1), dtype=np.int32), team_codes])
 
     def customer_arr_on(self, day: date) -> np.ndarray:
         return self.customer_arr[self.day_row[day_number(day)]]
@@ -369,14 +387,15 @@ class _Book:
 
     def tenure_codes(self, customers: np.ndarray, start: date) -> np.ndarray:
         """Band of whole months from the first revenue day to ``start`` ("0-6" if not before it)."""
-        first = self.inputs.first_day[customers]
-        year, month, day = _year_month_day(first)
+        x = self.inputs
+        year, month, day = x.first_year[customers], x.first_month[customers], x.first_month_day[customers]
         months = (start.year - year) * 12 + (start.month - month) - (start.day < day)
-        months = np.where(first < day_number(start), months, 0)
+        months = np.where(x.first_day[customers] < day_number(start), months, 0)
         return np.searchsorted(TENURE_LOWER, months, side="right")
 
 
 def _year_month_day(day_numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calendar year, month and day of day numbers (OPEN reads as 9999-12-31)."""
     days = (np.minimum(day_numbers, date(9999, 12, 31).toordinal()) - date(1970, 1, 1).toordinal()).astype(
         "datetime64[D]"
     )
@@ -467,7 +486,8 @@ class _Cohort:
         self.pair_a = pair_before[self.pairs]
         self.pair_slots = book.inputs.pair_product[self.pairs][:, None]
         n_products = len(book.inputs.products)
-        self.pair_base = _sum_by_slot(self.pair_slots, np.column_stack([self.pair_a, np.ones_like(self.pair_a)]), n_products)
+        pair_base_values = np.column_stack([self.pair_a, np.ones_like(self.pair_a)])
+        self.pair_base = _sum_by_slot(self.pair_slots, pair_base_values, n_products)
 
     def scope_totals(self, period: Period) -> np.ndarray:
         """(slot, TOTAL_FIELDS) for one period of this start: the cohort's figures, and on the
@@ -552,7 +572,9 @@ def _partial_totals(book: _Book, periods: Sequence[Period]) -> Partial:
 
 # --- retention rows -----------------------------------------------------------------------
 
-SCOPE_ORDER = {name: rank for rank, name in enumerate(("company", "team", "owner", *ATTRIBUTE_SCOPES, "tenure", "product"))}
+SCOPE_ORDER = {
+    name: rank for rank, name in enumerate(("company", "team", "owner", *ATTRIBUTE_SCOPES, "tenure", "product"))
+}
 
 
 def retention_rows(partial: Partial, periods: Iterable[Period]) -> list[RetentionRow]:
@@ -598,7 +620,7 @@ def _period_accounts(book: _Book, period: Period) -> list[AccountMovement]:
     owners = {role: codes.tolist() for role, codes in owners.items()}
     tenure = book.tenure_codes(customers, period.start).tolist()
     attributes = {scope: inputs.attributes[scope] for scope in ATTRIBUTE_SCOPES}
-    pairs_by_customer = _held_pairs(book, period, customers)
+    pairs_by_customer = _held_pairs(book, period)
     rows: list[AccountMovement] = []
     for i, customer in enumerate(customers.tolist()):
         a_i, b_i = int(a[i]), int(b[i])
@@ -623,7 +645,7 @@ def _period_accounts(book: _Book, period: Period) -> list[AccountMovement]:
     return rows
 
 
-def _held_pairs(book: _Book, period: Period, customers: np.ndarray) -> dict[int, list[tuple[str, int, int]]]:
+def _held_pairs(book: _Book, period: Period) -> dict[int, list[tuple[str, int, int]]]:
     """customer index -> (product, ARR on s-1, ARR on l) of its pairs with ARR on s-1, by product name."""
     inputs = book.inputs
     pa, pb = book.pair_arr_on(period.before_start), book.pair_arr_on(period.measured_end)
