@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import TeamMembership, User
-from metrics import snapshots
+from metrics import recompute
 from metrics.models import Assignment, ChurnCase, ContractLine, Customer, PendingRecompute
 from tests.api_support import reset_throttles, token_client  # noqa: F401 (fixture)
 from web_support import EPOCH, PASSWORD, TODAY, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
@@ -33,7 +33,7 @@ def company(db):
     Assignment.objects.create(customer=zed, user=world["bob"], role="csm", start_date=date(2025, 1, 1), end_date=MOVE - date.resolution)
     Assignment.objects.create(customer=zed, user=mo, role="csm", start_date=MOVE)
     PendingRecompute.objects.all().delete()
-    snapshots.recompute_all(TODAY)
+    recompute.recompute_all(TODAY)
     return {**world, "mo": mo, "yara": yara, "zed": zed, "yara_case": ChurnCase.objects.get(customer=yara)}
 
 

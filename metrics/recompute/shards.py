@@ -108,15 +108,28 @@ def finish_full(run: FullRun, payloads: list[dict]) -> RunSummary:
         seconds = time.time() - run.started_at
         writing.record_status(full=True, as_of=run.day, seconds=seconds, input_version=run.version)
         transaction.on_commit(lambda: loading.drop_version(previous))
-    log.info("full recompute: %d rows from %d shard(s) in %.1f s", count, customers, seconds)
+    log.info("full recompute: %d rows from %d shard(s) in %.1f s", count, len(run.shards), seconds)
     return RunSummary("full", len(run.shards), count, seconds)
+
+
+def abandon_full(version: int) -> None:
+    """A full run that failed: it no longer holds other runs back, and its frozen inputs go."""
+    with transaction.atomic():
+        acquire_lock()
+        abandoned = RecomputeStatus.objects.filter(pk=1, running_version=version).update(running_version=None, running_since=None)
+    if abandoned:
+        loading.drop_version(version)
 
 
 def recompute_all_here(as_of: date) -> RunSummary:
     """A full run with every shard in this process (manage.py recompute, the embedded default)."""
     run = start_full(as_of)
-    payloads = [compute_shard(run.version, run.as_of, lo, hi) for lo, hi in run.shards]
-    return finish_full(run, payloads)
+    try:
+        payloads = [compute_shard(run.version, run.as_of, lo, hi) for lo, hi in run.shards]
+        return finish_full(run, payloads)
+    except BaseException:
+        abandon_full(run.version)
+        raise
 
 
 def run_payload(run: FullRun) -> dict:
