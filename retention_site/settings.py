@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "retention_site.middleware.RejectNulInQueryString",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "retention_site.middleware.ConsistentReads",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
