@@ -193,7 +193,11 @@ def in_scope(m, scope: Scope | None) -> bool:
 
 
 def rows(company, period, scope, **kwargs):
-    return accounts.account_rows(1, period, scope, limit=None, **kwargs)
+    """Every row, read both ways: as one page (cross-sell looked up for the page's rows) and
+    unpaged (cross-sell from the sums per customer and product); they must agree."""
+    everything = accounts.account_rows(1, period, scope, limit=None, **kwargs)
+    assert accounts.account_rows(1, period, scope, limit=10_000, **kwargs) == everything
+    return everything
 
 
 def expected_totals_of(movements):
@@ -229,7 +233,7 @@ def test_every_period_lists_the_engines_rows_with_every_column(seed):
         assert [(t[1], t[0], t[3]) for t in listed] == sorted((t[1], t[0], t[3]) for t in expected)
         # The company's totals are its retention row.
         r = company.row(period, Scope.company())
-        totals = accounts.account_totals(1, period, Scope.company())
+        totals = accounts.account_totals(1, period, Scope.company(), with_cross_sell=True)
         for name in ("starting_arr", "expansion", "cross_sell", "contraction", "churn", "logos_start", "logos_churned",
                      "new_arr", "reactivation_arr", "upsell"):  # fmt: skip
             assert getattr(totals, name) == getattr(r, name), (period, name)
@@ -250,7 +254,10 @@ def test_every_scope_lists_its_rows_and_adds_up_to_its_figures(seed):
             expected = [m for m in movements if in_scope(m, scope)]
             listed = rows(company, period, scope)
             assert sorted(map(row_tuple, listed)) == sorted(engine_tuple(m, company.names) for m in expected), (period, scope)
-            totals = accounts.account_totals(1, period, scope)
+            totals = accounts.account_totals(1, period, scope, with_cross_sell=True)
+            plain = accounts.account_totals(1, period, scope)
+            assert plain.cross_sell is None and plain.upsell is None
+            assert vars(plain) == vars(totals) | {"cross_sell": None}
             r = company.row(period, scope)
             if scope.type not in ("company",):
                 want = expected_totals_of(expected)

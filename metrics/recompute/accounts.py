@@ -26,11 +26,12 @@ matching row), ``iter_account_rows`` (every row, streamed), ``top_movers``, ``ow
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import connections
+from django.db import connections, transaction
 
 from metrics.engine import ONE_DAY, Period, add_months, month_end
 from metrics.models import Customer, SnapshotAssignment, SnapshotCustomer, SnapshotLine, SnapshotMembership
@@ -38,6 +39,7 @@ from metrics.queries import ATTRIBUTE_COLUMNS, FIGURES, Figure, Scope
 
 ROLES = ("csm", "am")
 MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn", "none")
+COHORT_MOVEMENTS = frozenset({"expansion", "contraction", "churn", "none"})
 UNKNOWN = "unknown"
 ATTRIBUTES = ("segment", "region", "industry", "use_case")
 TENURE_BANDS = ((24, "24+"), (12, "12-24"), (6, "6-12"))  # below 6 whole months: "0-6"
@@ -179,7 +181,9 @@ class AccountTotals:
     """Sums over every matching row: what the list adds up to, to set beside the figure.
 
     ``amount`` is the figure's own total (None without a figure, or for rates and counts); the
-    other fields are the retention row's figures as the matching rows give them.
+    other fields are the retention row's figures as the matching rows give them. ``cross_sell``
+    (and so ``upsell``) is None unless asked for or needed by the figure: it costs a second,
+    slower pass (sums per customer and product).
     """
 
     accounts: int
@@ -187,7 +191,7 @@ class AccountTotals:
     ending_arr: Decimal
     amount: Decimal | None
     expansion: Decimal
-    cross_sell: Decimal
+    cross_sell: Decimal | None
     contraction: Decimal
     churn: Decimal
     cohort_ending_arr: Decimal  # ending ARR of the rows with starting ARR (the snapshot's ending_arr)
@@ -197,8 +201,8 @@ class AccountTotals:
     reactivation_arr: Decimal
 
     @property
-    def upsell(self) -> Decimal:
-        return self.expansion - self.cross_sell
+    def upsell(self) -> Decimal | None:
+        return None if self.cross_sell is None else self.expansion - self.cross_sell
 
     @property
     def nrr(self) -> Decimal | None:
@@ -376,8 +380,46 @@ class _Query:
         """Every scope but the company's counts only its cohort (starting ARR above zero)."""
         return self.scope is not None and self.scope.type not in ("company", "product")
 
-    def rows_cte(self) -> str:
-        """``WITH pairs AS (...), rows AS (...)``: customer_id, product, a, b, x (cross-sell), movement."""
+    @property
+    def wanted(self) -> frozenset[str]:
+        """The movement kinds the figure and the movement asked for let through."""
+        wanted = set(MOVEMENTS)
+        if self.figure is not None:
+            wanted &= set(self.figure.movements)
+        if self.movement is not None:
+            wanted &= {self.movement}
+        return frozenset(wanted)
+
+    def _having(self, a: str, b: str) -> str:
+        """Which customers get a whole-customer row: a > 0 or b > 0, narrowed up front to the
+        cohort (or to those outside it) when the scope or the movements asked for allow no other."""
+        wanted = self.wanted
+        if not wanted:
+            return "1 = 0"
+        if self.cohort_only or wanted <= COHORT_MOVEMENTS:
+            return f"{a} > 0"
+        if not wanted & COHORT_MOVEMENTS:
+            return f"{a} = 0 AND {b} > 0"
+        return f"{a} > 0 OR {b} > 0"
+
+    def _movement(self, a: str, b: str, customer_id: str) -> str:
+        """The movement of a whole-customer row, at the level that sums a and b (computed once a
+        row; the first-revenue lookup runs only for rows outside the cohort)."""
+        p = self.q.p
+        first_before_s = (
+            f"EXISTS (SELECT 1 FROM {LINE} fl WHERE fl.version = {p(self.version)} AND fl.customer_id = {customer_id} "
+            f"AND fl.arr_cents > 0 AND fl.start_date < {p(self.s)})"
+        )
+        return f"CASE WHEN {a} > 0 THEN {_classify(a, b)} WHEN {first_before_s} THEN 'reactivation' ELSE 'new' END"
+
+    def rows_cte(self, with_cross_sell: bool) -> tuple[str, bool]:
+        """``WITH ... rows AS (...)``: customer_id, product, a, b, x (cross-sell), movement; and
+        whether x is there (else it is 0 in the rows, looked up for the page's rows only).
+
+        Whole-customer rows alone need one pass summing each customer's lines; cross-sell and
+        product rows need the sums per (customer, product) first, which costs about four times
+        as much, so that pass runs only when they are asked for.
+        """
         p = self.q.p
         whole, products = self.kinds
         line_where = [
@@ -390,30 +432,33 @@ class _Query:
         if product and not whole:
             line_where.append(f"l.product = {p(product)}")
         line_where += self.customer_conditions("l.customer_id")
+        where = " AND ".join(line_where)
         # Lines reaching back to s-1 or on to l: each adds to a (running on s-1), to b (on l), or both.
+        a_part = f"CASE WHEN l.start_date <= {p(self.before)} THEN l.arr_cents ELSE 0 END"
+        b_part = f"CASE WHEN l.end_date IS NULL OR l.end_date >= {p(self.l)} THEN l.arr_cents ELSE 0 END"
+
+        if whole and not products and not with_cross_sell:
+            a, b = f"SUM({a_part})", f"SUM({b_part})"
+            rows = (
+                f"SELECT l.customer_id, '' AS product, {a} AS a, {b} AS b, 0 AS x, "
+                f"{self._movement(a, b, 'l.customer_id')} AS movement "
+                f"FROM {LINE} l WHERE {where} GROUP BY l.customer_id HAVING {self._having(a, b)}"
+            )
+            return f"WITH rows AS ({rows})", False
+
         pairs = (
-            f"SELECT l.customer_id, l.product, "
-            f"SUM(CASE WHEN l.start_date <= {p(self.before)} THEN l.arr_cents ELSE 0 END) AS pa, "
-            f"SUM(CASE WHEN l.end_date IS NULL OR l.end_date >= {p(self.l)} THEN l.arr_cents ELSE 0 END) AS pb "
-            f"FROM {LINE} l WHERE {' AND '.join(line_where)} GROUP BY l.customer_id, l.product"
+            f"SELECT l.customer_id, l.product, SUM({a_part}) AS pa, SUM({b_part}) AS pb "
+            f"FROM {LINE} l WHERE {where} GROUP BY l.customer_id, l.product"
         )
         parts = []
         if whole:
-            first_before_s = (
-                f"EXISTS (SELECT 1 FROM {LINE} fl WHERE fl.version = {p(self.version)} AND fl.customer_id = t.customer_id "
-                f"AND fl.arr_cents > 0 AND fl.start_date < {p(self.s)})"
-            )
-            movement = (
-                f"CASE WHEN t.a > 0 THEN {_classify('t.a', 't.b')} "
-                f"WHEN {first_before_s} THEN 'reactivation' ELSE 'new' END"
-            )
-            cross_sell = "CASE WHEN t.a > 0 AND t.b > t.a THEN (CASE WHEN t.b - t.a < t.newp THEN t.b - t.a ELSE t.newp END) ELSE 0 END"
-            having = "SUM(pairs.pa) > 0" if self.cohort_only else "SUM(pairs.pa) > 0 OR SUM(pairs.pb) > 0"
+            a, b = "SUM(pairs.pa)", "SUM(pairs.pb)"
+            new_products = "SUM(CASE WHEN pairs.pa = 0 THEN pairs.pb ELSE 0 END)"
+            cross_sell = f"CASE WHEN {a} > 0 AND {b} > {a} THEN (CASE WHEN {b} - {a} < {new_products} THEN {b} - {a} ELSE {new_products} END) ELSE 0 END"
             parts.append(
-                f"SELECT t.customer_id, '' AS product, t.a, t.b, {cross_sell} AS x, {movement} AS movement FROM ("
-                f"SELECT pairs.customer_id, SUM(pairs.pa) AS a, SUM(pairs.pb) AS b, "
-                f"SUM(CASE WHEN pairs.pa = 0 THEN pairs.pb ELSE 0 END) AS newp "
-                f"FROM pairs GROUP BY pairs.customer_id HAVING {having}) t"
+                f"SELECT pairs.customer_id, '' AS product, {a} AS a, {b} AS b, {cross_sell} AS x, "
+                f"{self._movement(a, b, 'pairs.customer_id')} AS movement "
+                f"FROM pairs GROUP BY pairs.customer_id HAVING {self._having(a, b)}"
             )
         if products:
             product_where = f" AND pairs.product = {p(product)}" if product else ""
@@ -421,22 +466,34 @@ class _Query:
                 f"SELECT pairs.customer_id, pairs.product, pairs.pa AS a, pairs.pb AS b, 0 AS x, "
                 f"{_classify('pairs.pa', 'pairs.pb')} AS movement FROM pairs WHERE pairs.pa > 0{product_where}"
             )
-        union = " UNION ALL ".join(parts)
-        return f"WITH pairs AS ({pairs}), rows AS ({union})"
+        return f"WITH pairs AS ({pairs}), rows AS ({' UNION ALL '.join(parts)})", True
 
     def movement_where(self, alias: str) -> str:
-        conditions = []
-        if self.figure is not None:
-            conditions.append(f"{alias}.movement IN ({', '.join(self.q.p(m) for m in self.figure.movements)})")
-        if self.movement is not None:
-            conditions.append(f"{alias}.movement = {self.q.p(self.movement)}")
-        return " AND ".join(conditions)
+        """The condition for the movements asked for. Cohort movements are comparisons of a and
+        b; only new and reactivation read the movement column (and its first-revenue lookup)."""
+        wanted = self.wanted
+        if wanted == frozenset(MOVEMENTS):
+            return ""
+        if wanted == COHORT_MOVEMENTS:
+            return f"{alias}.a > 0"
+        if wanted == frozenset({"new", "reactivation"}):
+            return f"{alias}.a = 0"
+        a, b = f"{alias}.a", f"{alias}.b"
+        conditions = {
+            "expansion": f"{a} > 0 AND {b} > {a}",
+            "contraction": f"{b} > 0 AND {b} < {a}",
+            "churn": f"{a} > 0 AND {b} = 0",
+            "none": f"{a} > 0 AND {b} = {a}",
+            "new": f"{a} = 0 AND {alias}.movement = 'new'",
+            "reactivation": f"{a} = 0 AND {alias}.movement = 'reactivation'",
+        }
+        return "(" + " OR ".join(f"({conditions[m]})" for m in MOVEMENTS if m in wanted) + ")" if wanted else "1 = 0"
 
     def decorated_select(self, sort: Iterable[str], limit: int | None, offset: int) -> str:
         """Rows in order, paged; names, owners, teams, attributes and tenure are looked up (by
         index) for the page's rows only, after the limit."""
         p = self.q.p
-        cte = self.rows_cte()
+        cte, has_cross_sell = self.rows_cte(with_cross_sell=limit is None)
         sort = list(sort)
         needs_customer = any(key.removeprefix("-") in ("name", "external_id") for key in sort)
         join = f" LEFT JOIN {CUSTOMER} c ON c.id = r.customer_id" if needs_customer else ""
@@ -470,9 +527,24 @@ class _Query:
         attributes = ", ".join(
             f"CASE WHEN sc.{name} IS NULL OR sc.{name} = '' THEN '{UNKNOWN}' ELSE sc.{name} END" for name in ATTRIBUTES
         )
-        owners = f"SELECT pg.*, {owner('csm')}, {owner('am')}, {self._band_sql(first_day)} AS tenure_band FROM ({page}) pg"
+        # Cross-sell of an expanding customer: min(b - a, ARR on l of its products with none on s-1).
+        new_products = (
+            f"CASE WHEN pg.a > 0 AND pg.b > pg.a AND pg.product = '' THEN (SELECT COALESCE(SUM(nl.arr_cents), 0) "
+            f"FROM {LINE} nl WHERE nl.version = {p(self.version)} AND nl.customer_id = pg.customer_id "
+            f"AND nl.arr_cents > 0 AND nl.start_date <= {p(self.l)} AND (nl.end_date IS NULL OR nl.end_date >= {p(self.l)}) "
+            f"AND NOT EXISTS (SELECT 1 FROM {LINE} ol WHERE ol.version = {p(self.version)} AND ol.customer_id = nl.customer_id "
+            f"AND ol.product = nl.product AND ol.arr_cents > 0 AND ol.start_date <= {p(self.before)} "
+            f"AND (ol.end_date IS NULL OR ol.end_date >= {p(self.before)}))) ELSE 0 END"
+        )
+        cross_sell = "o.x" if has_cross_sell else (
+            "CASE WHEN o.a > 0 AND o.b > o.a THEN (CASE WHEN o.b - o.a < o.newp THEN o.b - o.a ELSE o.newp END) ELSE 0 END"
+        )
+        owners = (
+            f"SELECT pg.*, {owner('csm')}, {owner('am')}, {self._band_sql(first_day)} AS tenure_band"
+            f"{'' if has_cross_sell else f', {new_products} AS newp'} FROM ({page}) pg"
+        )
         return (
-            f"{cte} SELECT o.customer_id, o.product, o.a, o.b, o.x, o.movement, COALESCE(cu.name, ''), "
+            f"{cte} SELECT o.customer_id, o.product, o.a, o.b, {cross_sell}, o.movement, COALESCE(cu.name, ''), "
             f"COALESCE(cu.external_id, ''), o.csm_owner_id, {team('csm')}, o.am_owner_id, {team('am')}, {attributes}, "
             f"o.tenure_band FROM ({owners}) o "
             f"LEFT JOIN {CUSTOMER} cu ON cu.id = o.customer_id "
@@ -480,8 +552,8 @@ class _Query:
             f"ORDER BY {order_by(sort, 'o.', OUTER_NAMES)}"
         )
 
-    def totals_select(self) -> str:
-        cte = self.rows_cte()
+    def totals_select(self, with_cross_sell: bool) -> str:
+        cte, _ = self.rows_cte(with_cross_sell)
         where = self.movement_where("r")
         amount = _AMOUNTS.get(self.figure.name) if self.figure is not None else None
 
@@ -493,15 +565,15 @@ class _Query:
             "SUM(r.a)",
             "SUM(r.b)",
             f"SUM({amount})" if amount else "NULL",
-            total("r.movement = 'expansion'", "r.b - r.a"),
-            "SUM(r.x)",
-            total("r.movement = 'contraction'", "r.a - r.b"),
-            total("r.movement = 'churn'", "r.a"),
+            total("r.a > 0 AND r.b > r.a", "r.b - r.a"),
+            "SUM(r.x)" if with_cross_sell else "NULL",
+            total("r.b > 0 AND r.b < r.a", "r.a - r.b"),
+            total("r.a > 0 AND r.b = 0", "r.a"),
             total("r.a > 0", "r.b"),
             total("r.a > 0", "1"),
-            total("r.movement = 'churn'", "1"),
-            total("r.movement = 'new'", "r.b"),
-            total("r.movement = 'reactivation'", "r.b"),
+            total("r.a > 0 AND r.b = 0", "1"),
+            total("r.a = 0 AND r.movement = 'new'", "r.b"),
+            total("r.a = 0", "r.b"),  # new and reactivation: reactivation is this minus new
         ]
         return f"{cte} SELECT {', '.join(columns)} FROM rows r{' WHERE ' + where if where else ''}"
 
@@ -591,6 +663,36 @@ def _id(value) -> int | None:
     return None if value is None else int(value)
 
 
+# --- running them -------------------------------------------------------------------------
+
+
+@contextmanager
+def _without_jit(connection):
+    """On PostgreSQL, no JIT compilation for the query run inside (SET LOCAL, put back after).
+
+    The planner's cost for the correlated lookups lifts these 100 ms queries over
+    ``jit_above_cost``, and compiling them took longer (about 15-50 ms) than it saved.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('jit')")
+            (previous,) = cursor.fetchone()
+            cursor.execute("SET LOCAL jit = off")
+        yield
+        # Only matters inside a caller's transaction (a top-level one ends here anyway).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('jit', %s, true)", [previous])
+
+
+def _fetch(connection, sql: str, params: dict, one: bool = False):
+    with _without_jit(connection), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() if one else cursor.fetchall()
+
+
 # --- the public functions -----------------------------------------------------------------
 
 
@@ -620,9 +722,7 @@ def account_rows(
     connection = connections[using]
     query = _Query(connection, version, period, scope, figure, movement, visible, filters)
     sql = query.decorated_select([check_sort(sort)], limit, offset)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, query.q.params)
-        return [_row(period, record) for record in cursor.fetchall()]
+    return [_row(period, record) for record in _fetch(connection, sql, query.q.params)]
 
 
 def account_totals(
@@ -634,16 +734,17 @@ def account_totals(
     movement: str | None = None,
     visible: Visible | None = None,
     filters: Filters | None = None,
+    with_cross_sell: bool = False,
     using: str = "default",
 ) -> AccountTotals:
-    """What every row ``account_rows`` would list (all pages) adds up to."""
+    """What every row ``account_rows`` would list (all pages) adds up to; ``cross_sell`` only
+    with ``with_cross_sell`` or for the cross-sell and upsell figures."""
     connection = connections[using]
     query = _Query(connection, version, period, scope, figure, movement, visible, filters)
-    sql = query.totals_select()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, query.q.params)
-        record = cursor.fetchone()
-    (count, a, b, amount, expansion, cross_sell, contraction, churn, cohort_b, logos, churned, new, reactivation) = record
+    with_cross_sell = with_cross_sell or (query.figure is not None and query.figure.name in ("cross_sell", "upsell"))
+    sql = query.totals_select(with_cross_sell)
+    record = _fetch(connection, sql, query.q.params, one=True)
+    (count, a, b, amount, expansion, cross_sell, contraction, churn, cohort_b, logos, churned, new, outside) = record
     figure_object = query.figure
     return AccountTotals(
         accounts=int(count or 0),
@@ -651,14 +752,14 @@ def account_totals(
         ending_arr=cents(b),
         amount=cents(amount) if figure_object is not None and figure_object.amount is not None else None,
         expansion=cents(expansion),
-        cross_sell=cents(cross_sell),
+        cross_sell=cents(cross_sell) if with_cross_sell else None,
         contraction=cents(contraction),
         churn=cents(churn),
         cohort_ending_arr=cents(cohort_b),
         logos_start=int(logos or 0),
         logos_churned=int(churned or 0),
         new_arr=cents(new),
-        reactivation_arr=cents(reactivation),
+        reactivation_arr=cents(outside) - cents(new),
     )
 
 
@@ -711,9 +812,7 @@ def top_movers(
     moved = [m for m in (query.figure.movements if query.figure else MOVEMENTS) if m != "none"]
     query.figure = Figure("moved", "", tuple(moved), None)
     sql = query.decorated_select(["-abs_change", "name"], count, 0)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, query.q.params)
-        return [_row(period, record) for record in cursor.fetchall()]
+    return [_row(period, record) for record in _fetch(connection, sql, query.q.params)]
 
 
 def _cohort_customers(query: _Query) -> str:
@@ -743,9 +842,7 @@ def owners_of_team(
         *query.customer_conditions("sa.customer_id"),
     ]
     sql = f"SELECT DISTINCT sa.user_id FROM {ASSIGNMENT} sa WHERE {' AND '.join(conditions)} ORDER BY sa.user_id"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, query.q.params)
-        return [int(user_id) for (user_id,) in cursor.fetchall()]
+    return [int(user_id) for (user_id,) in _fetch(connection, sql, query.q.params)]
 
 
 def team_of_owner(
@@ -770,7 +867,5 @@ def team_of_owner(
         *query.customer_conditions("sa.customer_id"),
     ]
     sql = f"SELECT ({team}) FROM {ASSIGNMENT} sa WHERE {' AND '.join(conditions)} LIMIT 1"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, query.q.params)
-        found = cursor.fetchone()
+    found = _fetch(connection, sql, query.q.params, one=True)
     return None if found is None or found[0] is None else int(found[0])
