@@ -14,8 +14,8 @@ into K more versions, as a full recompute does while it builds the next set. The
 and median timings (of --repeat runs, after one warm-up) of:
 
 - company TTM, NRR figure, latest complete window: first page (50 rows) and its totals;
-- an owner (CSM with the largest book), a team (CSM team with the largest book) and a product
-  (Analytics): first page and totals, same window;
+- an owner (CSM with the largest book), a team (CSM team with the largest book), a product
+  (Analytics), a segment (Enterprise) and a tenure band (24+): first page and totals, same window;
 - the same company page for the latest complete month, and streaming every row of the company
   TTM window (the CSV export).
 
@@ -231,6 +231,8 @@ def run(args) -> None:
         (f"owner (csm {owner}, {owner_book} customers on s) TTM", ttm, Scope("owner", "", "csm", owner)),
         (f"team (csm {team}, {team_book} customers on s) TTM", ttm, Scope("team", "", "csm", team)),
         ("product Analytics TTM", ttm, Scope("product", "Analytics")),
+        ("segment Enterprise TTM", ttm, Scope("segment", "Enterprise")),
+        ("tenure 24+ TTM", ttm, Scope("tenure", "24+")),
         ("company month", month, Scope.company()),
     ]
     print()

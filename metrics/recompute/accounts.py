@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import connections, transaction
+from django.db import connections
 
 from metrics.engine import ONE_DAY, Period, add_months, month_end
 from metrics.models import Customer, SnapshotAssignment, SnapshotCustomer, SnapshotLine, SnapshotMembership
@@ -334,8 +334,19 @@ class _Query:
         teams = self._in_team(f"sm.team_id IN {self.q.ids(v.team_ids)}")
         return f"{column} IN ({self._owned(None, f'{owners} OR {teams}')})"
 
-    def customer_conditions(self, column: str) -> list[str]:
-        """Conditions on the customer that the scope, visibility and filters put (on day s)."""
+    @property
+    def bands(self) -> set[str]:
+        """The tenure bands the scope and the filters ask for (each must hold)."""
+        bands = set()
+        if self.scope is not None and self.scope.type == "tenure":
+            bands.add(self.scope.key)
+        if self.filters.tenure_band is not None:
+            bands.add(self.filters.tenure_band)
+        return bands
+
+    def customer_conditions(self, column: str, with_tenure: bool = True) -> list[str]:
+        """Conditions on the customer that the scope, visibility and filters put (on day s);
+        without the tenure band's when the caller checks it in its own pass."""
         conditions = []
         scope = self.scope
         if scope is not None:
@@ -345,8 +356,7 @@ class _Query:
                 conditions.append(self._team_condition(column, scope.role, scope.object_id))
             elif scope.type in ATTRIBUTES:
                 conditions.append(self._attribute_condition(column, scope.type, scope.key))
-            elif scope.type == "tenure":
-                conditions.append(self._tenure_condition(column, scope.key))
+
         if self.visible is not None:
             conditions.append(self._visible_condition(column))
         f = self.filters
@@ -361,8 +371,8 @@ class _Query:
         for attribute in ATTRIBUTES:
             if getattr(f, attribute) is not None:
                 conditions.append(self._attribute_condition(column, attribute, getattr(f, attribute)))
-        if f.tenure_band is not None:
-            conditions.append(self._tenure_condition(column, f.tenure_band))
+        if with_tenure:
+            conditions += [self._tenure_condition(column, band) for band in sorted(self.bands)]
         return conditions
 
     # -- the rows
@@ -422,32 +432,41 @@ class _Query:
         """
         p = self.q.p
         whole, products = self.kinds
-        line_where = [
-            f"l.version = {p(self.version)}",
-            "l.arr_cents > 0",
-            f"l.start_date <= {p(self.l)}",
-            f"(l.end_date IS NULL OR l.end_date >= {p(self.before)})",
-        ]
+        # A tenure band is a customer's first revenue day, read from all of its lines: for
+        # whole-customer rows the same pass sums a and b over them (cheaper than a second pass).
+        tenure_here = bool(self.bands) and not products
+        line_where = [f"l.version = {p(self.version)}", "l.arr_cents > 0"]
+        if tenure_here:
+            a_part = f"CASE WHEN {_running('l', p(self.before))} THEN l.arr_cents ELSE 0 END"
+            b_part = f"CASE WHEN {_running('l', p(self.l))} THEN l.arr_cents ELSE 0 END"
+        else:
+            # Only lines reaching back to s-1 or on to l: each adds to a (running on s-1), to b (on l), or both.
+            line_where += [f"l.start_date <= {p(self.l)}", f"(l.end_date IS NULL OR l.end_date >= {p(self.before)})"]
+            a_part = f"CASE WHEN l.start_date <= {p(self.before)} THEN l.arr_cents ELSE 0 END"
+            b_part = f"CASE WHEN l.end_date IS NULL OR l.end_date >= {p(self.l)} THEN l.arr_cents ELSE 0 END"
         product = self.scope.key if self.scope is not None and self.scope.type == "product" else self.filters.product
         if product and not whole:
             line_where.append(f"l.product = {p(product)}")
-        line_where += self.customer_conditions("l.customer_id")
+        line_where += self.customer_conditions("l.customer_id", with_tenure=not tenure_here)
         where = " AND ".join(line_where)
-        # Lines reaching back to s-1 or on to l: each adds to a (running on s-1), to b (on l), or both.
-        a_part = f"CASE WHEN l.start_date <= {p(self.before)} THEN l.arr_cents ELSE 0 END"
-        b_part = f"CASE WHEN l.end_date IS NULL OR l.end_date >= {p(self.l)} THEN l.arr_cents ELSE 0 END"
+
+        def having(a: str, b: str, first_day: str) -> str:
+            conditions = [f"({self._having(a, b)})"]
+            if tenure_here:
+                conditions += [f"{self._band_sql(first_day)} = {p(band)}" for band in sorted(self.bands)]
+            return " AND ".join(conditions)
 
         if whole and not products and not with_cross_sell:
             a, b = f"SUM({a_part})", f"SUM({b_part})"
             rows = (
                 f"SELECT l.customer_id, '' AS product, {a} AS a, {b} AS b, 0 AS x, "
                 f"{self._movement(a, b, 'l.customer_id')} AS movement "
-                f"FROM {LINE} l WHERE {where} GROUP BY l.customer_id HAVING {self._having(a, b)}"
+                f"FROM {LINE} l WHERE {where} GROUP BY l.customer_id HAVING {having(a, b, 'MIN(l.start_date)')}"
             )
             return f"WITH rows AS ({rows})", False
 
         pairs = (
-            f"SELECT l.customer_id, l.product, SUM({a_part}) AS pa, SUM({b_part}) AS pb "
+            f"SELECT l.customer_id, l.product, SUM({a_part}) AS pa, SUM({b_part}) AS pb, MIN(l.start_date) AS first_day "
             f"FROM {LINE} l WHERE {where} GROUP BY l.customer_id, l.product"
         )
         parts = []
@@ -458,7 +477,7 @@ class _Query:
             parts.append(
                 f"SELECT pairs.customer_id, '' AS product, {a} AS a, {b} AS b, {cross_sell} AS x, "
                 f"{self._movement(a, b, 'pairs.customer_id')} AS movement "
-                f"FROM pairs GROUP BY pairs.customer_id HAVING {self._having(a, b)}"
+                f"FROM pairs GROUP BY pairs.customer_id HAVING {having(a, b, 'MIN(pairs.first_day)')}"
             )
         if products:
             product_where = f" AND pairs.product = {p(product)}" if product else ""
@@ -578,6 +597,11 @@ class _Query:
         return f"{cte} SELECT {', '.join(columns)} FROM rows r{' WHERE ' + where if where else ''}"
 
 
+def _running(alias: str, day: str) -> str:
+    """A line (alias) runs on the day (SQL): started, and not ended before it."""
+    return f"{alias}.start_date <= {day} AND ({alias}.end_date IS NULL OR {alias}.end_date >= {day})"
+
+
 def _classify(a: str, b: str) -> str:
     return f"(CASE WHEN {b} = 0 THEN 'churn' WHEN {b} < {a} THEN 'contraction' WHEN {b} > {a} THEN 'expansion' ELSE 'none' END)"
 
@@ -668,7 +692,7 @@ def _id(value) -> int | None:
 
 @contextmanager
 def _without_jit(connection):
-    """On PostgreSQL, no JIT compilation for the query run inside (SET LOCAL, put back after).
+    """On PostgreSQL, no JIT compilation for the query run inside (the setting is put back after).
 
     The planner's cost for the correlated lookups lifts these 100 ms queries over
     ``jit_above_cost``, and compiling them took longer (about 15-50 ms) than it saved.
@@ -676,15 +700,22 @@ def _without_jit(connection):
     if connection.vendor != "postgresql":
         yield
         return
-    with transaction.atomic(using=connection.alias):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', false)")
+        previous = cursor.fetchone()[0]
+
+    def put_back():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('jit')")
-            (previous,) = cursor.fetchone()
-            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SELECT set_config('jit', %s, false)", [previous])
+
+    try:
         yield
-        # Only matters inside a caller's transaction (a top-level one ends here anyway).
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('jit', %s, true)", [previous])
+    except Exception:
+        # In a transaction, its rollback undoes the SET (and the connection takes no query now).
+        if not connection.in_atomic_block:
+            put_back()
+        raise
+    put_back()
 
 
 def _fetch(connection, sql: str, params: dict, one: bool = False):
