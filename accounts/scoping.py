@@ -165,6 +165,15 @@ class Visibility:
         teams = self.led_team_ids
         return qs.filter(Q(csm_team_id__in=teams) | Q(am_team_id__in=teams))
 
+    def attribution(self) -> tuple[frozenset[int], frozenset[int]] | None:
+        """(team ids, owner ids) of the rows the user may see: a row attributed (on the period's
+        first day, or the day before a drop) to one of these teams or owners. None: every row."""
+        if self.sees_everything:
+            return None
+        if not self.user.is_authenticated:
+            return frozenset(), frozenset()
+        return self.led_team_ids, frozenset({self.user.pk})
+
     def _attributed(self, qs: QuerySet) -> QuerySet:
         """Rows attributed to a led team, or to the user as owner; never a former member's rows
         of the days it spent elsewhere."""

@@ -85,9 +85,8 @@ class Visible:
     @classmethod
     def of(cls, visibility) -> Visible | None:
         """From ``accounts.scoping.Visibility``: None for those who see everything."""
-        if visibility.sees_everything:
-            return None
-        return cls(frozenset(visibility.led_team_ids), frozenset(visibility.owner_ids or ()))
+        attribution = visibility.attribution()
+        return None if attribution is None else cls(*attribution)
 
 
 _ANY = object()
