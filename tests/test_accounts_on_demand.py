@@ -388,6 +388,10 @@ def test_filters_narrow_like_the_api(seed):
         expected = [m for m in movements if keep(m)]
         listed = rows(company, period, None, filters=filters)
         assert sorted(map(row_tuple, listed)) == sorted(engine_tuple(m, company.names) for m in expected), filters
+    # A product filter on a whole-customer scope (and the reverse) leaves nothing.
+    assert rows(company, period, Scope.company(), filters=Filters(product="Core")) == []
+    assert rows(company, period, Scope("product", "Core"), filters=Filters(product="")) == []
+    assert accounts.account_totals(1, period, Scope.company(), filters=Filters(product="Core")).accounts == 0
 
 
 @pytest.mark.parametrize("seed", SEEDS[:2])

@@ -431,6 +431,8 @@ class _Query:
         """
         p = self.q.p
         whole, products = self.kinds
+        if not whole and not products:  # e.g. a product filter on a whole-customer scope: no rows
+            return f"WITH rows AS (SELECT 0 AS customer_id, '' AS product, 0 AS a, 0 AS b, 0 AS x, '' AS movement WHERE 1 = 0)", True
         # A tenure band is a customer's first revenue day, read from all of its lines: for
         # whole-customer rows the same pass sums a and b over them (cheaper than a second pass).
         tenure_here = bool(self.bands) and not products
