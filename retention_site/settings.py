@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "retention_site.middleware.RejectNulInQueryString",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "retention_site.middleware.ConsistentReads",
+    "web.middleware.CatchUpOnEmbeddedDefault",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

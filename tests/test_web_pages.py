@@ -14,7 +14,7 @@ from metrics.queries import FIGURES, Scope
 from metrics.recompute import accounts
 from web.links import drill_url
 from web.templatetags.retention_format import money, rate
-from web_support import OCTOBER, PASSWORD, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from web_support import OCTOBER, PASSWORD, TODAY, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
 
 
 @pytest.fixture
@@ -100,12 +100,18 @@ def test_undefined_rates_show_a_dash_and_partial_periods_a_badge(client, company
     assert 'class="badge partial"' in html
 
 
-def test_pages_say_when_figures_were_computed_and_when_a_recompute_is_pending(client, company):
+def test_pages_say_when_figures_were_computed_and_when_they_are_being_updated(client, company):
+    from django.utils import timezone
+
     client.force_login(company["executive"])
+    RecomputeStatus.objects.filter(pk=1).update(as_of=timezone.localdate())
     html = client.get("/company/").content.decode()
     assert "Figures computed 2" in html and "recompute-pending" not in html
     PendingRecompute.objects.create(customer_id=company["acme"].pk)
-    assert "A recompute is pending" in client.get("/company/").content.decode()
+    assert "Updating: recent changes are not in these figures yet" in client.get("/company/").content.decode()
+    PendingRecompute.objects.all().delete()
+    RecomputeStatus.objects.filter(pk=1).update(as_of=TODAY)  # measured on a day gone by
+    assert "Updating: today is not in these figures yet" in client.get("/company/").content.decode()
 
 
 def test_empty_state_explains_how_to_import(client, db):

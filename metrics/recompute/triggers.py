@@ -130,6 +130,14 @@ class BackgroundRunner:
 BACKGROUND = BackgroundRunner()
 
 
+def catch_up_if_behind() -> None:
+    """With no workers (the embedded default) nothing runs at midnight: the first page view of a
+    new day starts the new day's figures in the background thread."""
+    as_of = RecomputeStatus.objects.filter(pk=1).values_list("as_of", flat=True).first()
+    if as_of is not None and as_of < today():
+        BACKGROUND.wake()
+
+
 def note_failure() -> None:
     import sys
 
