@@ -243,3 +243,35 @@ def test_runs_wait_for_each_other_on_the_lock():
     assert done.wait(30)
     thread.join()
     assert RetentionSnapshot.objects.filter(scope_type="company", granularity="month", period_start=date(2026, 1, 1)).exists()
+
+
+def test_an_import_recomputes_only_the_customers_it_touched(company, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    PendingRecompute.objects.all().delete()
+    (tmp_path / "contracts.csv").write_text(
+        "external_id,customer_external_id,product,start_date,end_date,arr\n"
+        "L4,C3,Add-on,2025-06-01,,450.00\n"  # Gamma's line changes
+        "L9,C1,Extra,2026-09-01,,120.00\n"  # Acme gets a line
+    )
+    (tmp_path / "team_memberships.csv").write_text("email,team,start_date,end_date\nbob@example.com,CS East,2020-01-01,\n")
+    call_command("import_data", str(tmp_path), stdout=StringIO())
+    touched = set(PendingRecompute.objects.values_list("customer_id", flat=True))
+    # Gamma and Acme by their lines; Bob's move re-attributes his book (Acme, Beta). No full run.
+    assert touched == {company["gamma"].pk, company["acme"].pk, company["beta"].pk}
+    summary = recompute.process_pending(TODAY)
+    assert (summary.mode, summary.customers) == ("incremental", 3)
+    incremental = (snapshot_table(), frozen_table(), case_table())
+    recompute.recompute_all(TODAY)
+    assert (snapshot_table(), frozen_table(), case_table()) == incremental
+
+
+def test_a_deleted_customer_leaves_the_figures_like_a_full_run(company):
+    company["beta"].delete()
+    summary = recompute.process_pending(TODAY)
+    assert summary.mode == "incremental"
+    after = (snapshot_table(), case_table())
+    recompute.recompute_all(TODAY)
+    assert (snapshot_table(), case_table()) == after
