@@ -67,6 +67,7 @@ class Inputs:
 class ShownAccount:
     """An account row as a table shows it: names instead of ids."""
 
+    customer_id: int
     customer_name: str
     external_id: str
     product: str
@@ -95,7 +96,7 @@ def shown_accounts(rows, figure=None) -> list[ShownAccount]:
     teams = dict(Team.objects.filter(id__in={i for r in rows for i in (r.csm_team_id, r.am_team_id) if i}).values_list("id", "name"))
     return [
         ShownAccount(
-            r.customer_name, r.external_id, r.product, r.starting_arr, r.ending_arr, r.amount(figure) if figure else None,
+            r.customer_id, r.customer_name, r.external_id, r.product, r.starting_arr, r.ending_arr, r.amount(figure) if figure else None,
             r.movement, MOVEMENT_LABELS.get(r.movement, r.movement),
             emails.get(r.csm_owner_id, UNASSIGNED), teams.get(r.csm_team_id, UNASSIGNED),
             emails.get(r.am_owner_id, UNASSIGNED), teams.get(r.am_team_id, UNASSIGNED),
