@@ -25,6 +25,7 @@ from metrics.export import csv_cell
 from metrics.models import ChurnCase, Granularity, Movement, RetentionSnapshot
 from metrics.queries import ATTRIBUTE_SCOPES, FIGURES, UNASSIGNED, Scope
 from metrics.recompute import accounts
+from metrics.recompute.accounts import Inputs
 
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
 from .links import ROLES, granularity_and_period, scope_from_params
@@ -44,23 +45,6 @@ HEADLINE_PERIODS = (("Last complete month", "month"), ("Last complete quarter", 
 
 def visible_snapshots(vis: Visibility):
     return vis.snapshots(RetentionSnapshot.objects.all())
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What the accounts behind the figures are answered from: the frozen inputs' version and
-    the day the figures were measured on (read once per request, inside its transaction)."""
-
-    version: int
-    as_of: date
-
-    @classmethod
-    def current(cls) -> "Inputs":
-        status, _ = queries.recompute_status()
-        return cls(status.input_version, status.as_of) if status and status.as_of else cls(0, date.min)
-
-    def period(self, granularity: str, start: date):
-        return accounts.make_period(granularity, start, self.as_of)
 
 
 @dataclass(frozen=True)

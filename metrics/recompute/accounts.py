@@ -20,7 +20,7 @@ subqueries, bound parameters) and runs on PostgreSQL and SQLite alike.
 
 Public functions: ``account_rows`` (a sorted page), ``account_totals`` (sums over every
 matching row), ``iter_account_rows`` (every row, streamed), ``top_movers``, ``owners_of_team``,
-``team_of_owner`` and ``make_period``.
+``team_of_owner`` and ``make_period``; ``Inputs.current()`` gives the version and the day to ask with.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from django.db import connections
 
 from metrics.engine import ONE_DAY, Period, add_months, month_end
 from metrics.models import Customer, SnapshotAssignment, SnapshotCustomer, SnapshotLine, SnapshotMembership
-from metrics.queries import ATTRIBUTE_COLUMNS, FIGURES, Figure, Scope
+from metrics.queries import ATTRIBUTE_COLUMNS, FIGURES, Figure, Scope, recompute_status
 
 ROLES = ("csm", "am")
 MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn", "none")
@@ -72,6 +72,24 @@ def make_period(granularity: str, start: date, as_of: date) -> Period:
     ``min(calendar end, as_of)``."""
     end = add_months(start, PERIOD_MONTHS[granularity]) - ONE_DAY
     return Period(granularity, start, end, min(end, as_of))
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the accounts behind the figures are answered from: the frozen inputs' version and
+    the day the figures were measured on (read once per request, inside its transaction).
+    Before the first recompute: version 0 (no inputs, so no rows) measured on ``date.min``."""
+
+    version: int
+    as_of: date
+
+    @classmethod
+    def current(cls) -> Inputs:
+        status, _ = recompute_status()
+        return cls(status.input_version, status.as_of) if status and status.as_of else cls(0, date.min)
+
+    def period(self, granularity: str, start: date) -> Period:
+        return make_period(granularity, start, self.as_of)
 
 
 @dataclass(frozen=True)
