@@ -150,10 +150,6 @@ class Visibility:
             visible |= in_team & Q(period_start__lte=end) if end else in_team
         return qs.filter(visible)
 
-    def movements(self, qs: QuerySet) -> QuerySet:
-        """Per-account rows: attributed (on the period's first day) to a visible team or owner."""
-        return self._attributed(qs)
-
     def cases(self, qs: QuerySet) -> QuerySet:
         """Churn cases: owned (on the day before the drop) by a visible team or owner."""
         return self._attributed(qs)

@@ -24,7 +24,7 @@ ZERO = Decimal("0")
 # The scope key of customers with no owner (and of an owner's missing team) on day s.
 UNASSIGNED = "unassigned"
 ATTRIBUTE_SCOPES = ("segment", "region", "industry", "use_case", "tenure", "product")
-# AccountMovement column behind each attribute scope (product has its own rows).
+# The input column behind each attribute scope (product has its own rows).
 ATTRIBUTE_COLUMNS = {
     "segment": "segment",
     "region": "region",

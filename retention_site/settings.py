@@ -192,12 +192,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacknowledged task (acks late) after this many seconds: it must exceed the
 # longest task, or a long recompute would be handed to a second worker while the first still runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200"))}
-# A full recompute every night just after the day changes (every partial period is then measured
-# on a new "today"); during the day, changes recompute only the customers they touch.
+# Beat's sweep every minute carries out pending changes and, after midnight, the new day (the
+# current periods only); a weekly full recompute rebuilds everything from scratch as a check.
 CELERY_BEAT_SCHEDULE = {
     "full-recompute": {
         "task": "metrics.tasks.recompute_all",
-        "schedule": crontab(minute=os.environ.get("RECOMPUTE_MINUTE", "1"), hour=os.environ.get("RECOMPUTE_HOUR", "0")),
+        "schedule": crontab(
+            minute=os.environ.get("RECOMPUTE_MINUTE", "30"),
+            hour=os.environ.get("RECOMPUTE_HOUR", "3"),
+            day_of_week=os.environ.get("RECOMPUTE_DAY_OF_WEEK", "sun"),
+        ),
     },
     # Picks up committed changes whose trigger could not reach the broker at the time.
     "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0},

@@ -11,7 +11,7 @@ from metrics.models import ContractLine, Customer, PendingRecompute, RecomputeSt
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def wait_for(condition, seconds=30.0):
+def wait_for(condition, seconds=60.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():

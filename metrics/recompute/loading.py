@@ -89,6 +89,15 @@ def drop_version(version: int) -> None:
         frozen.objects.filter(version=version).delete()
 
 
+def refresh_statistics() -> None:
+    """After a full run replaced every frozen row: without fresh statistics PostgreSQL plans the
+    drill-down queries as if the tables were empty (seen: 0.9 s instead of 0.08 s a page)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for frozen in (*FREEZE, SnapshotMembership):
+                cursor.execute(f"ANALYZE {frozen._meta.db_table}")
+
+
 def _insert_select(frozen, live, columns, expressions) -> str:
     return (
         f"INSERT INTO {frozen._meta.db_table} (version, {', '.join(columns)}) "

@@ -107,7 +107,7 @@ def finish_full(run: FullRun, payloads: list[dict]) -> RunSummary:
         RecomputeStatus.objects.filter(pk=1).update(running_version=None, running_since=None)
         seconds = time.time() - run.started_at
         writing.record_status(full=True, as_of=run.day, seconds=seconds, input_version=run.version)
-        transaction.on_commit(lambda: loading.drop_version(previous))
+        transaction.on_commit(lambda: (loading.drop_version(previous), loading.refresh_statistics()))
     log.info("full recompute: %d rows from %d shard(s) in %.1f s", count, len(run.shards), seconds)
     return RunSummary("full", len(run.shards), count, seconds)
 
