@@ -275,3 +275,42 @@ def test_a_deleted_customer_leaves_the_figures_like_a_full_run(company):
     after = (snapshot_table(), case_table())
     recompute.recompute_all(TODAY)
     assert (snapshot_table(), case_table()) == after
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_during_a_run_is_neither_lost_nor_counted_twice(monkeypatch):
+    from tests.web_support import build_company
+    from metrics.recompute import loading
+
+    build_company()
+    real = loading.live_rows
+
+    def read_then_someone_edits(customer_ids, memberships):
+        rows = real(customer_ids, memberships)
+
+        def edit():  # another connection commits while the run is between its read and its freeze
+            from django.db import connections
+
+            line = ContractLine.objects.get(external_id="L9")
+            line.arr = Decimal("7777.00")
+            line.save()
+            connections.close_all()
+
+        thread = threading.Thread(target=edit)
+        thread.start()
+        thread.join()
+        return rows
+
+    line = ContractLine.objects.get(external_id="L9")
+    line.arr = Decimal("6100.00")
+    line.save()
+    monkeypatch.setattr(loading, "live_rows", read_then_someone_edits)
+    recompute.process_pending(TODAY)
+    monkeypatch.undo()
+    assert PendingRecompute.objects.exists()  # the edit made meanwhile waits for the next run
+    recompute.process_pending(TODAY)
+    incremental = (snapshot_table(), frozen_table())
+    recompute.recompute_all(TODAY)
+    assert (snapshot_table(), frozen_table()) == incremental
+    zeta = RetentionSnapshot.objects.get(granularity="month", period_start=date(2026, 11, 1), scope_type="segment", scope_key="unknown")
+    assert zeta.starting_arr == Decimal("7777.00")

@@ -9,6 +9,7 @@ plain ``values_list``: the engine gets tuples, never model instances.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -66,22 +67,25 @@ def freeze_all(version: int) -> None:
         cursor.execute(_insert_select(SnapshotMembership, TeamMembership, MEMBERSHIP_COLUMNS, MEMBERSHIP_COLUMNS), [version])
 
 
-def freeze_customers(version: int, customer_ids: Collection[int]) -> None:
-    """Replace the frozen rows of these customers by their live rows."""
-    ids = sorted(customer_ids)
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), ID_CHUNK):
-            chunk = ids[start : start + ID_CHUNK]
-            for frozen, (live, columns, expressions, key) in FREEZE.items():
-                frozen.objects.filter(version=version, customer_id__in=chunk).delete()
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(_insert_select(frozen, live, columns, expressions) + f" WHERE {key} IN ({marks})", [version, *chunk])
+def freeze_customers(version: int, customer_ids: Collection[int], rows: LiveRows) -> None:
+    """Replace the frozen rows of these customers by the live rows an incremental run computed
+    with (never a new read: a change committed meanwhile must stay out of both)."""
+    for chunk in _chunks(customer_ids):
+        for frozen in FREEZE:
+            frozen.objects.filter(version=version, customer_id__in=chunk).delete()
+    for frozen, columns, values in (
+        (SnapshotCustomer, CUSTOMER_COLUMNS, rows.customers),
+        (SnapshotLine, LINE_COLUMNS, rows.lines),
+        (SnapshotAssignment, ASSIGNMENT_COLUMNS, rows.assignments),
+    ):
+        frozen.objects.bulk_create((frozen(version=version, **dict(zip(columns, row))) for row in values), batch_size=5000)
 
 
-def freeze_memberships(version: int) -> None:
+def freeze_memberships(version: int, memberships: Collection[tuple]) -> None:
     SnapshotMembership.objects.filter(version=version).delete()
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_select(SnapshotMembership, TeamMembership, MEMBERSHIP_COLUMNS, MEMBERSHIP_COLUMNS), [version])
+    SnapshotMembership.objects.bulk_create(
+        (SnapshotMembership(version=version, **dict(zip(MEMBERSHIP_COLUMNS, row))) for row in memberships), batch_size=5000
+    )
 
 
 def drop_version(version: int) -> None:
@@ -126,26 +130,38 @@ def frozen_inputs(version: int, customer_ids: Collection[int] | None = None, id_
     )  # fmt: skip
 
 
-def live_inputs(customer_ids: Collection[int]) -> engine.Inputs:
-    """The inputs of these customers as the live tables hold them now."""
-    customers, lines, assignments = [], [], []
+@dataclass
+class LiveRows:
+    """Some customers' rows as the live tables hold them (money in cents), and every membership."""
+
+    customers: list[tuple]
+    lines: list[tuple]
+    assignments: list[tuple]
+    memberships: list[tuple]
+
+    def inputs(self) -> engine.Inputs:
+        return engine.Inputs.from_rows(self.customers, self.lines, self.assignments, self.memberships)
+
+
+def live_memberships() -> list[tuple]:
+    return list(TeamMembership.objects.values_list(*MEMBERSHIP_COLUMNS))
+
+
+def live_rows(customer_ids: Collection[int], memberships: list[tuple]) -> LiveRows:
+    """Read once: the memberships a run compares, computes with and freezes must be the same."""
+    rows = LiveRows([], [], [], memberships)
     for chunk in _chunks(customer_ids):
-        customers += Customer.objects.filter(id__in=chunk).values_list("id", *CUSTOMER_COLUMNS[1:])
-        lines += [
+        rows.customers += Customer.objects.filter(id__in=chunk).values_list("id", *CUSTOMER_COLUMNS[1:])
+        rows.lines += [
             (c, p, s, e, cents(arr))
             for c, p, s, e, arr in ContractLine.objects.filter(customer_id__in=chunk).values_list(*LINE_COLUMNS[:-1], "arr")
         ]
-        assignments += Assignment.objects.filter(customer_id__in=chunk).values_list(*ASSIGNMENT_COLUMNS)
-    memberships = TeamMembership.objects.values_list(*MEMBERSHIP_COLUMNS)
-    return engine.Inputs.from_rows(customers, lines, assignments, memberships)
+        rows.assignments += Assignment.objects.filter(customer_id__in=chunk).values_list(*ASSIGNMENT_COLUMNS)
+    return rows
 
 
 def frozen_memberships(version: int) -> set[tuple]:
     return set(SnapshotMembership.objects.filter(version=version).values_list(*MEMBERSHIP_COLUMNS))
-
-
-def live_memberships() -> set[tuple]:
-    return set(TeamMembership.objects.values_list(*MEMBERSHIP_COLUMNS))
 
 
 def customers_of_users(version: int, user_ids: Collection[int]) -> set[int]:

@@ -71,8 +71,10 @@ def start_full(as_of: date) -> FullRun:
         acquire_lock()
         status = RecomputeStatus.get()
         version = max(status.input_version, status.running_version or 0) + 1
-        loading.freeze_all(version)
+        # Before freezing: a change committed later keeps its trigger for an incremental run
+        # (which takes its old contribution from whatever was frozen, so nothing counts twice).
         last_pending = PendingRecompute.objects.aggregate(last=Max("id"))["last"] or 0
+        loading.freeze_all(version)
         shards = plan_shards(loading.frozen_customer_ids(version), settings.RECOMPUTE_SHARD_CUSTOMERS)
         RecomputeStatus.objects.filter(pk=1).update(running_version=version, running_since=timezone.now())
     log.info("full recompute: version %d frozen in %.1f s, %d shard(s)", version, time.time() - started, len(shards))

@@ -173,10 +173,11 @@ def process_pending(as_of: date | None = None, start_full: Callable[[date], obje
             rows = 0
             if status.as_of != as_of:
                 rows += recompute_current_periods(version, periods, status.as_of, as_of)
-            changed_users = changed_membership_users(version)
+            memberships = loading.live_memberships()
+            changed_users = {user_id for user_id, *_ in loading.frozen_memberships(version) ^ set(memberships)}
             touched |= loading.customers_of_users(version, changed_users)
             if touched or changed_users:
-                rows += recompute_customers(version, periods, touched, as_of, bool(changed_users))
+                rows += recompute_customers(version, periods, touched, as_of, memberships, bool(changed_users))
             PendingRecompute.objects.filter(id__in=[pk for pk, _ in pending]).delete()
             mode = "incremental" if touched else "new day"
             writing.record_status(full=False, as_of=as_of, seconds=time.monotonic() - started)
@@ -205,19 +206,16 @@ def recompute_current_periods(version: int, periods, last_as_of: date, as_of: da
     return writing.replace_snapshots(rows, periods_only=current)
 
 
-def recompute_customers(version: int, periods, customer_ids: set[int], as_of: date, memberships_changed: bool) -> int:
-    """Take these customers' old contribution out, put their new one in, and freeze them anew."""
+def recompute_customers(version: int, periods, customer_ids: set[int], as_of: date, memberships: list[tuple], memberships_changed: bool) -> int:
+    """Take these customers' old contribution out, put their new one in, and freeze what the new
+    one was computed from."""
     old = engine.partial_totals(loading.frozen_inputs(version, customer_ids=customer_ids), periods)
-    live = loading.live_inputs(customer_ids)
-    delta = engine.partial_totals(live, periods).subtract(old)
+    live = loading.live_rows(customer_ids, memberships)
+    inputs = live.inputs()
+    delta = engine.partial_totals(inputs, periods).subtract(old)
     count = writing.apply_delta({key: delta.totals_of(key) for key in delta.totals}, periods)
-    writing.merge_cases(engine.cases(live, as_of), customer_ids=customer_ids)
-    loading.freeze_customers(version, customer_ids)
+    writing.merge_cases(engine.cases(inputs, as_of), customer_ids=customer_ids)
+    loading.freeze_customers(version, customer_ids, live)
     if memberships_changed:
-        loading.freeze_memberships(version)
+        loading.freeze_memberships(version, memberships)
     return count
-
-
-def changed_membership_users(version: int) -> set[int]:
-    """Users whose team memberships differ between the frozen inputs and the live table."""
-    return {user_id for user_id, *_ in loading.frozen_memberships(version) ^ loading.live_memberships()}
