@@ -150,10 +150,6 @@ class Visibility:
             visible |= in_team & Q(period_start__lte=end) if end else in_team
         return qs.filter(visible)
 
-    def movements(self, qs: QuerySet) -> QuerySet:
-        """Per-account rows: attributed (on the period's first day) to a visible team or owner."""
-        return self._attributed(qs)
-
     def cases(self, qs: QuerySet) -> QuerySet:
         """Churn cases: owned (on the day before the drop) by a visible team or owner."""
         return self._attributed(qs)
@@ -164,6 +160,15 @@ class Visibility:
             return qs
         teams = self.led_team_ids
         return qs.filter(Q(csm_team_id__in=teams) | Q(am_team_id__in=teams))
+
+    def attribution(self) -> tuple[frozenset[int], frozenset[int]] | None:
+        """(team ids, owner ids) of the rows the user may see: a row attributed (on the period's
+        first day, or the day before a drop) to one of these teams or owners. None: every row."""
+        if self.sees_everything:
+            return None
+        if not self.user.is_authenticated:
+            return frozenset(), frozenset()
+        return self.led_team_ids, frozenset({self.user.pk})
 
     def _attributed(self, qs: QuerySet) -> QuerySet:
         """Rows attributed to a led team, or to the user as owner; never a former member's rows

@@ -1,16 +1,25 @@
-"""Query filters of the API. A malformed value is a 400 naming the parameter, never a 500."""
+"""Query filters of the API. A malformed value is a 400 naming the parameter, never a 500.
+
+The lists of tables filter querysets (django-filter); the movements endpoint, whose rows are
+answered on demand (``metrics.recompute.accounts``), reads its parameters with ``MovementQuery``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
 import django_filters as filters
 from django import forms
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from accounts.models import Role, Team, TeamFunction, User
+from metrics.engine import Period
 from metrics.models import (
-    AccountMovement,
     Assignment,
     AssignmentRole,
     CaseKind,
@@ -24,7 +33,8 @@ from metrics.models import (
     RetentionSnapshot,
     ScopeType,
 )
-from metrics.queries import UNASSIGNED, Scope
+from metrics.queries import UNASSIGNED, Figure, Scope
+from metrics.recompute import accounts
 
 ISO_DATE = {"input_formats": ["%Y-%m-%d"], "error_messages": {"invalid": "Enter a valid date as YYYY-MM-DD."}}
 SCOPE_ROLES = [("csm", "csm"), ("am", "am")]
@@ -78,52 +88,131 @@ RetentionFilter.base_filters["from"] = iso_date("period_start", "gte", "Periods 
 RetentionFilter.base_filters["to"] = iso_date("period_start", "lte", "Periods starting on or before this day.")
 
 
-class MovementFilter(ApiFilterSet):
-    """The accounts behind a retention row: give the row's granularity, period_start, scope_type,
-    scope_key and role; the rows listed add up to the row's figures."""
+MOVEMENT_ORDERINGS = ["name", "external_id", "starting_arr", "ending_arr", "change"]
+PERIOD_MONTHS = {"quarter": 3, "year": 12}  # periods aligned on the fiscal year; months and TTM windows start any month
 
-    granularity = filters.ChoiceFilter(choices=Granularity.choices)
-    period_start = iso_date("period_start")
-    scope_type = filters.ChoiceFilter(choices=ScopeType.choices, method="by_scope")
-    scope_key = filters.CharFilter(method="by_scope", help_text="With scope_type; the retention row's scope_key.")
-    role = filters.ChoiceFilter(choices=SCOPE_ROLES, method="by_scope", help_text="With team and owner scopes.")
-    customer = filters.CharFilter(field_name="customer__external_id", help_text="The customer's external_id.")
-    movement = filters.MultipleChoiceFilter(choices=Movement.choices)
-    product = filters.CharFilter()
-    csm_owner = filters.CharFilter(field_name="csm_owner__email", lookup_expr="iexact")
-    am_owner = filters.CharFilter(field_name="am_owner__email", lookup_expr="iexact")
-    csm_team = filters.CharFilter(field_name="csm_team__name")
-    am_team = filters.CharFilter(field_name="am_team__name")
-    segment = filters.CharFilter()
-    region = filters.CharFilter()
-    industry = filters.CharFilter()
-    use_case = filters.CharFilter()
-    tenure_band = filters.CharFilter()
 
-    class Meta:
-        model = AccountMovement
-        fields = ["partial"]
+class MovementQuery(serializers.Serializer):
+    """The query parameters of the movements endpoint: the accounts behind the retention rows of
+    one period (``granularity`` and ``period_start``), optionally of one row's scope
+    (``scope_type``, ``scope_key``, ``role``), narrowed further by the other filters. Empty
+    optional values mean no filter. ``rows()`` gives the rows a valid query asks for."""
 
-    def by_scope(self, queryset, name, value):
-        return queryset  # the three scope parameters act together, in filter_queryset
+    granularity = serializers.ChoiceField(choices=Granularity.choices, help_text="The retention row's granularity.")
+    period_start = serializers.DateField(
+        help_text="The retention row's period_start: a month's first day (a TTM window's too); a quarter's "
+        "or a year's follows the fiscal year (FISCAL_YEAR_START_MONTH).",
+        **ISO_DATE,
+    )
+    scope_type = serializers.ChoiceField(choices=ScopeType.choices, required=False, allow_blank=True)
+    scope_key = serializers.CharField(required=False, allow_blank=True, help_text="With scope_type; the retention row's scope_key.")
+    role = serializers.ChoiceField(choices=SCOPE_ROLES, required=False, allow_blank=True, help_text="With team and owner scopes.")
+    movement = serializers.MultipleChoiceField(
+        choices=Movement.choices, required=False, allow_blank=True, help_text="One or more (repeat the parameter)."
+    )
+    customer = serializers.CharField(required=False, allow_blank=True, help_text="The customer's external_id.")
+    product = serializers.CharField(required=False, allow_blank=True, help_text="Only this product's rows (of a product scope or of no scope).")
+    csm_owner = serializers.CharField(required=False, allow_blank=True, help_text="The CSM's email on the period's first day.")
+    am_owner = serializers.CharField(required=False, allow_blank=True, help_text="The account manager's email on the period's first day.")
+    csm_team = serializers.CharField(required=False, allow_blank=True, help_text="The CSM's team name on the period's first day.")
+    am_team = serializers.CharField(required=False, allow_blank=True, help_text="The account manager's team name on the period's first day.")
+    segment = serializers.CharField(required=False, allow_blank=True)
+    region = serializers.CharField(required=False, allow_blank=True)
+    industry = serializers.CharField(required=False, allow_blank=True)
+    use_case = serializers.CharField(required=False, allow_blank=True)
+    tenure_band = serializers.CharField(required=False, allow_blank=True, help_text="0-6, 6-12, 12-24 or 24+ (whole months).")
+    ordering = serializers.ChoiceField(
+        choices=[f"{sign}{key}" for key in MOVEMENT_ORDERINGS for sign in ("", "-")], required=False, allow_blank=True,
+        help_text="Sort key, - first for descending (default: name); ties by customer, then product.",
+    )  # fmt: skip
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        data = self.form.cleaned_data
-        scope_type, key, role = data.get("scope_type"), data.get("scope_key"), data.get("role")
-        if not scope_type:
-            if key:
-                raise ValidationError({"scope_key": ["Give scope_type with scope_key."]})
-            return queryset
-        scope = scope_from_row(scope_type, key or "", role or "")
-        if scope is None:
-            return queryset.none()
-        queryset = queryset.filter(scope.movement_filter)
-        if scope_type != "company":
-            # Only the company's ARR bridge counts new and reactivated accounts; every other
-            # scope's figures are those of its cohort (starting ARR above zero).
-            queryset = queryset.filter(starting_arr__gt=0)
-        return queryset
+    def validate_period_start(self, value: date) -> date:
+        if not date(1000, 1, 1) <= value <= date(9998, 12, 1):
+            raise serializers.ValidationError("Give a period start from year 1000 to 9998.")
+        if value.day != 1:
+            raise serializers.ValidationError("A period starts on the first day of a month.")
+        return value
+
+    def validate(self, attrs):
+        granularity, start = attrs["granularity"], attrs["period_start"]
+        length = PERIOD_MONTHS.get(granularity)
+        if length and (start.month - settings.FISCAL_YEAR_START_MONTH) % length:
+            first = sorted((settings.FISCAL_YEAR_START_MONTH - 1 + n) % 12 + 1 for n in range(0, 12, length))
+            raise ValidationError({"period_start": [f"A {granularity} starts on the first day of month {', '.join(map(str, first))}."]})
+        return attrs
+
+    def rows(self, visibility) -> AccountList:
+        """The rows the (valid) query asks for, as the caller may see them. A name (team, owner,
+        customer) that matches nothing gives no rows; each is looked up once, never per row."""
+        given = {name: value for name, value in self.validated_data.items() if value not in ("", None)}
+        movements = set(given.pop("movement", ())) - {""}
+        if "scope_key" in given and "scope_type" not in given:
+            raise ValidationError({"scope_key": ["Give scope_type with scope_key."]})
+        inputs = accounts.Inputs.current()
+        found = AccountList(inputs.version, inputs.period(given["granularity"], given["period_start"]),
+                            visible=accounts.Visible.of(visibility), sort=given.get("ordering", "name"))  # fmt: skip
+        if "scope_type" in given:
+            found.scope = scope_from_row(given["scope_type"], given.get("scope_key", ""), given.get("role", ""))
+            if found.scope is None:
+                return found.nothing()  # no such team or owner
+        if given["period_start"] > inputs.as_of:
+            return found.nothing()  # a period that has not begun has no rows (nor retention rows)
+        if found.scope is not None and found.scope.type == "product" and given.get("product", found.scope.key) != found.scope.key:
+            return found.nothing()  # another product's rows within a product's scope
+        if movements:
+            found.figure = Figure("movement", "", tuple(sorted(movements)), None)
+        narrowing = {name: given[name] for name in ("segment", "region", "industry", "use_case", "tenure_band", "product") if name in given}
+        if "customer" in given:
+            narrowing["customer_ids"] = frozenset(Customer.objects.filter(external_id=given["customer"]).values_list("id", flat=True))
+        for role in ("csm", "am"):
+            for kind, model, field in (("owner", User, "email__iexact"), ("team", Team, "name")):
+                if f"{role}_{kind}" in given:
+                    object_id = model.objects.filter(**{field: given[f"{role}_{kind}"]}).values_list("id", flat=True).first()
+                    if object_id is None:
+                        return found.nothing()  # no such owner or team
+                    narrowing[f"{role}_{kind}_id"] = object_id
+        found.filters = accounts.Filters(**narrowing)
+        return found
+
+
+@dataclass
+class AccountList:
+    """The account rows of one movements request, read as Django's paginator reads a queryset:
+    ``count()`` (the totals' count), then one slice (one page, by LIMIT and OFFSET); or every row
+    in order, streamed (iteration)."""
+
+    version: int
+    period: Period
+    scope: Scope | None = None
+    figure: Figure | None = None
+    visible: accounts.Visible | None = None
+    filters: accounts.Filters | None = None
+    sort: str = "name"
+    empty: bool = False
+
+    def nothing(self) -> AccountList:
+        self.empty = True
+        return self
+
+    def _ask(self) -> dict:
+        return {"figure": self.figure, "visible": self.visible, "filters": self.filters}
+
+    def count(self) -> int:
+        return 0 if self.empty else accounts.account_totals(self.version, self.period, self.scope, **self._ask()).accounts
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page: slice) -> list[accounts.AccountRow]:
+        limit = page.stop - page.start
+        if self.empty or limit <= 0:
+            return []
+        return accounts.account_rows(self.version, self.period, self.scope, sort=self.sort, limit=limit, offset=page.start, **self._ask())
+
+    def __iter__(self) -> Iterator[accounts.AccountRow]:
+        if self.empty:
+            return iter(())
+        return accounts.iter_account_rows(self.version, self.period, self.scope, sort=self.sort, **self._ask())
 
 
 def scope_from_row(scope_type: str, key: str, role: str) -> Scope | None:

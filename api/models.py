@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.utils import timezone
 
 KEY_PREFIX = "rs_"
@@ -73,7 +73,13 @@ class ApiToken(models.Model):
     def touch(self) -> None:
         now = timezone.now()
         if self.last_used_at is None or now - self.last_used_at >= LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            # Inside a read request's transaction a concurrent touch may conflict: a stamp lost
+            # that way is harmless, a failed request would not be.
+            try:
+                with transaction.atomic():
+                    ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            except DatabaseError:
+                return
             self.last_used_at = now
 
     def revoke(self) -> None:

@@ -7,9 +7,7 @@ Related objects appear by their natural keys, as in the import files: a customer
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from datetime import date
-from functools import cached_property
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -137,49 +135,77 @@ assert list(RetentionRowSerializer._declared_fields) == RETENTION_COLUMNS
 
 
 class MovementRowSerializer(serializers.Serializer):
-    """One customer (or customer and product) in one period, read from ``.values()`` rows."""
+    """One customer (or customer and product) in one period: an ``accounts.AccountRow``, its
+    owners and teams by email and name from ``context["names"]`` (a ``Names``); null when none."""
 
     period_start = serializers.DateField()
-    period_end = serializers.DateField()
+    period_end = serializers.DateField(help_text="The period's calendar last day.")
     granularity = serializers.ChoiceField(choices=Granularity.choices)
-    partial = serializers.BooleanField()
-    customer = serializers.CharField(source="customer__external_id", help_text="The customer's external_id.")
-    customer_name = serializers.CharField(source="customer__name")
+    partial = serializers.BooleanField(help_text="The current, unfinished period, measured on today.")
+    customer = serializers.CharField(help_text="The customer's external_id.")
+    customer_name = serializers.CharField()
     product = serializers.CharField(help_text="Empty for the whole customer; set on the rows of the product scope.")
     starting_arr = MoneyField()
     ending_arr = MoneyField()
     cross_sell = MoneyField()
     movement = serializers.ChoiceField(choices=Movement.choices)
-    csm_owner = serializers.EmailField(source="csm_owner__email", allow_null=True)
-    csm_team = serializers.CharField(source="csm_team__name", allow_null=True)
-    am_owner = serializers.EmailField(source="am_owner__email", allow_null=True)
-    am_team = serializers.CharField(source="am_team__name", allow_null=True)
+    csm_owner = serializers.EmailField(allow_null=True, help_text="On the period's first day.")
+    csm_team = serializers.CharField(allow_null=True, help_text="The CSM's team on the period's first day.")
+    am_owner = serializers.EmailField(allow_null=True, help_text="On the period's first day.")
+    am_team = serializers.CharField(allow_null=True, help_text="The account manager's team on the period's first day.")
     segment = serializers.CharField()
     region = serializers.CharField()
     industry = serializers.CharField()
     use_case = serializers.CharField()
     tenure_band = serializers.CharField()
 
-    @classmethod
-    def value_names(cls) -> list[str]:
-        """The ``.values()`` names the rows are read from, in column order."""
-        return [field.source or name for name, field in cls._declared_fields.items()]
-
-    @cached_property
-    def _formats(self) -> list[tuple[str, str, Callable]]:
-        def formatter(field):
-            if isinstance(field, serializers.DecimalField):
-                return field.to_representation
-            if isinstance(field, serializers.DateField):
-                return date.isoformat
-            return lambda value: value  # strings and booleans come from the database as they are shown
-
-        return [(name, field.source, formatter(field)) for name, field in self.fields.items()]
-
     def to_representation(self, row):
-        # Plain formatting of a ``.values()`` row: DRF's per-field machinery costs several times
-        # more, and this endpoint exports every movement row.
-        return {name: None if (value := row[source]) is None else fmt(value) for name, source, fmt in self._formats}
+        # Plain formatting: DRF's per-field machinery costs several times more, and this
+        # endpoint exports every account row of a period.
+        names = self.context["names"]
+        return {
+            "period_start": row.period_start.isoformat(),
+            "period_end": row.period_end.isoformat(),
+            "granularity": row.granularity,
+            "partial": row.partial,
+            "customer": row.external_id,
+            "customer_name": row.customer_name,
+            "product": row.product,
+            "starting_arr": money(row.starting_arr),
+            "ending_arr": money(row.ending_arr),
+            "cross_sell": money(row.cross_sell),
+            "movement": row.movement,
+            "csm_owner": names.emails.get(row.csm_owner_id),
+            "csm_team": names.teams.get(row.csm_team_id),
+            "am_owner": names.emails.get(row.am_owner_id),
+            "am_team": names.teams.get(row.am_team_id),
+            "segment": row.segment,
+            "region": row.region,
+            "industry": row.industry,
+            "use_case": row.use_case,
+            "tenure_band": row.tenure_band,
+        }
+
+
+@dataclass(frozen=True)
+class Names:
+    """Owners' emails and teams' names by id, each read in one query."""
+
+    emails: dict[int, str]
+    teams: dict[int, str]
+
+    @classmethod
+    def of(cls, rows) -> Names:
+        """The names the rows (one page) mention."""
+        return cls(
+            dict(User.objects.filter(id__in={i for r in rows for i in (r.csm_owner_id, r.am_owner_id) if i}).values_list("id", "email")),
+            dict(Team.objects.filter(id__in={i for r in rows for i in (r.csm_team_id, r.am_team_id) if i}).values_list("id", "name")),
+        )
+
+    @classmethod
+    def everyone(cls) -> Names:
+        """Every name, for rows not yet read (a streamed CSV)."""
+        return cls(dict(User.objects.values_list("id", "email")), dict(Team.objects.values_list("id", "name")))
 
 
 # --- people and teams --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from accounts.models import Team, TeamMembership, User
 from accounts.scoping import Visibility
 from metrics.pareto import ORDER_BY_LOST_ARR, ORDERINGS, coverage_of, pareto_rows
 from metrics.reasons import REASON_FIELDS, ReasonForm
-from metrics.models import AccountMovement, Assignment, ChurnCase, ChurnReason, ContractLine, Customer, RetentionSnapshot
+from metrics.models import Assignment, ChurnCase, ChurnReason, ContractLine, Customer, RetentionSnapshot
 
 from . import filters, serializers
 from .csvstream import CSVRenderer, csv_response
@@ -147,20 +147,24 @@ class RetentionViewSet(ListWithCsv, ApiViewSet):
         return self.visibility.snapshots(RetentionSnapshot.objects.all())
 
 
-@extend_schema_view(list=list_schema)
-class MovementViewSet(ListWithCsv, ApiViewSet):
-    """The accounts behind retention rows: one customer (or customer and product) per period."""
+class MovementViewSet(ApiViewSet):
+    """The accounts behind the retention rows of one period: one customer (or customer and
+    product) each, answered on demand from the inputs the rows were computed from."""
 
     serializer_class = serializers.MovementRowSerializer
-    filterset_class = filters.MovementFilter
-    ordering_fields = ["period_start", "granularity", "customer__name", "customer__external_id", "product",
-                       "starting_arr", "ending_arr", "movement"]  # fmt: skip
-    ordering = AccountMovement._meta.ordering
+    filter_backends = []  # MovementQuery reads the parameters
 
-    def get_queryset(self):
-        # Plain values, not model instances: the CSV of every movement row stays fast and small.
-        rows = AccountMovement.objects.values(*serializers.MovementRowSerializer.value_names())
-        return self.visibility.movements(rows)
+    @extend_schema(parameters=[filters.MovementQuery, FORMAT_PARAMETER])
+    def list(self, request, *args, **kwargs):
+        query = filters.MovementQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = query.rows(self.visibility)
+        if request.accepted_renderer.format == "csv":
+            serializer = self.get_serializer(context={"names": serializers.Names.everyone()})
+            return csv_response(list(serializer.fields), map(serializer.to_representation, rows), self.basename)
+        page = self.paginate_queryset(rows)
+        serializer = self.get_serializer(page, many=True, context={"names": serializers.Names.of(page)})
+        return self.get_paginated_response(serializer.data)
 
 
 @extend_schema_view(list=list_schema)

@@ -2,7 +2,6 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
-    AccountMovement,
     Assignment,
     ChurnCase,
     ChurnReason,
@@ -81,12 +80,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class RetentionSnapshotAdmin(ReadOnlyAdmin):
     list_display = ["granularity", "period_start", "scope_type", "scope_key", "role", "starting_arr", "nrr", "grr"]
     list_filter = ["granularity", "scope_type", "role"]
-
-
-@admin.register(AccountMovement)
-class AccountMovementAdmin(ReadOnlyAdmin):
-    list_display = ["granularity", "period_start", "customer", "product", "starting_arr", "ending_arr", "movement"]
-    list_filter = ["granularity", "movement"]
 
 
 @admin.register(RecomputeStatus)

@@ -647,8 +647,11 @@ def _given(values: dict, *columns) -> dict:
     return {column: values[column] for column in columns if column in values}
 
 
-def apply(rows: dict[str, list[Row]], db: Database) -> dict[str, dict[str, int]]:
-    """Write the checked rows (users before teams: a team's lead may be a user created here)."""
+def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[str, dict[str, int]]:
+    """Write the checked rows (users before teams: a team's lead may be a user created here).
+
+    ``touched`` receives the ids of the customers whose figures the import may move.
+    """
     counts = {}
     user_ids = {email: user["id"] for email, user in db.users.items()}
     team_ids = {name: team["id"] for name, team in db.teams.items()}
@@ -681,7 +684,8 @@ def apply(rows: dict[str, list[Row]], db: Database) -> dict[str, dict[str, int]]
             team_ids[team.name] = team.id
         counts["teams.csv"] = changes.counts()
 
-    membership_changed = _apply_memberships(rows, db, user_ids, team_ids, counts)
+    moved_users: set[int] = set()
+    membership_changed = _apply_memberships(rows, db, user_ids, team_ids, counts, moved_users)
     if "users" in rows:
         created = {values["email"] for values in user_changes.create}
         updated = ({values["email"] for values in user_changes.update} | membership_changed) - created
@@ -694,6 +698,8 @@ def apply(rows: dict[str, list[Row]], db: Database) -> dict[str, dict[str, int]]
         changes = diff(desired, db.customers)
         for customer in write(Customer, changes, fields):
             customer_ids[customer.external_id] = customer.id
+            touched.add(customer.id)
+        touched.update(values["id"] for values in changes.update)
         counts["customers.csv"] = changes.counts()
 
     if "contracts" in rows:
@@ -705,6 +711,8 @@ def apply(rows: dict[str, list[Row]], db: Database) -> dict[str, dict[str, int]]
         }
         changes = diff(desired, db.lines)
         write(ContractLine, changes, ["customer_id", *fields])
+        touched.update(values["customer_id"] for values in changes.create + changes.update)
+        touched.update(db.lines[values["external_id"]]["customer_id"] for values in changes.update)  # moved from
         counts["contracts.csv"] = changes.counts()
 
     if "assignments" in rows:
@@ -717,13 +725,16 @@ def apply(rows: dict[str, list[Row]], db: Database) -> dict[str, dict[str, int]]
                     for group in db.assignments.values() for a in group}
         changes = diff(desired, existing)
         write(Assignment, changes, ["user_id", "end_date"], history=True)
+        touched.update(values["customer_id"] for values in changes.create + changes.update)
         counts["assignments.csv"] = changes.counts()
+    if moved_users:  # a team move re-attributes the mover's whole book
+        touched.update(Assignment.objects.filter(user_id__in=moved_users).values_list("customer_id", flat=True))
     return counts
 
 
-def _membership_changes(spans_by_email, db, user_ids, replace: bool) -> tuple[Changes, list[int]]:
-    """Changes for {email: {start_date: values}}; with ``replace``, also the ids of rows to drop."""
-    desired, existing, stale = {}, {}, []
+def _membership_changes(spans_by_email, db, user_ids, replace: bool) -> tuple[Changes, dict[int, int]]:
+    """Changes for {email: {start_date: values}}; with ``replace``, also the rows to drop (id: user id)."""
+    desired, existing, stale = {}, {}, {}
     for email, spans in spans_by_email.items():
         user_id = user_ids[email]
         current = {m["start_date"]: m for m in db.memberships.get(user_id, [])} if email in db.users else {}
@@ -732,14 +743,15 @@ def _membership_changes(spans_by_email, db, user_ids, replace: bool) -> tuple[Ch
             if start in current:
                 existing[(user_id, start)] = current[start]
         if replace:
-            stale += [m["id"] for start, m in current.items() if start not in spans]
+            stale |= {m["id"]: user_id for start, m in current.items() if start not in spans}
     return diff(desired, existing), stale
 
 
-def _apply_memberships(rows, db, user_ids, team_ids, counts) -> set[str]:
+def _apply_memberships(rows, db, user_ids, team_ids, counts, moved: set[int]) -> set[str]:
     """team_memberships.csv replaces its users' memberships; users.csv `team` sets one from 1900.
 
-    Returns the emails of users.csv users whose membership changed (they count as updated).
+    Returns the emails of users.csv users whose membership changed (they count as updated), and
+    adds every user whose memberships changed to ``moved``.
     """
     from_file = defaultdict(dict)  # email -> start_date -> values
     for v in (r.values for r in rows.get("team_memberships", [])):
@@ -750,7 +762,7 @@ def _apply_memberships(rows, db, user_ids, team_ids, counts) -> set[str]:
 
     file_changes, stale = _membership_changes(from_file, db, user_ids, replace=True)
     user_changes, _ = _membership_changes(from_users, db, user_ids, replace=False)
-    for chunk in _chunks(stale):
+    for chunk in _chunks(list(stale)):
         # A raw delete: no per-row signals (the recompute is queued once), nothing refers to memberships.
         TeamMembership.objects.filter(id__in=chunk)._raw_delete(TeamMembership.objects.db)
     write(TeamMembership, file_changes, ["team_id", "end_date"])
@@ -758,6 +770,7 @@ def _apply_memberships(rows, db, user_ids, team_ids, counts) -> set[str]:
     if "team_memberships" in rows:
         counts["team_memberships.csv"] = file_changes.counts() | {"deleted": len(stale)}
     changed = {values["user_id"] for values in user_changes.create + user_changes.update}
+    moved |= changed | set(stale.values()) | {values["user_id"] for values in file_changes.create + file_changes.update}
     return {email for email in from_users if user_ids[email] in changed}
 
 
@@ -772,7 +785,8 @@ def import_directory(directory) -> ImportResult:
         check(rows, db, issues)
         if issues.error_count:
             raise ImportRejected(issues)
-        result = ImportResult(apply(rows, db), issues.warnings)
+        touched: set[int] = set()
+        result = ImportResult(apply(rows, db, touched), issues.warnings)
         if result.changed:
-            request_recompute()  # the workers start after the commit
+            request_recompute(touched)  # the workers start after the commit
     return result

@@ -272,61 +272,6 @@ class Movement(models.TextChoices):
     NONE = "none", "No change"
 
 
-class AccountMovement(models.Model):
-    """The accounts behind every snapshot figure: one customer (or customer+product) in one period.
-
-    ``product`` is empty for the whole customer; product rows back the product scope. The owner
-    and team columns hold the attribution on the period's first day (SPEC section 3).
-    """
-
-    granularity = models.CharField(max_length=8, choices=Granularity.choices)
-    period_start = models.DateField()
-    period_end = models.DateField()
-    partial = models.BooleanField(default=False)
-    # No database constraint on these keys: only the recompute writes this table, and checking
-    # millions of deferred foreign keys at commit would dominate a full recompute.
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="movements", db_constraint=False)
-    product = models.CharField(max_length=100, blank=True)
-    starting_arr = models.DecimalField(**MONEY)
-    ending_arr = models.DecimalField(**MONEY)
-    cross_sell = models.DecimalField(**MONEY)
-    movement = models.CharField(max_length=12, choices=Movement.choices)
-    csm_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
-    csm_team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
-    am_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
-    am_team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
-    segment = models.CharField(max_length=100)
-    region = models.CharField(max_length=100)
-    industry = models.CharField(max_length=100)
-    use_case = models.CharField(max_length=100)
-    tenure_band = models.CharField(max_length=8)
-
-    class Meta:
-        ordering = ["granularity", "period_start", "customer_id", "product"]
-        indexes = [
-            models.Index(fields=["granularity", "period_start", "product"]),
-            models.Index(fields=["customer"]),
-        ]
-        # No index per owner or team: a period's rows are few enough to filter, and every
-        # index slows the full recompute's bulk COPY of millions of rows.
-
-    @property
-    def expansion(self):
-        return max(self.ending_arr - self.starting_arr, 0) if self.starting_arr > 0 else 0
-
-    @property
-    def upsell(self):
-        return self.expansion - self.cross_sell
-
-
 class RecomputeStatus(models.Model):
     """A single row telling pages when snapshots were computed, as of which day, and how long it took."""
 
@@ -339,6 +284,9 @@ class RecomputeStatus(models.Model):
     input_version = models.PositiveIntegerField(default=0)
     # Bumped by every recompute that changes figures: pages cache their data under it.
     generation = models.PositiveIntegerField(default=0)
+    # A full recompute in flight (its shards run as separate tasks): the input version it builds.
+    running_version = models.PositiveIntegerField(null=True, blank=True)
+    running_since = models.DateTimeField(null=True, blank=True)
 
     @classmethod
     def get(cls):
@@ -387,7 +335,16 @@ class SnapshotLine(models.Model):
     arr_cents = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["version", "customer_id"])]
+        indexes = [
+            models.Index(fields=["version", "customer_id"]),
+            # The product scope's accounts (metrics.recompute.accounts): an index-only scan of one
+            # product's lines, in customer order (PostgreSQL; elsewhere the columns are not included).
+            models.Index(
+                fields=["version", "product", "customer_id"],
+                include=["start_date", "end_date", "arr_cents"],
+                name="snapshotline_product_idx",
+            ),
+        ]
 
 
 class SnapshotAssignment(models.Model):

@@ -1,12 +1,12 @@
 """Read-side helpers over the precomputed tables, shared by the pages and the API.
 
 Nothing here computes a metric: snapshot figures come from RetentionSnapshot, and the
-accounts behind a figure are the AccountMovement rows of the same period and scope. A
-drill-down's total is only the sum of the rows it lists, so that it can be checked against
-the figure it came from.
+accounts behind a figure are answered on demand (``metrics.recompute.accounts``) from the
+frozen inputs those figures were computed from, for the same period and scope. A drill-down's
+total is only the sum of the rows it lists, so that it can be checked against the figure.
 
 Callers pass querysets already narrowed by ``accounts.scoping.Visibility`` (``snapshots()``,
-``movements()``, ``cases()``); these helpers narrow further, they never widen.
+``cases()``); these helpers narrow further, they never widen.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from .models import AccountMovement, PendingRecompute, RecomputeStatus, RetentionSnapshot
+from .models import PendingRecompute, RecomputeStatus, RetentionSnapshot
 
 ZERO = Decimal("0")
 # The scope key of customers with no owner (and of an owner's missing team) on day s.
 UNASSIGNED = "unassigned"
 ATTRIBUTE_SCOPES = ("segment", "region", "industry", "use_case", "tenure", "product")
-# AccountMovement column behind each attribute scope (product has its own rows).
+# The input column behind each attribute scope (product has its own rows).
 ATTRIBUTE_COLUMNS = {
     "segment": "segment",
     "region": "region",
@@ -44,7 +44,7 @@ class Scope:
     """One scope of the retention rows: ``key`` is the snapshot's scope_key.
 
     For team and owner scopes ``object_id`` is the Team or User id (None: unassigned), since
-    movements store ids while snapshots store the team name or the owner's email.
+    the inputs hold ids while snapshots hold the team name or the owner's email.
     """
 
     type: str
@@ -67,22 +67,6 @@ class Scope:
     @property
     def snapshot_filter(self) -> Q:
         return Q(scope_type=self.type, scope_key=self.key, role=self.role)
-
-    @property
-    def movement_filter(self) -> Q:
-        """The AccountMovement rows this scope counts (SPEC section 3, attribution on day s)."""
-        if self.type == "product":
-            return Q(product=self.key)
-        if self.type == "company":
-            return Q(product="")
-        # Only the company's bridge counts new and reactivated accounts; other scopes, their cohort.
-        whole_customer = Q(product="", starting_arr__gt=0)
-        if self.type in ("team", "owner"):
-            column = f"{self.role}_{self.type}_id"
-            return whole_customer & Q(**{column: self.object_id} if self.object_id else {f"{column}__isnull": True})
-        if self.type in ATTRIBUTE_COLUMNS:
-            return whole_customer & Q(**{ATTRIBUTE_COLUMNS[self.type]: self.key})
-        raise ValueError(f"Unknown scope type {self.type!r}.")
 
     @property
     def case_filter(self) -> Q:
@@ -143,7 +127,7 @@ class Figure:
     name: str
     label: str
     movements: tuple[str, ...]
-    amount: Callable[[AccountMovement], Decimal] | None  # None: a rate or a count
+    amount: Callable[[object], Decimal] | None  # an account row's share; None: a rate or a count
     is_rate: bool = False
 
     @property
@@ -186,80 +170,12 @@ def total_arr_at_end(row: RetentionSnapshot) -> Decimal:
     return row.ending_arr + (row.new_arr or ZERO) + (row.reactivation_arr or ZERO)
 
 
-def movements_behind(
-    movements: QuerySet, scope: Scope, granularity: str, period_start: date, figure: Figure | None = None
-) -> QuerySet:
-    """The account rows behind a scope's figures for one period (all of them, or one figure's)."""
-    qs = movements.filter(scope.movement_filter, granularity=granularity, period_start=period_start)
-    if figure is not None:
-        qs = qs.filter(movement__in=figure.movements)
-    return qs.select_related("customer", "csm_owner", "csm_team", "am_owner", "am_team").order_by(
-        "customer__name", "customer_id", "product"
-    )
-
-
-@dataclass(frozen=True)
-class DrillTotals:
-    """What a list of movement rows adds up to, to set beside the figure it came from."""
-
-    accounts: int
-    starting_arr: Decimal
-    ending_arr: Decimal
-    amount: Decimal | None  # the figure's own total (None for rates and counts)
-
-    @property
-    def nrr(self) -> Decimal | None:
-        return self.ending_arr / self.starting_arr if self.starting_arr else None
-
-
-def drill_totals(rows: Iterable[AccountMovement], figure: Figure | None) -> DrillTotals:
-    rows = list(rows)
-    amount = None
-    if figure is not None and figure.amount is not None:
-        amount = sum((figure.amount(m) for m in rows), ZERO)
-    return DrillTotals(
-        accounts=len(rows),
-        starting_arr=sum((m.starting_arr for m in rows), ZERO),
-        ending_arr=sum((m.ending_arr for m in rows), ZERO),
-        amount=amount,
-    )
-
-
-def arr_change(m: AccountMovement) -> Decimal:
-    """The signed change of one account over the period (ending minus starting ARR)."""
-    return m.ending_arr - m.starting_arr
-
-
-def top_movers(rows: Iterable[AccountMovement], count: int = 5) -> list[AccountMovement]:
-    """The accounts whose ARR changed the most, either way."""
-    moved = [m for m in rows if m.ending_arr != m.starting_arr]
-    return sorted(moved, key=lambda m: abs(arr_change(m)), reverse=True)[:count]
-
-
 def cases_in_period(cases: QuerySet, scope: Scope, period_start: date, period_end: date) -> QuerySet:
     """Churn and contraction cases dated inside a period, for a team or owner scope (void ones left out)."""
     return (
         cases.filter(scope.case_filter, void=False, date__gte=period_start, date__lte=period_end)
         .select_related("customer", "primary_reason")
         .order_by("-date", "customer__name")
-    )
-
-
-def owners_of_team(movements: QuerySet, team_id: int, role: str, granularity: str, period_start: date) -> list[int]:
-    """Owners whose book counted in a team in a period (attribution on the period's first day)."""
-    return list(
-        movements.filter(**{f"{role}_team_id": team_id, f"{role}_owner__isnull": False}, granularity=granularity, period_start=period_start, product="")
-        .values_list(f"{role}_owner_id", flat=True)
-        .distinct()
-    )
-
-
-def team_of_owner(movements: QuerySet, user_id: int, role: str, granularity: str, period_start: date) -> int | None:
-    """The team an owner's book counted in for a period (None when unassigned or no book)."""
-    return (
-        movements.filter(**{f"{role}_owner_id": user_id}, granularity=granularity, period_start=period_start, product="")
-        .values_list(f"{role}_team_id", flat=True)
-        .first()
     )
 
 

@@ -1,5 +1,6 @@
 """Every committed change of contracts, assignments, customers or memberships queues a recompute
-of just the customers it touches; renaming a team or an owner's email queues a full one."""
+of just the customers it touches (a membership: the member's customers); renaming a team or an
+owner's email queues a full one (the snapshots carry those names)."""
 
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
@@ -23,7 +24,7 @@ def customer_changed(sender, instance, **kwargs):
 
 @receiver(post_delete, sender=Customer)
 def customer_deleted(sender, instance, **kwargs):
-    request_recompute(None)  # its rows are gone: the stored totals must be rebuilt whole
+    request_recompute([instance.pk])  # its old contribution comes out of the frozen inputs
 
 
 @receiver([post_save, post_delete], sender=TeamMembership)

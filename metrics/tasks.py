@@ -1,74 +1,68 @@
-"""Celery tasks: thin wrappers around metrics.snapshots, plus the coalescing trigger."""
+"""Celery tasks: thin wrappers around ``metrics.recompute``.
+
+A full recompute is a chord: ``recompute_all`` freezes the inputs and plans the shards, one
+``compute_shard`` task per shard runs on whichever worker is free (on one machine or many, on the
+same PostgreSQL and Redis), and ``finish_full`` sums them and swaps the new figures in. A shard
+that dies midway is redelivered (acks late) and gives the same result; a chord whose last step
+never comes stops blocking other runs after ``RECOMPUTE_STALE_SECONDS``.
+"""
 
 import logging
 
-from celery import shared_task
-from django.core.cache import cache
-from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerError
-from redis.exceptions import RedisError
+from celery import chord, shared_task
 
-from . import snapshots
-from .models import PendingRecompute, RecomputeStatus
+from .models import RecomputeStatus
+from .recompute import shards, triggers
+from .recompute.triggers import request_recompute  # noqa: F401  (the name signals and the importer use)
 
 log = logging.getLogger(__name__)
-QUEUED_KEY = "retention:recompute-queued"
+RETRY = dict(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
 
 
-def request_recompute(customer_ids=None) -> None:
-    """Ask the workers to recompute after the current transaction commits (None = everything).
-
-    The trigger is a row written in the caller's transaction, so it commits or rolls back with
-    the change itself; many triggers before the worker starts are coalesced into one run.
-    """
-    if customer_ids is None:
-        PendingRecompute.objects.create(customer_id=None)
-    else:
-        PendingRecompute.objects.bulk_create(PendingRecompute(customer_id=pk) for pk in set(customer_ids))
-    transaction.on_commit(enqueue_processing)
+def _keep_error(error: Exception) -> None:
+    RecomputeStatus.objects.update_or_create(pk=1, defaults={"last_error": f"{type(error).__name__}: {error}"})
 
 
-# What an unreachable Redis raises, as cache or as broker.
-UNREACHABLE = (RedisError, BrokerError, OSError)
+def start_full_in_workers(as_of) -> shards.RunSummary:
+    run = shards.start_full(as_of)
+    payload = shards.run_payload(run)
+    chord(compute_shard.s(run.version, run.as_of, lo, hi) for lo, hi in run.shards)(finish_full.s(payload))
+    return shards.RunSummary("full started", len(run.shards), 0, 0.0)
 
 
-def enqueue_processing() -> None:
-    """Wake the workers. The change and its pending row are committed already: if Redis cannot
-    be reached, that is a warning, and the beat sweep (``process_pending`` every minute) or the
-    next wake carries the change out once Redis is back."""
-    # One queued task at a time; the task clears the mark when it starts, so a change that
-    # commits during a run queues the next one.
+@shared_task(name="metrics.tasks.process_pending", **RETRY)
+def process_pending_task(self):
+    triggers.clear_queued_mark()
     try:
-        if cache.add(QUEUED_KEY, 1, timeout=600):
-            process_pending.delay()
-    except UNREACHABLE as error:
-        log.warning("Recompute queued but the workers could not be woken (%s): the next sweep runs it.", error)
-        try:
-            cache.delete(QUEUED_KEY)  # so that the next change tries to wake them again
-        except UNREACHABLE:
-            pass
-
-
-def _run(step) -> dict:
-    """Run a snapshot step, keeping its error for the pages; Celery retries the task."""
-    try:
-        summary = step()
+        summary = triggers.process_pending(start_full=start_full_in_workers)
     except Exception as error:
-        RecomputeStatus.objects.update_or_create(pk=1, defaults={"last_error": f"{type(error).__name__}: {error}"})
+        _keep_error(error)
         raise
     log.info("recompute: %s", summary)
     return summary.__dict__
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
-def process_pending(self):
-    try:
-        cache.delete(QUEUED_KEY)
-    except UNREACHABLE:
-        pass
-    return _run(snapshots.process_pending)
-
-
-@shared_task(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
+@shared_task(**RETRY)
 def recompute_all(self):
-    return _run(snapshots.recompute_all)
+    try:
+        return start_full_in_workers(triggers.today()).__dict__
+    except Exception as error:
+        _keep_error(error)
+        raise
+
+
+@shared_task(**RETRY)
+def compute_shard(self, version: int, as_of: str, lo: int, hi: int) -> dict:
+    return shards.compute_shard(version, as_of, lo, hi)
+
+
+@shared_task(**RETRY)
+def finish_full(self, payloads: list[dict], run: dict) -> dict:
+    try:
+        summary = shards.finish_full(shards.run_from_payload(run), payloads)
+    except Exception as error:
+        _keep_error(error)
+        raise
+    log.info("recompute: %s", summary)
+    triggers.wake_workers()  # changes that came in meanwhile were deferred
+    return summary.__dict__

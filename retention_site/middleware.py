@@ -1,5 +1,6 @@
 """Site-wide request guards."""
 
+from django.db import connection, transaction
 from django.http import HttpResponseBadRequest, JsonResponse
 
 
@@ -17,3 +18,22 @@ class RejectNulInQueryString:
                 return JsonResponse({"detail": message}, status=400)
             return HttpResponseBadRequest(message)
         return self.get_response(request)
+
+
+class ConsistentReads:
+    """A GET or HEAD request reads in one transaction (REPEATABLE READ on PostgreSQL), so every
+    query of a page or an API response sees one committed state: a headline and the rows under
+    it always come from the same recompute, even while one is landing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            if outermost and connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return self.get_response(request)

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "retention_site.middleware.RejectNulInQueryString",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "retention_site.middleware.ConsistentReads",
+    "web.middleware.CatchUpOnEmbeddedDefault",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -190,19 +192,29 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacknowledged task (acks late) after this many seconds: it must exceed the
 # longest task, or a long recompute would be handed to a second worker while the first still runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200"))}
-# A full recompute every night just after the day changes (every partial period is then measured
-# on a new "today"); during the day, changes recompute only the customers they touch.
+# Beat's sweep every minute carries out pending changes and, after midnight, the new day (the
+# current periods only); a weekly full recompute rebuilds everything from scratch as a check.
 CELERY_BEAT_SCHEDULE = {
     "full-recompute": {
         "task": "metrics.tasks.recompute_all",
-        "schedule": crontab(minute=os.environ.get("RECOMPUTE_MINUTE", "1"), hour=os.environ.get("RECOMPUTE_HOUR", "0")),
+        "schedule": crontab(
+            minute=os.environ.get("RECOMPUTE_MINUTE", "30"),
+            hour=os.environ.get("RECOMPUTE_HOUR", "3"),
+            day_of_week=os.environ.get("RECOMPUTE_DAY_OF_WEEK", "sun"),
+        ),
     },
     # Picks up committed changes whose trigger could not reach the broker at the time.
     "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0},
 }
 
-# Processes a full recompute on PostgreSQL computes in (forked; 1 = in the calling process).
-RECOMPUTE_PROCESSES = int(os.environ.get("RECOMPUTE_PROCESSES", str(os.cpu_count() or 1)))
+# A full recompute is split into shards of this many customers, each a Celery task (run by any
+# free worker process): shards bound each task's memory, and several worker processes (on one
+# machine or many) compute them side by side.
+RECOMPUTE_SHARD_CUSTOMERS = int(os.environ.get("RECOMPUTE_SHARD_CUSTOMERS", "25000"))
+# Above this many changed customers, one full (sharded) run is cheaper than taking each out and in.
+RECOMPUTE_INCREMENTAL_MAX_CUSTOMERS = int(os.environ.get("RECOMPUTE_INCREMENTAL_MAX_CUSTOMERS", "5000"))
+# A full run whose last step has not come after this long no longer holds other runs back.
+RECOMPUTE_STALE_SECONDS = int(os.environ.get("RECOMPUTE_STALE_SECONDS", "1800"))
 
 CACHES = {
     "default": (

@@ -1,37 +1,50 @@
 #!/usr/bin/env python
-"""Benchmark: import, full recompute and change-to-snapshot latency on synthetic data.
+"""Benchmark of the recompute and the pages on synthetic data, on PostgreSQL and Redis.
 
     DATABASE_URL=postgres://retention:retention@127.0.0.1:5432/retention \\
     REDIS_URL=redis://127.0.0.1:6379/15 \\
-        .venv/bin/python scripts/benchmark.py --customers 10000 100000
+        .venv/bin/python scripts/benchmark.py --customers 100000 300000
 
-For each customer count it generates a synthetic company (about 5 contract lines a customer over
-5 years) into bench-data/N/, drops and recreates the bench database (the server and login of
-DATABASE_URL, the database name of --database, never DATABASE_URL's own database), migrates,
+For each customer count it generates a synthetic company (about seven contract lines a customer
+over six years) into bench-data/N/, drops and recreates the bench database (the server and login
+of DATABASE_URL, the database name of --database, never DATABASE_URL's own database), migrates,
 then runs each phase in its own process, so each peak memory figure is that phase's alone:
 
 - import: ``metrics.importer`` on the six CSV files;
-- recompute: ``metrics.snapshots.recompute_all()``;
-- latency: with a real ``celery -A retention_site worker`` process running against REDIS_URL,
-  bump one open contract line's ARR through the ORM and time until the company snapshot of the
-  current month shows it (then revert, and again); the worker's peak memory is read from /proc.
+- full recompute by Celery worker processes (``celery -A retention_site worker --pool solo``,
+  two of them, then one): a ``recompute_all`` task freezes the inputs and fans the shards out;
+  wall time from sending the task until the new figures are in, each worker's peak memory, and
+  whether both runs wrote the same snapshot rows;
+- new day: the figures measured on yesterday, then ``process_pending`` on today (what a worker
+  runs after midnight: the current periods only);
+- latency: with one worker running, bump one open contract line's ARR through the ORM and time
+  until the company snapshot of the current month shows it (then revert, and again);
+- drill-down: the first page (100 accounts and the totals) of the company TTM NRR drill-down,
+  through Django's test client as an executive, cold and then the median of five;
+- pages (with --load): gunicorn with two workers, 20 concurrent signed-in sessions for 60 s over
+  company, team and owner pages, with a worker landing contract edits meanwhile: requests/s,
+  p50/p95, errors, and pages whose headline and period figures disagree (mixed recomputes).
 
-It prints figures, it is not a test. Peak memory is the process's maximum resident set size
-(and, for a recompute that forks, that of the largest forked process).
+It prints figures, it is not a test. The plain single-process reference (the per-customer
+engine, ``metrics.engine``) is timed by ``scripts/bench_engine.py N --reference``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import random
+import re
 import resource
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -39,21 +52,27 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 CELERY = str(Path(PYTHON).with_name("celery"))
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 QUEUE = "retention-bench"
 DEFAULT_DATABASE_URL = "postgres://retention:retention@127.0.0.1:5432/retention"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+PASSWORD = "bench-password-0123"
+PORT = 8123
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--customers", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--years", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--teams", type=int, default=10)
     parser.add_argument("--users", type=int, default=None, help="people in teams (default: 1 per 400 customers, at least 28)")
     parser.add_argument("--database", default="retention_bench", help="name of the bench database (dropped and recreated)")
-    parser.add_argument("--samples", type=int, default=4, help="latency measurements (bump, revert, ...)")
-    parser.add_argument("--phase", choices=["import", "recompute", "latency"], help=argparse.SUPPRESS)
+    parser.add_argument("--samples", type=int, default=6, help="latency measurements (bump, revert, ...)")
+    parser.add_argument("--load", action="store_true", help="also the pages under 20 concurrent sessions")
+    parser.add_argument("--only", nargs="+", help="run only these phases (on the data already there)")
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -62,10 +81,8 @@ def main() -> None:
         return
 
     env = bench_environment(args.database)
-    results = []
-    for customers in args.customers:
-        results.append(run_one(customers, args, env))
-    print_table(results, args)
+    results = [run_one(customers, args, env) for customers in args.customers]
+    print(json.dumps(results, indent=1))
 
 
 # --- the orchestrating process ---------------------------------------------------------------
@@ -84,6 +101,7 @@ def bench_environment(database: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
         DJANGO_SETTINGS_MODULE="retention_site.settings",
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
     )
     env.pop("TEST_DB_NAME", None)
     return env
@@ -103,8 +121,10 @@ def recreate_database(env: dict[str, str]) -> None:
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 
-def run_phase(phase: str, args, env: dict[str, str], data: Path) -> dict:
+def run_phase(phase: str, args, env: dict[str, str], data: Path, **extra) -> dict:
     command = [PYTHON, __file__, "--phase", phase, "--data", str(data), "--samples", str(args.samples)]
+    for name, value in extra.items():
+        command += [f"--{name}", str(value)]
     completed = subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True)
     line = next(line for line in reversed(completed.stdout.splitlines()) if line.startswith("RESULT "))
     return json.loads(line.removeprefix("RESULT "))
@@ -115,44 +135,30 @@ def run_one(customers: int, args, env: dict[str, str]) -> dict:
     from metrics.synthetic import generate
 
     data = ROOT / "bench-data" / str(customers)
-    users = args.users or max(28, customers // 400)
-    print(f"== {customers} customers: generating into {data.relative_to(ROOT)}", flush=True)
-    started = time.perf_counter()
-    counts = generate(data, customers=customers, years=args.years, today=date.today(), seed=args.seed, teams=args.teams, users=users)
-    generated = time.perf_counter() - started
-    print(f"   {counts['contracts.csv']} contract lines, {counts['assignments.csv']} assignments, {users} users in {generated:.1f} s", flush=True)
-    print("   recreating the bench database", flush=True)
-    recreate_database(env)
-    result = {"customers": customers, "lines": counts["contracts.csv"], "assignments": counts["assignments.csv"], "users": users, "generate_s": generated}
-    for phase in ("import", "recompute", "latency"):
+    result = {"customers": customers}
+    if not args.only:
+        users = args.users or max(28, customers // 400)
+        print(f"== {customers} customers: generating into {data.relative_to(ROOT)}", flush=True)
+        started = time.perf_counter()
+        counts = generate(data, customers=customers, years=args.years, today=date.today(), seed=args.seed, teams=args.teams, users=users)
+        print(f"   {counts['contracts.csv']} contract lines, {counts['assignments.csv']} assignments, {users} users "
+              f"in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        print("   recreating the bench database", flush=True)
+        recreate_database(env)
+        result.update(lines=counts["contracts.csv"], assignments=counts["assignments.csv"], users=users)
+    phases = args.only or ["import", "recompute2", "recompute1", "newday", "latency", "drilldown"] + (["pages"] if args.load else [])
+    for phase in phases:
         print(f"   {phase} ...", flush=True)
-        figures = run_phase(phase, args, env, data)
-        print("   " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
+        if phase.startswith("recompute"):
+            figures = run_phase("recompute", args, env, data, workers=phase[-1])
+        else:
+            figures = run_phase(phase, args, env, data)
+        print("   " + json.dumps(figures), flush=True)
         result[phase] = figures
     return result
 
 
-def print_table(results: list[dict], args) -> None:
-    print()
-    print(f"Synthetic data: {args.years} years, seed {args.seed}, {args.teams} teams. Peak memory = max RSS of the phase's process.")
-    print()
-    print("| customers | contract lines | import | import peak memory | full recompute | recompute peak memory | snapshot rows | movements | change → snapshot latency (median, min-max) | worker peak memory |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in results:
-        imp, rec, lat = r["import"], r["recompute"], r["latency"]
-        print(
-            f"| {r['customers']:,} | {r['lines']:,} | {imp['seconds']:.1f} s | {imp['peak_mb']:.0f} MB "
-            f"| {rec['seconds']:.1f} s | {memory(rec)} | {rec['snapshot_rows']:,} | {rec['movements']:,} "
-            f"| {lat['median_s']:.2f} s ({lat['min_s']:.2f}-{lat['max_s']:.2f}) | {lat['worker_peak_mb']:.0f} MB |"
-        )
-
-
-def memory(figures: dict) -> str:
-    forks = f" + {figures['fork_peak_mb']:.0f} MB a fork" if figures.get("fork_peak_mb") else ""
-    return f"{figures['peak_mb']:.0f} MB{forks}"
-
-
-# --- the phases, each in its own process -------------------------------------------------------
+# --- helpers of the phases ---------------------------------------------------------------------
 
 
 def django_setup() -> None:
@@ -166,45 +172,133 @@ def peak_mb(who=resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
+def process_peak_mb(pid: int) -> float:
+    """Peak resident memory of another process (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_workers(count: int) -> list[subprocess.Popen]:
+    from retention_site.celery import app
+
+    workers = [
+        subprocess.Popen(
+            [CELERY, "-A", "retention_site", "worker", "--pool", "solo", "-Q", QUEUE, "-n", f"bench{n}@%h",
+             "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,  # the banner; errors go to stderr
+        )  # fmt: skip
+        for n in range(count)
+    ]
+    deadline = time.monotonic() + 90
+    while len(app.control.ping(timeout=0.5)) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit("The Celery workers did not start.")
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.wait(timeout=120)
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Timed out waiting for {what}.")
+        time.sleep(0.05)
+
+
+def snapshot_digest() -> str:
+    from metrics.models import RetentionSnapshot
+
+    fields = [f.name for f in RetentionSnapshot._meta.fields if f.name not in ("id", "computed_at")]
+    digest = hashlib.sha256()
+    for row in RetentionSnapshot.objects.order_by(*fields[:8], "scope_key", "role").values_list(*fields).iterator(chunk_size=20000):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()[:16]
+
+
+# --- the phases, each in its own process -------------------------------------------------------
+
+
 def phase_import(args) -> dict:
     django_setup()
     from metrics.importer import import_directory
+    from metrics.models import PendingRecompute
 
     started = time.perf_counter()
     import_directory(args.data)
-    return {"seconds": round(time.perf_counter() - started, 2), "peak_mb": round(peak_mb())}
+    seconds = time.perf_counter() - started
+    PendingRecompute.objects.all().delete()  # the benchmark's own full recompute comes next
+    return {"seconds": round(seconds, 2), "peak_mb": round(peak_mb())}
 
 
 def phase_recompute(args) -> dict:
+    """A full recompute as a chord of shard tasks over ``--workers`` worker processes."""
     django_setup()
-    from metrics.snapshots import recompute_all
+    from metrics.models import RecomputeStatus, RetentionSnapshot
+    from retention_site.celery import app
 
-    started = time.perf_counter()
-    summary = recompute_all()
+    workers = start_workers(args.workers)
+    try:
+        version = RecomputeStatus.get().input_version
+        started = time.perf_counter()
+        app.send_task("metrics.tasks.recompute_all", queue=QUEUE)
+
+        def done():
+            status = RecomputeStatus.objects.get(pk=1)
+            if status.last_error:
+                raise SystemExit(f"The recompute failed: {status.last_error}")
+            return status.input_version > version and status.running_version is None
+
+        wait_until(done, 1800, "the full recompute")
+        seconds = time.perf_counter() - started
+        peaks = [round(process_peak_mb(w.pid)) for w in workers]
+    finally:
+        stop_workers(workers)
+    status = RecomputeStatus.get()
     return {
-        "seconds": round(time.perf_counter() - started, 2),
-        "peak_mb": round(peak_mb()),
-        # The full recompute may fork (RECOMPUTE_PROCESSES): the largest forked process's peak.
-        "fork_peak_mb": round(peak_mb(resource.RUSAGE_CHILDREN)),
-        "snapshot_rows": summary.rows,
-        "movements": summary.movements,
+        "workers": args.workers,
+        "seconds": round(seconds, 2),
+        "worker_peak_mb": peaks,
+        "snapshot_rows": RetentionSnapshot.objects.count(),
+        "digest": snapshot_digest(),
+        "as_of": status.as_of.isoformat(),
     }
+
+
+def phase_newday(args) -> dict:
+    """Figures measured on yesterday; then what a worker runs on the new day."""
+    django_setup()
+    from django.utils import timezone
+
+    from metrics.models import RecomputeStatus
+    from metrics.recompute import triggers
+
+    today = timezone.localdate()
+    samples = []
+    for _ in range(3):
+        RecomputeStatus.objects.filter(pk=1).update(as_of=today - timedelta(days=1))
+        started = time.perf_counter()
+        summary = triggers.process_pending(today)
+        samples.append(time.perf_counter() - started)
+        assert summary.mode == "new day", summary
+    return {"median_s": round(statistics.median(samples), 2), "samples_s": [round(s, 2) for s in samples], "peak_mb": round(peak_mb())}
 
 
 def phase_latency(args) -> dict:
     django_setup()
-    worker = subprocess.Popen(
-        [CELERY, "-A", "retention_site", "worker", "--pool", "solo", "-Q", QUEUE, "--loglevel", "WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,  # the banner; errors go to stderr
-    )  # fmt: skip
+    workers = start_workers(1)
     try:
-        wait_for_worker()
         samples = [measure_change_latency(index) for index in range(args.samples)]
-        worker_peak = worker_peak_mb(worker.pid)
+        worker_peak = process_peak_mb(workers[0].pid)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        stop_workers(workers)
     return {
         "median_s": round(statistics.median(samples), 3),
         "min_s": round(min(samples), 3),
@@ -212,24 +306,6 @@ def phase_latency(args) -> dict:
         "samples_s": [round(s, 3) for s in samples],
         "worker_peak_mb": round(worker_peak),
     }
-
-
-def wait_for_worker(timeout: float = 90) -> None:
-    """Until the worker answers a ping and has drained what the import queued."""
-    from django.core.cache import cache
-
-    from metrics.models import PendingRecompute
-    from metrics.tasks import QUEUED_KEY
-    from retention_site.celery import app
-
-    deadline = time.monotonic() + timeout
-    while not app.control.ping(timeout=0.5):
-        if time.monotonic() > deadline:
-            raise SystemExit("The Celery worker did not start.")
-    while PendingRecompute.objects.exists() or cache.get(QUEUED_KEY):
-        if time.monotonic() > deadline:
-            raise SystemExit("The worker did not drain the pending recompute.")
-        time.sleep(0.2)
 
 
 def measure_change_latency(index: int, timeout: float = 600) -> float:
@@ -247,22 +323,203 @@ def measure_change_latency(index: int, timeout: float = 600) -> float:
     line.arr += change
     started = time.perf_counter()
     line.save()  # autocommit: committed (and the recompute queued after commit) when save returns
-    while company.values_list("ending_arr", flat=True).get() != before + change:
-        if time.perf_counter() - started > timeout:
-            raise SystemExit("The snapshot never showed the change.")
-        time.sleep(0.02)
+    wait_until(lambda: company.values_list("ending_arr", flat=True).get() == before + change, timeout, "the change to show")
     return time.perf_counter() - started
 
 
-def worker_peak_mb(pid: int) -> float:
-    """Peak resident memory of the worker process (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def phase_drilldown(args) -> dict:
+    """The company TTM NRR drill-down's first page, as an executive sees it."""
+    django_setup()
+    from django.test import Client
+
+    from accounts.models import Role, User
+    from metrics.models import RetentionSnapshot
+
+    executive = User.objects.filter(role=Role.EXECUTIVE).first() or User.objects.create_user(
+        "bench-exec@example.com", PASSWORD, role=Role.EXECUTIVE
+    )
+    row = RetentionSnapshot.objects.filter(scope_type="company", granularity="ttm", partial=False).order_by("-period_start").first()
+    client = Client()
+    client.force_login(executive)
+    url = f"/drilldown/?scope=company&granularity=ttm&period={row.period_start.isoformat()}&figure=nrr"
+    samples = []
+    for _ in range(6):
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    accounts = int(re.search(r"Total \((\d+) account", response.content.decode()).group(1))
+    return {"cold_ms": round(samples[0] * 1000), "median_ms": round(statistics.median(samples[1:]) * 1000), "accounts": accounts}
 
 
-PHASES = {"import": phase_import, "recompute": phase_recompute, "latency": phase_latency}
+# --- pages under load ----------------------------------------------------------------------------
+
+
+def phase_pages(args) -> dict:
+    """20 signed-in sessions for 60 s against gunicorn (two workers), while edits land."""
+    django_setup()
+    from accounts.models import Role, Team, User
+
+    executive, _ = User.objects.get_or_create(email="bench-exec@example.com", defaults={"role": Role.EXECUTIVE})
+    people = [executive]
+    leads = list(User.objects.filter(led_teams__isnull=False).distinct()[:3])
+    members = list(User.objects.filter(role=Role.MEMBER, assignments__isnull=False).distinct()[:6])
+    for user in [executive, *leads, *members]:
+        user.set_password(PASSWORD)
+        user.save()
+    people += leads + members
+    pages = {executive.email: ["/company/", "/company/?granularity=quarter", "/company/?granularity=ttm"]}
+    for lead in leads:
+        pages[lead.email] = [f"/teams/{team.pk}/" for team in Team.objects.filter(lead=lead)]
+    for member in members:
+        pages[member.email] = [f"/owners/{member.pk}/"]
+
+    server = subprocess.Popen(
+        [GUNICORN, "retention_site.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "2", "--timeout", "120", "--log-level", "warning"],
+        cwd=ROOT, env=os.environ.copy(),
+    )  # fmt: skip
+    workers = start_workers(1)
+    stop = threading.Event()
+    edits = threading.Thread(target=keep_editing, args=(stop,), daemon=True)
+    try:
+        wait_until(lambda: _reachable(), 60, "gunicorn")
+        sessions = [Session(person.email, pages[person.email]) for person in people for _ in range(2)][:20]
+        while len(sessions) < 20:
+            sessions.append(Session(executive.email, pages[executive.email]))
+        for session in sessions:
+            session.sign_in()
+        edits.start()
+        threads = [threading.Thread(target=session.run, args=(60.0,)) for session in sessions]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        stop_workers(workers)
+    times = sorted(t for s in sessions for t in s.times)
+    return {
+        "requests": len(times),
+        "per_second": round(len(times) / elapsed, 1),
+        "p50_ms": round(times[len(times) // 2] * 1000),
+        "p95_ms": round(times[int(len(times) * 0.95)] * 1000),
+        "errors": sum(s.errors for s in sessions),
+        "mixed_pages": sum(s.mixed for s in sessions),
+        "checked_pages": sum(s.checked for s in sessions),
+        "edits": EDITS[0],
+    }
+
+
+EDITS = [0]
+
+
+def keep_editing(stop: threading.Event) -> None:
+    """Contract edits landing while the pages are read (each one recomputed by the worker)."""
+    from metrics.models import ContractLine
+
+    lines = list(ContractLine.objects.filter(end_date__isnull=True).order_by("id")[:50])
+    sign = 1
+    while not stop.wait(0.5):
+        line = random.choice(lines)
+        line.arr += Decimal("100.00") * sign
+        sign = -sign
+        line.save()
+        EDITS[0] += 1
+
+
+HEADLINE = re.compile(r'data-testid="headline".*?</section>', re.S)
+FIGURE = re.compile(r'data-figure="(nrr|grr)">([^<]+)<')
+
+
+class Session:
+    """One signed-in browser: GETs its pages in a loop, timing each."""
+
+    def __init__(self, email: str, pages: list[str]):
+        import http.client
+
+        self.email, self.pages = email, pages
+        self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        self.cookies: dict[str, str] = {}
+        self.times: list[float] = []
+        self.errors = self.mixed = self.checked = 0
+
+    def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), **(headers or {})}
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        content = response.read()
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        return response.status, content.decode("utf-8", "replace")
+
+    def sign_in(self) -> None:
+        from urllib.parse import urlencode
+
+        _, page = self.request("GET", "/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        body = urlencode({"username": self.email, "password": PASSWORD, "csrfmiddlewaretoken": token})
+        status, _ = self.request("POST", "/accounts/login/", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        if status != 302:
+            raise SystemExit(f"{self.email} could not sign in ({status}).")
+
+    def run(self, seconds: float) -> None:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            path = random.choice(self.pages)
+            started = time.perf_counter()
+            try:
+                status, page = self.request("GET", path)
+            except Exception:
+                self.errors += 1
+                self.connection.close()
+                continue
+            self.times.append(time.perf_counter() - started)
+            if status != 200:
+                self.errors += 1
+            elif path.startswith("/company/"):
+                self.check_one_recompute(page)
+
+    def check_one_recompute(self, page: str) -> None:
+        """The headline's month and the period figures below show the same row: they must agree."""
+        month = re.search(r"Last complete month.*?</div>\s*</div>", page, re.S)
+        if not month:
+            return
+        headline = dict(FIGURE.findall(month.group(0)))
+        period = page.split('data-testid="period-figures"', 1)
+        if len(period) < 2 or "granularity=" in page.split("\n", 1)[0]:
+            return
+        below = dict(FIGURE.findall(period[1]))
+        if headline and below and "?granularity" not in page[:0]:
+            self.checked += 1
+            if headline.get("nrr") != below.get("nrr"):
+                self.mixed += 1
+
+
+def _reachable() -> bool:
+    import http.client
+
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+        connection.request("GET", "/accounts/login/")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+PHASES = {
+    "import": phase_import,
+    "recompute": phase_recompute,
+    "newday": phase_newday,
+    "latency": phase_latency,
+    "drilldown": phase_drilldown,
+    "pages": phase_pages,
+}
 
 if __name__ == "__main__":
     main()

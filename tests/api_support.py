@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role, Team, TeamMembership, User
 from api.models import ApiToken
-from metrics import snapshots
+from metrics import recompute
 from metrics.models import Assignment, ChurnCase, ContractLine, Customer, PendingRecompute
 
 TODAY = date(2026, 11, 23)
@@ -68,7 +68,7 @@ def world(db, settings):
     Assignment.objects.create(customer=beta, user=users["bob"], role="csm", start_date=date(2025, 1, 1))
     Assignment.objects.create(customer=acme, user=users["amy"], role="am", start_date=date(2025, 1, 1))
     PendingRecompute.objects.all().delete()
-    snapshots.recompute_all(TODAY)
+    recompute.recompute_all(TODAY)
     return {
         **users,
         "east": east,

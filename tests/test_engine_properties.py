@@ -3,17 +3,26 @@
 Expected figures come from the SPEC's definitions evaluated by brute force with ``arr_on``
 (ARR straight from the contract lines) and a hand-written span lookup, never from the engine's
 step functions, classifiers or aggregates. Plain Python: no database.
+
+Every property runs against both engines (``metrics.engine``, the per-customer reference, and
+``metrics.recompute.engine``, the vectorized one); further properties check that the vectorized
+engine gives exactly the reference's rows, cases and accounts, and that its partial totals add
+up over shards of customers.
 """
 
 import calendar
+import json
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, aggregate, arr_on, compute, retention_rows
+from metrics import engine as reference
+from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, aggregate, arr_on, retention_rows
+from metrics.recompute import engine as vectorized
 
 ONE_DAY = timedelta(days=1)
 FIRST_DAY, LAST_DAY = date(2023, 1, 1), date(2025, 12, 31)  # where contract dates fall
@@ -27,6 +36,8 @@ PARTITIONS = (("owner", "csm"), ("owner", "am"), ("team", "csm"), ("team", "am")
 TOTAL_FIELDS = ("starting_arr", "expansion", "cross_sell", "contraction", "churn", "ending_arr", "logos_start",
                 "logos_churned", "new_arr", "reactivation_arr")  # fmt: skip
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ENGINES = {"reference": reference.compute, "vectorized": vectorized.compute}
+both_engines = pytest.mark.parametrize("engine", sorted(ENGINES))
 
 
 # --- strategies -------------------------------------------------------------------------------
@@ -205,9 +216,9 @@ def fiscal_period_start(month_start, length, fiscal_year_start_month):
     return month_start
 
 
-def computed(company):
+def computed(company, engine):
     data, today, fiscal_year_start_month = company
-    return data, today, compute(data, today, fiscal_year_start_month)
+    return data, today, ENGINES[engine](data, today, fiscal_year_start_month)
 
 
 def rows_by_scope(result):
@@ -227,10 +238,11 @@ def whole_book_end(row):
 # --- properties -------------------------------------------------------------------------------
 
 
+@both_engines
 @PROPERTY_SETTINGS
-@given(companies())
-def test_periods_run_from_the_first_month_with_revenue_to_the_current_one(company):
-    data, today, result = computed(company)
+@given(company=companies())
+def test_periods_run_from_the_first_month_with_revenue_to_the_current_one(company, engine):
+    data, today, result = computed(company, engine)
     fiscal_year_start_month = company[2]
     revenue_starts = [one.start for one in data.lines if one.arr > 0]
     if not revenue_starts or min(revenue_starts) > today:
@@ -261,10 +273,11 @@ def test_periods_run_from_the_first_month_with_revenue_to_the_current_one(compan
     assert sorted(company_rows) == sorted(expected)  # exactly one company row per period
 
 
+@both_engines
 @PROPERTY_SETTINGS
-@given(companies())
-def test_movements_and_cases_match_a_brute_force_reading_of_the_contracts(company):
-    data, today, result = computed(company)
+@given(company=companies())
+def test_movements_and_cases_match_a_brute_force_reading_of_the_contracts(company, engine):
+    data, today, result = computed(company, engine)
     expected = expected_movements(data, result.periods, today)
     actual = {(m.granularity, m.period_start, m.customer_id, m.product): m for m in result.movements}
     assert len(actual) == len(result.movements), "one movement row per period, customer and product"
@@ -277,10 +290,11 @@ def test_movements_and_cases_match_a_brute_force_reading_of_the_contracts(compan
     assert cases == expected_cases(data, today)
 
 
+@both_engines
 @PROPERTY_SETTINGS
-@given(companies())
-def test_every_row_obeys_the_identities_and_rate_bounds(company):
-    data, today, result = computed(company)
+@given(company=companies())
+def test_every_row_obeys_the_identities_and_rate_bounds(company, engine):
+    data, today, result = computed(company, engine)
     for r in result.rows:
         assert r.ending_arr == r.starting_arr + r.expansion - r.contraction - r.churn
         assert r.upsell + r.cross_sell == r.expansion
@@ -298,10 +312,11 @@ def test_every_row_obeys_the_identities_and_rate_bounds(company):
             assert r.cross_sell == 0
 
 
+@both_engines
 @PROPERTY_SETTINGS
-@given(companies())
-def test_the_company_bridge_and_logos_hold_on_total_arr(company):
-    data, today, result = computed(company)
+@given(company=companies())
+def test_the_company_bridge_and_logos_hold_on_total_arr(company, engine):
+    data, today, result = computed(company, engine)
     rows = rows_by_scope(result)
     lines_of = defaultdict(list)
     for one in data.lines:
@@ -330,10 +345,11 @@ def test_the_company_bridge_and_logos_hold_on_total_arr(company):
         assert total_end == total_before + r.new_arr + r.reactivation_arr + r.expansion - r.contraction - r.churn
 
 
+@both_engines
 @PROPERTY_SETTINGS
-@given(companies())
-def test_scopes_partition_the_company(company):
-    data, today, result = computed(company)
+@given(company=companies())
+def test_scopes_partition_the_company(company, engine):
+    data, today, result = computed(company, engine)
     by_period = defaultdict(list)
     for r in result.rows:
         by_period[(r.granularity, r.period_start)].append(r)
@@ -347,10 +363,11 @@ def test_scopes_partition_the_company(company):
         assert sum(r.starting_arr for r in products) == company_row.starting_arr
 
 
+@both_engines
 @PROPERTY_SETTINGS
-@given(companies())
-def test_quarters_years_and_ttm_are_point_to_point_over_the_whole_book(company):
-    data, today, result = computed(company)
+@given(company=companies())
+def test_quarters_years_and_ttm_are_point_to_point_over_the_whole_book(company, engine):
+    data, today, result = computed(company, engine)
     rows = rows_by_scope(result)
     months = {p.start: rows[("month", p.start, "company", "", "")] for p in result.periods if p.granularity == "month"}
     for p in result.periods:
@@ -364,10 +381,11 @@ def test_quarters_years_and_ttm_are_point_to_point_over_the_whole_book(company):
         assert whole_book_end(r) == whole_book_end(last_month)
 
 
+@both_engines
 @PROPERTY_SETTINGS
-@given(companies(), st.data())
-def test_aggregates_subtract_exactly_for_incremental_recompute(company, draw):
-    data, today, result = computed(company)
+@given(company=companies(), draw=st.data())
+def test_aggregates_subtract_exactly_for_incremental_recompute(company, draw, engine):
+    data, today, result = computed(company, engine)
     totals = aggregate(result.movements)
     aggregate(result.movements, into=totals, sign=-1)
     for key, t in totals.items():
@@ -389,3 +407,93 @@ def test_aggregates_subtract_exactly_for_incremental_recompute(company, draw):
             left = getattr(everything[key], name) if key in everything else 0
             right = getattr(others[key], name) if key in others else 0
             assert left == right, (key, name)
+
+
+# --- the vectorized engine against the reference ------------------------------------------------
+
+
+def row_key(r):
+    return (r.granularity, r.period_start, r.scope_type, r.scope_key, r.role)
+
+
+def customers_of(data, ids):
+    """The same company with only some customers listed (lines and ownership are left as they are:
+    the engine ignores the lines and assignments of customers it is not given)."""
+    return Dataset([info for info in data.customers if info.id in ids], data.lines, data.ownership)
+
+
+@PROPERTY_SETTINGS
+@given(companies())
+def test_the_vectorized_engine_gives_exactly_the_reference_rows_cases_and_accounts(company):
+    data, today, fiscal_year_start_month = company
+    expected = reference.compute(data, today, fiscal_year_start_month)
+    actual = vectorized.compute(data, today, fiscal_year_start_month)
+    assert actual.periods == expected.periods
+    # The same rows (each with every field equal); the reference's order is its dict's, so by key.
+    assert len({row_key(r) for r in actual.rows}) == len(actual.rows)
+    assert sorted(actual.rows, key=repr) == sorted(expected.rows, key=repr)
+    assert actual.cases == expected.cases  # customers in input order, then by day, as the reference
+    inputs = vectorized.Inputs.from_dataset(data)
+    for p in expected.periods:
+        wanted = [m for m in expected.movements if (m.granularity, m.period_start) == (p.granularity, p.start)]
+        assert vectorized.period_accounts(inputs, p) == wanted, p
+    # The Partial behind the rows holds exactly the reference's aggregate (all-zero totals aside).
+    partial = vectorized.partial_totals(inputs, expected.periods)
+    totals = aggregate(expected.movements)
+    assert set(partial.totals) == {key for key, t in totals.items() if any(getattr(t, f) for f in TOTAL_FIELDS)}
+    for key in partial.totals:
+        assert partial.totals_of(key) == totals[key], key
+
+
+@PROPERTY_SETTINGS
+@given(companies(), st.data())
+def test_partials_of_customer_shards_add_up_and_subtract_exactly(company, draw):
+    data, today, fiscal_year_start_month = company
+    revenue_starts = [one.start for one in data.lines if one.arr > 0]
+    if not revenue_starts or min(revenue_starts) > today:
+        return
+    periods = reference.periods_between(min(revenue_starts), today, fiscal_year_start_month)
+    whole = vectorized.partial_totals(vectorized.Inputs.from_dataset(data), periods)
+    shard_count = draw.draw(st.integers(2, 3))
+    shard_of = {info.id: draw.draw(st.integers(0, shard_count - 1)) for info in data.customers}
+    shards = [
+        vectorized.partial_totals(
+            vectorized.Inputs.from_dataset(customers_of(data, {c for c, s in shard_of.items() if s == n})), periods
+        )
+        for n in range(shard_count)
+    ]
+    summed = vectorized.Partial()
+    for shard in shards:
+        summed.add(shard)
+    assert summed == whole
+    # An incremental recompute takes a shard's old contribution out: what is left is the others'.
+    rest = vectorized.Partial()
+    for shard in shards[1:]:
+        rest.add(shard)
+    assert vectorized.Partial().add(whole).subtract(shards[0]) == rest
+    assert vectorized.Partial().add(whole).subtract(whole) == vectorized.Partial()
+    # A Celery result travels as JSON: the round trip loses nothing.
+    for partial in (whole, *shards):
+        payload = json.loads(json.dumps(partial.to_payload()))
+        assert vectorized.Partial.from_payload(payload) == partial
+        assert vectorized.retention_rows(vectorized.Partial.from_payload(payload), periods) == \
+            vectorized.retention_rows(partial, periods)
+
+
+def test_amounts_must_be_whole_cents_and_lines_of_unknown_customers_are_ignored():
+    day = date(2025, 1, 1)
+    with pytest.raises(ValueError):
+        vectorized.Inputs.from_dataset(Dataset([CustomerInfo(1)], [Line(1, "A", day, None, Decimal("1.005"))]))
+    inputs = vectorized.Inputs.from_rows(
+        customers=[(1, "", "", "", "")],
+        lines=[(1, "A", day, None, 100_00), (2, "A", day, None, 999_00), (1, "B", day, None, 0)],
+        assignments=[(2, 10, "csm", day, None)],
+        memberships=[],
+    )
+    assert inputs.line_arr.tolist() == [100_00]  # customer 2 is not listed; a zero line is no revenue
+    with pytest.raises(ValueError):
+        vectorized.Inputs.from_rows([(1, "", "", "", "")], [(1, "A", day, None, -1)], [], [])
+    with pytest.raises(ValueError):  # the database forbids overlapping assignments; so does the engine
+        vectorized.Inputs.from_rows(
+            [(1, "", "", "", "")], [], [(1, 10, "csm", day, None), (1, 11, "csm", date(2025, 2, 1), None)], []
+        )

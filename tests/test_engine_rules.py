@@ -3,14 +3,29 @@
 Every expected figure is worked out by hand from the SPEC's definitions (the arithmetic is in
 the comments), never by calling the engine's own helpers: a period [s, l] starts with
 a = ARR(c, s-1) and ends with b = ARR(c, l) (l = today for the current, partial period).
-Plain Python: no database.
+Plain Python: no database. Every test runs against both engines (``metrics.engine`` and
+``metrics.recompute.engine``) with the same expectations.
 """
 
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, arr_on, compute
+import pytest
+
+from metrics import engine as reference
+from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, arr_on
+from metrics.recompute import engine as vectorized
+
+ENGINES = {"reference": reference.compute, "vectorized": vectorized.compute}
+compute = reference.compute  # the engine under test; the fixture below swaps it per run
+
+
+@pytest.fixture(autouse=True, params=sorted(ENGINES))
+def engine(request, monkeypatch):
+    """Every rule holds for both engines: the per-customer reference and the vectorized one."""
+    monkeypatch.setattr(f"{__name__}.compute", ENGINES[request.param])
+    return request.param
 
 RATE_FIELDS = ("nrr", "grr", "logo_retention")
 MONEY_FIELDS = (

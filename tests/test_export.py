@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.test_snapshots import company  # noqa: F401  (fixture)
+from tests.test_recompute import company  # noqa: F401  (fixture)
 
 HEADER = (
     "period_start,period_end,granularity,partial,scope_type,scope_key,role,starting_arr,expansion,"

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import TeamMembership, User
-from metrics import snapshots
+from metrics import recompute
 from metrics.models import Assignment, ChurnCase, ContractLine, Customer, PendingRecompute
 from tests.api_support import reset_throttles, token_client  # noqa: F401 (fixture)
 from web_support import EPOCH, PASSWORD, TODAY, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
@@ -33,8 +33,24 @@ def company(db):
     Assignment.objects.create(customer=zed, user=world["bob"], role="csm", start_date=date(2025, 1, 1), end_date=MOVE - date.resolution)
     Assignment.objects.create(customer=zed, user=mo, role="csm", start_date=MOVE)
     PendingRecompute.objects.all().delete()
-    snapshots.recompute_all(TODAY)
+    recompute.recompute_all(TODAY)
     return {**world, "mo": mo, "yara": yara, "zed": zed, "yara_case": ChurnCase.objects.get(customer=yara)}
+
+
+MONTHS = [f"2026-{month:02d}-01" for month in range(1, 12)]  # January to November (today's month)
+
+
+def months_with_rows(client, **params) -> list[str]:
+    """The months of 2026 whose movements (the accounts behind that month's rows) list a row."""
+    found = []
+    for month in MONTHS:
+        response = client.get("/api/v1/movements/", {"granularity": "month", "period_start": month, **params})
+        assert response.status_code == 200, response.content
+        rows = response.json()["results"]
+        assert {m["period_start"] for m in rows} <= {month}
+        if rows:
+            found.append(month)
+    return found
 
 
 def api_rows(client, url):
@@ -52,9 +68,14 @@ def test_the_new_leads_sees_the_mover_only_for_its_days_in_the_team(company):
     assert api.get(f"/api/v1/churn-cases/{company['yara_case'].pk}/").status_code == 404
     lines = {r["external_id"] for r in api_rows(api, "/api/v1/contract-lines/")}
     assert "L11" in lines and "L10" not in lines
-    assert api_rows(api, f"/api/v1/movements/?csm_team={company['west'].pk}") == []
-    movements = api_rows(api, "/api/v1/movements/?customer=C8")
-    assert movements and {m["period_start"] >= MOVE.isoformat() for m in movements} == {True}
+    # Zed (C8) is East's from July on, when Mo brings it along; West's before.
+    assert months_with_rows(api, customer="C8") == [m for m in MONTHS if m >= MOVE.isoformat()]
+    assert months_with_rows(api, customer="C7") == []  # Yara was Mo's in West only
+    # West's rows (Bob's Delta, Zed until July; Mo's Yara) stay hidden, whatever the filter.
+    assert months_with_rows(api, csm_team="CS West") == []
+    assert months_with_rows(api, scope_type="team", scope_key="CS West", role="csm") == []
+    assert months_with_rows(api, csm_owner="mo@example.com") == [m for m in MONTHS if m >= MOVE.isoformat()]
+    assert months_with_rows(api, csm_team="CS East") == MONTHS  # Ann's Acme, all year
 
 
 def test_the_old_lead_keeps_the_movers_old_days_and_not_its_new_ones(company):
@@ -64,9 +85,23 @@ def test_the_old_lead_keeps_the_movers_old_days_and_not_its_new_ones(company):
     assert api.get(f"/api/v1/customers/{company['yara'].pk}/").status_code == 200
     assert api.get(f"/api/v1/churn-cases/{company['yara_case'].pk}/").status_code == 200
     assert api.get(f"/api/v1/customers/{company['zed'].pk}/").status_code == 200  # in West's book until July
-    movements = api_rows(api, "/api/v1/movements/?customer=C8&granularity=month")
-    assert movements and max(m["period_start"] for m in movements) < MOVE.isoformat()
-    assert api_rows(api, f"/api/v1/movements/?csm_team={company['east'].pk}") == []
+    assert months_with_rows(api, customer="C8") == [m for m in MONTHS if m < MOVE.isoformat()]
+    assert months_with_rows(api, customer="C7") == ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]
+    assert months_with_rows(api, csm_team="CS East") == []
+    assert months_with_rows(api, scope_type="team", scope_key="CS East", role="csm") == []
+    assert months_with_rows(api, csm_owner="mo@example.com") == [m for m in MONTHS if m < MOVE.isoformat()]
+    assert months_with_rows(api, csm_team="CS West") == MONTHS  # Bob's Delta, all year
+
+
+def test_the_hidden_rows_are_there_for_those_who_see_everything(company):
+    """The checks above would catch a lead seeing another team's rows: those rows exist."""
+    api = token_client(company["admin"])
+    assert months_with_rows(api, customer="C8") == MONTHS
+    assert months_with_rows(api, customer="C7") == ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]
+    for team in ("CS East", "CS West"):
+        assert months_with_rows(api, csm_team=team) == MONTHS
+        assert months_with_rows(api, scope_type="team", scope_key=team, role="csm") == MONTHS
+    assert months_with_rows(api, csm_owner="mo@example.com") == MONTHS  # Yara until June, Zed from July
 
 
 def test_the_owner_page_of_a_mover_shows_each_lead_its_own_periods(client, company):
@@ -76,7 +111,7 @@ def test_the_owner_page_of_a_mover_shows_each_lead_its_own_periods(client, compa
     assert options and min(start for start, _ in options) >= MOVE.isoformat()
     page = client.get(reverse("owner", args=[mo.pk]), {"granularity": "month", "period": "2026-05-01"})
     assert page.status_code == 200 and page.context["row"] is None or page.context["row"].period_start >= MOVE
-    assert all(m.customer_id != company["yara"].pk for m in page.context["book"])
+    assert all(m.external_id != company["yara"].external_id for m in page.context["book"])
     client.force_login(company["west_lead"])
     options = client.get(reverse("owner", args=[mo.pk]), {"granularity": "month"}).context["pick"].options
     assert options and max(start for start, _ in options) < MOVE.isoformat()

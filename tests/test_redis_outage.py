@@ -122,7 +122,7 @@ def test_with_redis_down_the_site_serves_and_saves_and_catches_up_when_it_return
     from celery.contrib.testing.worker import start_worker
 
     import celery.contrib.testing.tasks  # noqa: F401  (the ping task the worker check needs)
-    from metrics.tasks import process_pending
+    from metrics.tasks import process_pending_task as process_pending
 
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
         process_pending.delay()

@@ -11,7 +11,7 @@ from metrics.models import ContractLine, Customer, PendingRecompute, RecomputeSt
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def wait_for(condition, seconds=30.0):
+def wait_for(condition, seconds=60.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -49,3 +49,61 @@ def test_beat_schedules_a_full_recompute():
     assert schedule["full-recompute"]["task"] == "metrics.tasks.recompute_all"
     assert "metrics.tasks.recompute_all" in app.tasks and "metrics.tasks.process_pending" in app.tasks
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+
+
+def test_two_worker_processes_share_the_shards_and_agree_with_one_process(tmp_path):
+    """A full recompute as a chord of shard tasks, run by two separate worker processes on the
+    same PostgreSQL and Redis, gives the very rows that one process computes alone."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.db import connection
+
+    from metrics import recompute
+    from metrics.models import Assignment, RecomputeStatus
+    from retention_site.celery import app
+    from tests.test_recompute import case_table, snapshot_table
+    from tests.web_support import build_company
+
+    build_company(compute=False)
+    for n in range(12):  # more customers, so that shards of three make five of them
+        customer = Customer.objects.create(external_id=f"S{n}", name=f"Shard Co {n}", segment=("SMB", "Enterprise")[n % 2])
+        ContractLine.objects.create(external_id=f"SL{n}", customer=customer, product="Core", start_date=date(2025, n % 12 + 1, 1),
+                                    end_date=date(2026, 6, 30) if n % 3 == 0 else None, arr=Decimal(1000 + 10 * n))  # fmt: skip
+    Assignment.objects.create(customer=Customer.objects.get(external_id="S1"), user_id=Assignment.objects.first().user_id,
+                              role="csm", start_date=date(2025, 1, 1))  # fmt: skip
+    recompute.recompute_all()
+    alone = (snapshot_table(), case_table())
+    version = RecomputeStatus.get().input_version
+
+    db = settings.DATABASES["default"]
+    env = {k: v for k, v in os.environ.items() if k != "TEST_DB_NAME"}
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-shards"
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}",
+        CELERY_QUEUE=queue, RECOMPUTE_SHARD_CUSTOMERS="3",
+    )  # fmt: skip
+    root = Path(__file__).resolve().parent.parent
+    workers, logs = [], []
+    for name in ("one", "two"):
+        log = open(tmp_path / f"{name}.log", "w")
+        logs.append(tmp_path / f"{name}.log")
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "retention_site", "worker", "--pool", "solo", "-Q", queue,
+             "-n", f"{name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ))  # fmt: skip
+    try:
+        app.send_task("metrics.tasks.recompute_all", queue=queue)
+        assert wait_for(lambda: RecomputeStatus.get().input_version > version and RecomputeStatus.get().running_version is None, 90)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(30)
+    assert (snapshot_table(), case_table()) == alone
+    for path in logs:  # both processes computed shards
+        assert "metrics.tasks.compute_shard" in path.read_text() and "succeeded" in path.read_text(), path.read_text()[-3000:]

@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Role, Team, TeamMembership, User
-from metrics import snapshots
+from metrics import recompute
 from metrics.models import Assignment, ContractLine, Customer, PendingRecompute
 
 TODAY = date(2026, 11, 23)
@@ -85,6 +85,6 @@ def build_company(compute: bool = True) -> dict:
 
     if compute:
         PendingRecompute.objects.all().delete()
-        snapshots.recompute_all(TODAY)
+        recompute.recompute_all(TODAY)
     customers = {"acme": acme, "beta": beta, "gamma": gamma, "delta": delta, "epsilon": epsilon, "zeta": zeta}
     return {**people, **customers, "east": east, "west": west, "am_team": am_team}

@@ -1,26 +1,31 @@
 """Read-only pages: company, team and owner views, and the accounts behind every figure.
 
-Every view narrows its querysets through ``Visibility`` first, and reads only precomputed
-rows (RetentionSnapshot, AccountMovement, ChurnCase) through ``metrics.queries``.
+Every view narrows what it reads through ``Visibility`` first. Figures come from the
+precomputed snapshots (``metrics.queries``); the accounts behind them are answered on demand
+from the inputs those snapshots were computed from (``metrics.recompute.accounts``), for the
+one period and scope shown.
 """
 
 import csv
+import io
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date
 
-from accounts.models import Team, TeamFunction
+from accounts.models import Team, TeamFunction, User
 from accounts.scoping import Visibility
 from metrics import queries
 from metrics.export import csv_cell
-from metrics.models import AccountMovement, ChurnCase, Granularity, Movement, RetentionSnapshot
+from metrics.models import ChurnCase, Granularity, Movement, RetentionSnapshot
 from metrics.queries import ATTRIBUTE_SCOPES, FIGURES, UNASSIGNED, Scope
+from metrics.recompute import accounts
+from metrics.recompute.accounts import Inputs
 
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
 from .links import ROLES, granularity_and_period, scope_from_params
@@ -40,6 +45,48 @@ HEADLINE_PERIODS = (("Last complete month", "month"), ("Last complete quarter", 
 
 def visible_snapshots(vis: Visibility):
     return vis.snapshots(RetentionSnapshot.objects.all())
+
+
+@dataclass(frozen=True)
+class ShownAccount:
+    """An account row as a table shows it: names instead of ids."""
+
+    customer_id: int
+    customer_name: str
+    external_id: str
+    product: str
+    starting_arr: object
+    ending_arr: object
+    amount: object
+    movement: str
+    movement_label: str
+    csm_owner: str
+    csm_team: str
+    am_owner: str
+    am_team: str
+
+    @property
+    def change(self):
+        return self.ending_arr - self.starting_arr
+
+
+MOVEMENT_LABELS = dict(Movement.choices)
+
+
+def shown_accounts(rows, figure=None) -> list[ShownAccount]:
+    """Rows with their owners' emails and teams' names, fetched in one query each."""
+    rows = list(rows)
+    emails = dict(User.objects.filter(id__in={i for r in rows for i in (r.csm_owner_id, r.am_owner_id) if i}).values_list("id", "email"))
+    teams = dict(Team.objects.filter(id__in={i for r in rows for i in (r.csm_team_id, r.am_team_id) if i}).values_list("id", "name"))
+    return [
+        ShownAccount(
+            r.customer_id, r.customer_name, r.external_id, r.product, r.starting_arr, r.ending_arr, r.amount(figure) if figure else None,
+            r.movement, MOVEMENT_LABELS.get(r.movement, r.movement),
+            emails.get(r.csm_owner_id, UNASSIGNED), teams.get(r.csm_team_id, UNASSIGNED),
+            emails.get(r.am_owner_id, UNASSIGNED), teams.get(r.am_team_id, UNASSIGNED),
+        )  # fmt: skip
+        for r in rows
+    ]
 
 
 @dataclass
@@ -211,7 +258,9 @@ def team(request, team_id: int):
 
     owner_rows = []
     if pick.start:
-        owner_ids = queries.owners_of_team(vis.movements(AccountMovement.objects.all()), team.pk, role, pick.granularity, pick.start)
+        inputs = Inputs.current()
+        period = inputs.period(pick.granularity, pick.start)
+        owner_ids = accounts.owners_of_team(inputs.version, period, team.pk, role, visible=accounts.Visible.of(vis))
         owners = list(vis.users().filter(pk__in=owner_ids))
         by_email = {
             r.scope_key: r
@@ -262,13 +311,15 @@ def owner(request, user_id: int):
     scope = Scope.owner(user, role)
     pick = pick_period(request, snapshots, scope)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
-    movements = vis.movements(AccountMovement.objects.all())
 
-    book, cases, team, team_page = [], [], None, False
+    book, movers, cases, team, team_page = [], [], [], None, False
     if pick.start:
-        book = list(queries.movements_behind(movements, scope, pick.granularity, pick.start, FIGURES["starting_arr"]))
+        inputs, visible = Inputs.current(), accounts.Visible.of(vis)
+        period = inputs.period(pick.granularity, pick.start)
+        book = shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
+        movers = shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
         cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
-        team_id = queries.team_of_owner(movements, user.pk, role, pick.granularity, pick.start)
+        team_id = accounts.team_of_owner(inputs.version, period, user.pk, role)
         # The team's totals to compare against: for leads, executives, admins and the team's members.
         if team_id and (vis.sees_everything or team_id in vis.benchmark_team_ids):
             team = Team.objects.filter(pk=team_id).first()
@@ -294,7 +345,7 @@ def owner(request, user_id: int):
         "team": team,
         "team_page": team_page,
         "book": book,
-        "movers": queries.top_movers(book),
+        "movers": movers,
         "cases": cases,
         "trend": trend_chart(snapshots, lines),
         "bridge": bridge_chart(row, scope) if row else None,
@@ -318,6 +369,10 @@ def scope_title(scope: Scope) -> str:
     return f"{SLICE_LABELS[scope.type]}: {scope.key}"
 
 
+DRILL_PAGE_SIZE = 100
+DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "change": "Change"}
+
+
 @login_required
 def drilldown(request):
     vis = Visibility.for_user(request.user)
@@ -330,36 +385,74 @@ def drilldown(request):
     movement = request.GET.get("movement", "")
     if movement and movement not in Movement.values:
         raise Http404("Unknown movement.")
+    sort = request.GET.get("sort", "name")
+    if sort.lstrip("-") not in DRILL_SORTS:
+        sort = "name"
 
-    snapshot = queries.snapshot(visible_snapshots(vis), scope, granularity, period_start)
-    rows = queries.movements_behind(vis.movements(AccountMovement.objects.all()), scope, granularity, period_start, figure)
-    if movement:
-        rows = rows.filter(movement=movement)
-    rows = list(rows)
-    totals = queries.drill_totals(rows, figure)
-    amounts = [figure.amount(m) if figure and figure.amount else None for m in rows]
-
+    inputs = Inputs.current()
+    period = inputs.period(granularity, period_start)
+    ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis))
     if request.GET.get("format") == "csv":
-        return drilldown_csv(rows, amounts, scope, granularity, period_start, figure)
-    period_end = snapshot.period_end if snapshot else (rows[0].period_end if rows else None)
+        return drilldown_csv(accounts.iter_account_rows(inputs.version, period, scope, sort=sort, **ask), scope, period, figure)
+    snapshot = queries.snapshot(visible_snapshots(vis), scope, granularity, period_start)
+    totals = accounts.account_totals(inputs.version, period, scope, **ask)
+    pages = max(1, -(-totals.accounts // DRILL_PAGE_SIZE))
+    page = min(max(_int(request.GET.get("page"), 1), 1), pages)
+    rows = accounts.account_rows(inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE,
+                                 offset=(page - 1) * DRILL_PAGE_SIZE, **ask)  # fmt: skip
     context = {
         "scope": scope,
         "scope_title": scope_title(scope),
         "granularity": granularity,
         "period_start": period_start,
-        "period_end": period_end,
+        "period_end": period.end,
         "figure": figure,
         "figure_value": figure.of(snapshot) if figure and snapshot else None,
         "snapshot": snapshot,
         "movement": movement,
         "movement_choices": Movement.choices,
-        "rows": list(zip(rows, amounts)),
+        "rows": shown_accounts(rows, figure),
         "totals": totals,
+        "page": page,
+        "pages": pages,
+        "page_links": _page_links(request, page, pages),
+        "sort_headers": _drill_sort_headers(request, sort),
         "show_product": scope.type == "product",
-        "csv_url": f"{request.path}?{request.GET.urlencode()}&format=csv",
+        "csv_url": f"{request.path}?{_query(request, format='csv', page=None)}",
         "back_url": back_url(scope, granularity, period_start),
     }
     return render(request, "web/drilldown.html", context)
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _query(request, **changes) -> str:
+    """The request's query string with some parameters changed (None drops one)."""
+    params = request.GET.copy()
+    for name, value in changes.items():
+        params.pop(name, None)
+        if value is not None:
+            params[name] = value
+    return params.urlencode()
+
+
+def _page_links(request, page: int, pages: int) -> dict:
+    link = lambda n: f"?{_query(request, page=str(n))}"  # noqa: E731
+    return {"previous": link(page - 1) if page > 1 else "", "next": link(page + 1) if page < pages else ""}
+
+
+def _drill_sort_headers(request, sort: str) -> dict[str, dict]:
+    """Each sortable column's link (a second click reverses) and its state."""
+    headers = {}
+    for name, label in DRILL_SORTS.items():
+        state = "asc" if sort == name else "desc" if sort == f"-{name}" else ""
+        headers[name] = {"label": label, "state": state, "url": f"?{_query(request, sort=f'-{name}' if state == 'asc' else name, page=None)}"}
+    return headers
 
 
 def back_url(scope: Scope, granularity: str, period_start: date) -> str:
@@ -376,21 +469,36 @@ def back_url(scope: Scope, granularity: str, period_start: date) -> str:
     return f"{reverse('company')}?{params.urlencode()}"
 
 
-def drilldown_csv(rows, amounts, scope: Scope, granularity: str, period_start: date, figure) -> HttpResponse:
+def drilldown_csv(rows, scope: Scope, period, figure) -> StreamingHttpResponse:
+    """Every account behind the figure, streamed (a whole company's rows never sit in memory)."""
     figure_part = f"-{figure.name}" if figure else ""
     key_part = f"-{scope.key}" if scope.key else ""
-    filename = f"accounts-{scope.type}{key_part}-{granularity}-{period_start.isoformat()}{figure_part}.csv"
+    filename = f"accounts-{scope.type}{key_part}-{period.granularity}-{period.start.isoformat()}{figure_part}.csv"
     filename = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in filename)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    emails = dict(User.objects.values_list("id", "email"))
+    teams = dict(Team.objects.values_list("id", "name"))
+
+    def lines():
+        out = io.StringIO()
+        writer = csv.writer(out)
+
+        def flush(cells):
+            writer.writerow([csv_cell(c) for c in cells])
+            text = out.getvalue()
+            out.seek(0)
+            out.truncate()
+            return text
+
+        yield flush(CSV_COLUMNS)
+        for m in rows:
+            amount = m.amount(figure) if figure else None
+            yield flush([
+                m.customer_name, m.external_id, m.product, f"{m.starting_arr:.2f}", f"{m.ending_arr:.2f}",
+                "" if amount is None else f"{amount:.2f}", m.movement,
+                emails.get(m.csm_owner_id, UNASSIGNED), teams.get(m.csm_team_id, UNASSIGNED),
+                emails.get(m.am_owner_id, UNASSIGNED), teams.get(m.am_team_id, UNASSIGNED),
+            ])  # fmt: skip
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for m, amount in zip(rows, amounts):
-        cells = [
-            m.customer.name, m.customer.external_id, m.product, f"{m.starting_arr:.2f}", f"{m.ending_arr:.2f}",
-            "" if amount is None else f"{amount:.2f}", m.movement,
-            m.csm_owner.email if m.csm_owner else UNASSIGNED, m.csm_team.name if m.csm_team else UNASSIGNED,
-            m.am_owner.email if m.am_owner else UNASSIGNED, m.am_team.name if m.am_team else UNASSIGNED,
-        ]  # fmt: skip
-        writer.writerow([csv_cell(c) for c in cells])
     return response

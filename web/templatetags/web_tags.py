@@ -3,6 +3,7 @@
 from django import template
 from django.utils.html import format_html
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from accounts.scoping import Visibility
 from metrics.queries import FIGURES, recompute_status
@@ -60,4 +61,5 @@ def nav_links(context):
 @register.inclusion_tag("web/_status.html")
 def recompute_notice():
     status, pending = recompute_status()
-    return {"status": status, "pending": pending}
+    behind = status is not None and status.as_of is not None and status.as_of < timezone.localdate()
+    return {"status": status, "pending": pending, "behind": behind}

@@ -1,5 +1,5 @@
-"""The snapshot writer against real PostgreSQL: full and incremental runs agree, cases keep their
-reasons, a failed run leaves the last good snapshots, and the lock serialises runs."""
+"""The recompute against real PostgreSQL: full, sharded, incremental and new-day runs agree, cases
+keep their reasons, a failed run leaves the last good snapshots, and the lock serialises runs."""
 
 import threading
 from datetime import date
@@ -10,17 +10,22 @@ import pytest
 from django.db import connection, transaction
 
 from accounts.models import Team, TeamMembership, User
-from metrics import snapshots
+from metrics import recompute
 from metrics.models import (
-    AccountMovement,
     Assignment,
     ChurnCase,
     ChurnReason,
     ContractLine,
     Customer,
     PendingRecompute,
+    RecomputeStatus,
     RetentionSnapshot,
+    SnapshotAssignment,
+    SnapshotCustomer,
+    SnapshotLine,
+    SnapshotMembership,
 )
+from metrics.recompute import engine, writing
 
 TODAY = date(2026, 11, 23)
 
@@ -30,9 +35,19 @@ def snapshot_table():
     return sorted(tuple(str(v) for v in row) for row in RetentionSnapshot.objects.values_list(*fields))
 
 
-def movement_table():
-    fields = [f.attname for f in AccountMovement._meta.fields if f.name != "id"]
-    return sorted(tuple(str(v) for v in row) for row in AccountMovement.objects.values_list(*fields))
+def frozen_table():
+    """The inputs the current figures were computed from (version numbers aside)."""
+    version = RecomputeStatus.get().input_version
+    tables = []
+    for model in (SnapshotCustomer, SnapshotLine, SnapshotAssignment, SnapshotMembership):
+        fields = [f.attname for f in model._meta.fields if f.name not in ("id", "version")]
+        tables.append(sorted(tuple(str(v) for v in row) for row in model.objects.filter(version=version).values_list(*fields)))
+    return tables
+
+
+def case_table():
+    fields = [f.attname for f in ChurnCase._meta.fields if f.name not in ("id",)]
+    return sorted(tuple(str(v) for v in row) for row in ChurnCase.objects.values_list(*fields))
 
 
 @pytest.fixture
@@ -59,7 +74,7 @@ def company(db):
     Assignment.objects.create(customer=beta, user=bob, role="csm", start_date=date(2025, 1, 1))
     Assignment.objects.create(customer=acme, user=amy, role="am", start_date=date(2025, 1, 1))
     PendingRecompute.objects.all().delete()
-    snapshots.recompute_all(TODAY)
+    recompute.recompute_all(TODAY)
     return {"acme": acme, "beta": beta, "gamma": gamma, "ann": ann, "bob": bob, "amy": amy, "cs1": cs1}
 
 
@@ -76,7 +91,9 @@ def test_full_run_writes_the_spec_figures(company):
     assert unassigned.starting_arr == Decimal("300.00")
     case = ChurnCase.objects.get(customer=company["beta"])
     assert (case.kind, case.date, case.lost_arr, case.csm_owner) == ("churn", date(2026, 5, 1), Decimal("4000.00"), company["bob"])
-    assert AccountMovement.objects.filter(granularity="year", period_start=date(2026, 1, 1), product="").count() == 3
+    # The figures' inputs are frozen beside them, money in cents.
+    assert SnapshotLine.objects.filter(version=RecomputeStatus.get().input_version).count() == 4
+    assert SnapshotLine.objects.get(customer_id=company["acme"].pk, start_date=date(2026, 1, 1)).arr_cents == 150000
 
 
 def test_incremental_runs_match_a_full_recompute(company):
@@ -96,33 +113,57 @@ def test_incremental_runs_match_a_full_recompute(company):
         membership.save()
         TeamMembership.objects.create(user=ann, team=Team.objects.get(name="CS West"), start_date=date(2025, 10, 1))
     assert PendingRecompute.objects.exists()
-    summary = snapshots.process_pending(TODAY)
-    assert summary.mode == "customers"
-    incremental = (snapshot_table(), movement_table())
-    snapshots.recompute_all(TODAY)
-    assert (snapshot_table(), movement_table()) == incremental
+    summary = recompute.process_pending(TODAY)
+    assert summary.mode == "incremental"
+    incremental = (snapshot_table(), frozen_table(), case_table())
+    recompute.recompute_all(TODAY)
+    assert (snapshot_table(), frozen_table(), case_table()) == incremental
 
 
-def test_forked_full_recompute_writes_the_same_tables(company, settings, monkeypatch):
-    serial = (snapshot_table(), movement_table())
-    settings.RECOMPUTE_PROCESSES = 2
-    monkeypatch.setattr(snapshots, "PARALLEL_MIN_CUSTOMERS", 0)
-    Customer.objects.filter(pk=company["gamma"].pk).update(name="Gamma\tTab", segment="A\\B\nC")
-    snapshots.recompute_all(TODAY)
-    forked = (snapshot_table(), movement_table())
-    settings.RECOMPUTE_PROCESSES = 1
-    snapshots.recompute_all(TODAY)
-    assert forked == (snapshot_table(), movement_table())
-    assert forked != serial  # the odd segment name made it through COPY's escaping
-    assert AccountMovement.objects.filter(segment="A\\B\nC").exists()
+def test_sharded_full_recompute_writes_the_same_tables(company, settings):
+    one_shard = (snapshot_table(), case_table())
+    settings.RECOMPUTE_SHARD_CUSTOMERS = 1
+    summary = recompute.recompute_all(TODAY)
+    assert summary.customers == 3  # shards
+    assert (snapshot_table(), case_table()) == one_shard
+    # A shard computed twice (a redelivered task) gives the same payload and the same cases.
+    status = RecomputeStatus.get()
+    lo = hi = company["beta"].pk
+    from metrics.recompute import shards
+
+    first = shards.compute_shard(status.input_version, TODAY.isoformat(), lo, hi)
+    assert shards.compute_shard(status.input_version, TODAY.isoformat(), lo, hi) == first
+    assert case_table() == one_shard[1]
+
+
+def test_a_new_day_recomputes_the_current_periods_like_a_full_run(company):
+    for last_day, next_day in [(TODAY, date(2026, 11, 24)), (date(2026, 11, 30), date(2026, 12, 1))]:
+        recompute.recompute_all(last_day)
+        summary = recompute.process_pending(next_day)
+        assert summary.mode == "new day"
+        new_day = (snapshot_table(), case_table())
+        assert RetentionSnapshot.objects.filter(granularity="month", period_start=next_day.replace(day=1)).exists()
+        recompute.recompute_all(next_day)
+        assert (snapshot_table(), case_table()) == new_day, next_day
+
+
+def test_a_change_on_a_new_day_does_both(company):
+    ContractLine.objects.filter(external_id="L4").update(end_date=date(2026, 11, 23))  # Gamma churns tomorrow
+    Customer.objects.get(pk=company["gamma"].pk).save()  # the trigger (update() sends no signal)
+    summary = recompute.process_pending(date(2026, 11, 24))
+    assert summary.mode == "incremental"
+    both = (snapshot_table(), case_table())
+    assert ChurnCase.objects.filter(customer=company["gamma"], date=date(2026, 11, 24)).exists()
+    recompute.recompute_all(date(2026, 11, 24))
+    assert (snapshot_table(), case_table()) == both
 
 
 def test_a_deleted_line_empties_scopes_that_lose_their_cohort(company):
     ContractLine.objects.filter(external_id="L4").delete()  # Gamma, the only 'unknown' segment
-    snapshots.process_pending(TODAY)
+    recompute.process_pending(TODAY)
     assert not RetentionSnapshot.objects.filter(scope_type="segment", scope_key="unknown").exists()
     incremental = snapshot_table()
-    snapshots.recompute_all(TODAY)
+    recompute.recompute_all(TODAY)
     assert snapshot_table() == incremental
 
 
@@ -134,20 +175,20 @@ def test_recorded_reasons_survive_and_vanished_cases_go_void(company):
     line = ContractLine.objects.get(external_id="L3")
     line.end_date = date(2026, 5, 31)  # the churn moves a month: a new case, the old one goes void
     line.save()
-    snapshots.process_pending(TODAY)
+    recompute.process_pending(TODAY)
     old = ChurnCase.objects.get(pk=case.pk)
     assert old.void and old.primary_reason.code == "cost" and old.notes == "Budget cut"
     new = ChurnCase.objects.get(customer=company["beta"], date=date(2026, 6, 1))
     assert not new.void and new.primary_reason is None
     line.end_date = date(2026, 4, 30)  # corrected back: the original case comes back with its reason
     line.save()
-    snapshots.process_pending(TODAY)
+    recompute.process_pending(TODAY)
     assert not ChurnCase.objects.get(pk=case.pk).void
     assert ChurnCase.objects.get(pk=new.pk).void
 
 
 def test_a_run_that_fails_midway_keeps_the_last_good_snapshots(company, monkeypatch):
-    before = (snapshot_table(), movement_table())
+    before = (snapshot_table(), frozen_table())
     line = ContractLine.objects.get(external_id="L2")
     line.arr = Decimal("9999.00")
     line.save()
@@ -157,13 +198,14 @@ def test_a_run_that_fails_midway_keeps_the_last_good_snapshots(company, monkeypa
         calls.append(1)
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(snapshots.engine, "customer_cases", explode)
+    monkeypatch.setattr(engine, "cases", explode)
     with pytest.raises(RuntimeError):
-        snapshots.recompute_all(TODAY)
-    assert calls and (snapshot_table(), movement_table()) == before
+        recompute.recompute_all(TODAY)
+    assert calls and (snapshot_table(), frozen_table()) == before
+    assert RecomputeStatus.get().running_version is None  # the failed run does not hold the next one back
     assert PendingRecompute.objects.exists()  # the trigger is still there for the retry
     monkeypatch.undo()
-    snapshots.process_pending(TODAY)
+    recompute.process_pending(TODAY)
     assert not PendingRecompute.objects.exists()
     acme_month = RetentionSnapshot.objects.get(granularity="month", period_start=date(2026, 1, 1), scope_type="company")
     assert acme_month.ending_arr == Decimal("14299.00")  # 9999 + 4000 + 300
@@ -180,12 +222,12 @@ def test_runs_wait_for_each_other_on_the_lock():
         host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
         dbname=connection.settings_dict["NAME"], autocommit=True,
     )  # fmt: skip
-    other.execute("SELECT pg_advisory_lock(%s)", [snapshots.LOCK_KEY])
+    other.execute("SELECT pg_advisory_lock(%s)", [writing.LOCK_KEY])
     done = threading.Event()
 
     def run():
         try:
-            snapshots.process_pending(TODAY)
+            recompute.process_pending(TODAY)
         finally:
             from django.db import connections
 
@@ -196,8 +238,79 @@ def test_runs_wait_for_each_other_on_the_lock():
     thread.start()
     assert not done.wait(1.0), "a second run must wait while another holds the lock"
     assert not RetentionSnapshot.objects.exists()
-    other.execute("SELECT pg_advisory_unlock(%s)", [snapshots.LOCK_KEY])
+    other.execute("SELECT pg_advisory_unlock(%s)", [writing.LOCK_KEY])
     other.close()
     assert done.wait(30)
     thread.join()
     assert RetentionSnapshot.objects.filter(scope_type="company", granularity="month", period_start=date(2026, 1, 1)).exists()
+
+
+def test_an_import_recomputes_only_the_customers_it_touched(company, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    PendingRecompute.objects.all().delete()
+    (tmp_path / "contracts.csv").write_text(
+        "external_id,customer_external_id,product,start_date,end_date,arr\n"
+        "L4,C3,Add-on,2025-06-01,,450.00\n"  # Gamma's line changes
+        "L9,C1,Extra,2026-09-01,,120.00\n"  # Acme gets a line
+    )
+    (tmp_path / "team_memberships.csv").write_text("email,team,start_date,end_date\nbob@example.com,CS East,2020-01-01,\n")
+    call_command("import_data", str(tmp_path), stdout=StringIO())
+    touched = set(PendingRecompute.objects.values_list("customer_id", flat=True))
+    # Gamma and Acme by their lines; Bob's move re-attributes his book (Acme, Beta). No full run.
+    assert touched == {company["gamma"].pk, company["acme"].pk, company["beta"].pk}
+    summary = recompute.process_pending(TODAY)
+    assert (summary.mode, summary.customers) == ("incremental", 3)
+    incremental = (snapshot_table(), frozen_table(), case_table())
+    recompute.recompute_all(TODAY)
+    assert (snapshot_table(), frozen_table(), case_table()) == incremental
+
+
+def test_a_deleted_customer_leaves_the_figures_like_a_full_run(company):
+    company["beta"].delete()
+    summary = recompute.process_pending(TODAY)
+    assert summary.mode == "incremental"
+    after = (snapshot_table(), case_table())
+    recompute.recompute_all(TODAY)
+    assert (snapshot_table(), case_table()) == after
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_during_a_run_is_neither_lost_nor_counted_twice(monkeypatch):
+    from tests.web_support import build_company
+    from metrics.recompute import loading
+
+    build_company()
+    real = loading.live_rows
+
+    def read_then_someone_edits(customer_ids, memberships):
+        rows = real(customer_ids, memberships)
+
+        def edit():  # another connection commits while the run is between its read and its freeze
+            from django.db import connections
+
+            line = ContractLine.objects.get(external_id="L9")
+            line.arr = Decimal("7777.00")
+            line.save()
+            connections.close_all()
+
+        thread = threading.Thread(target=edit)
+        thread.start()
+        thread.join()
+        return rows
+
+    line = ContractLine.objects.get(external_id="L9")
+    line.arr = Decimal("6100.00")
+    line.save()
+    monkeypatch.setattr(loading, "live_rows", read_then_someone_edits)
+    recompute.process_pending(TODAY)
+    monkeypatch.undo()
+    assert PendingRecompute.objects.exists()  # the edit made meanwhile waits for the next run
+    recompute.process_pending(TODAY)
+    incremental = (snapshot_table(), frozen_table())
+    recompute.recompute_all(TODAY)
+    assert (snapshot_table(), frozen_table()) == incremental
+    zeta = RetentionSnapshot.objects.get(granularity="month", period_start=date(2026, 11, 1), scope_type="segment", scope_key="unknown")
+    assert zeta.starting_arr == Decimal("7777.00")

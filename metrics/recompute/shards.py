@@ -1,0 +1,142 @@
+"""Shards: a full recompute split into groups of customers computed apart and summed.
+
+Every figure is a sum over customers, so the partial totals of disjoint shards add up exactly to
+the whole. A full run freezes the live tables into a new input version (one transaction), then
+each shard reads only its customers of that version (consistent whatever changes meanwhile),
+computes its partial totals and merges its customers' churn cases; the last step sums the
+partials and swaps the new figures and input version in at once. The Celery tasks in
+``metrics.tasks`` run each step in workers; ``recompute_all`` runs them in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ..models import PendingRecompute, RecomputeStatus
+from . import engine, loading, writing
+from .writing import acquire_lock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FullRun:
+    """A full run in flight: plain values, so that it travels in Celery messages."""
+
+    version: int
+    as_of: str  # ISO date
+    last_pending_id: int  # triggers up to this one are carried out by the run
+    shards: list[tuple[int, int]]  # inclusive customer id ranges
+    started_at: float  # epoch seconds
+
+    @property
+    def day(self) -> date:
+        return date.fromisoformat(self.as_of)
+
+
+@dataclass
+class RunSummary:
+    mode: str  # full, incremental, new day, deferred or nothing
+    customers: int
+    rows: int
+    seconds: float
+
+
+def plan_shards(customer_ids: list[int], size: int) -> list[tuple[int, int]]:
+    """Inclusive id ranges of at most ``size`` customers each (sorted ids)."""
+    count = max(1, math.ceil(len(customer_ids) / size))
+    step = math.ceil(len(customer_ids) / count) if customer_ids else 1
+    return [(customer_ids[i], customer_ids[min(i + step, len(customer_ids)) - 1]) for i in range(0, len(customer_ids), step)]
+
+
+def run_is_stale(status: RecomputeStatus) -> bool:
+    """A full run whose last step never came (its worker died past every retry) stops blocking."""
+    limit = timedelta(seconds=settings.RECOMPUTE_STALE_SECONDS)
+    return status.running_since is None or timezone.now() - status.running_since > limit
+
+
+def start_full(as_of: date) -> FullRun:
+    """Freeze the live tables into a new input version and plan its shards (one transaction)."""
+    started = time.time()
+    with transaction.atomic():
+        acquire_lock()
+        status = RecomputeStatus.get()
+        version = max(status.input_version, status.running_version or 0) + 1
+        # Before freezing: a change committed later keeps its trigger for an incremental run
+        # (which takes its old contribution from whatever was frozen, so nothing counts twice).
+        last_pending = PendingRecompute.objects.aggregate(last=Max("id"))["last"] or 0
+        loading.freeze_all(version)
+        shards = plan_shards(loading.frozen_customer_ids(version), settings.RECOMPUTE_SHARD_CUSTOMERS)
+        RecomputeStatus.objects.filter(pk=1).update(running_version=version, running_since=timezone.now())
+    log.info("full recompute: version %d frozen in %.1f s, %d shard(s)", version, time.time() - started, len(shards))
+    return FullRun(version, as_of.isoformat(), last_pending, shards, started)
+
+
+def compute_shard(version: int, as_of: str, lo: int, hi: int) -> dict:
+    """One shard's partial totals (as a payload) and its customers' churn cases, merged."""
+    day = date.fromisoformat(as_of)
+    inputs = loading.frozen_inputs(version, id_range=(lo, hi))
+    partial = engine.partial_totals(inputs, loading.periods(version, day))
+    with transaction.atomic():
+        writing.merge_cases(engine.cases(inputs, day), id_range=(lo, hi))
+    return partial.to_payload()
+
+
+def finish_full(run: FullRun, payloads: list[dict]) -> RunSummary:
+    """Sum the shards and swap the new figures and input version in, at once."""
+    total = engine.Partial()
+    for payload in payloads:
+        total.add(engine.Partial.from_payload(payload))
+    with transaction.atomic():
+        acquire_lock()
+        status = RecomputeStatus.get()
+        if status.running_version != run.version:
+            log.warning("full recompute %d superseded by %s: dropped", run.version, status.running_version)
+            return RunSummary("superseded", 0, 0, time.time() - run.started_at)
+        periods = loading.periods(run.version, run.day)
+        count = writing.replace_snapshots(engine.retention_rows(total, periods))
+        previous = status.input_version
+        PendingRecompute.objects.filter(id__lte=run.last_pending_id).delete()
+        RecomputeStatus.objects.filter(pk=1).update(running_version=None, running_since=None)
+        seconds = time.time() - run.started_at
+        writing.record_status(full=True, as_of=run.day, seconds=seconds, input_version=run.version)
+        transaction.on_commit(lambda: (loading.drop_version(previous), loading.refresh_statistics()))
+    log.info("full recompute: %d rows from %d shard(s) in %.1f s", count, len(run.shards), seconds)
+    return RunSummary("full", len(run.shards), count, seconds)
+
+
+def abandon_full(version: int) -> None:
+    """A full run that failed: it no longer holds other runs back, and its frozen inputs go."""
+    with transaction.atomic():
+        acquire_lock()
+        abandoned = RecomputeStatus.objects.filter(pk=1, running_version=version).update(running_version=None, running_since=None)
+    if abandoned:
+        loading.drop_version(version)
+
+
+def recompute_all_here(as_of: date) -> RunSummary:
+    """A full run with every shard in this process (manage.py recompute, the embedded default)."""
+    run = start_full(as_of)
+    try:
+        payloads = [compute_shard(run.version, run.as_of, lo, hi) for lo, hi in run.shards]
+        return finish_full(run, payloads)
+    except BaseException:
+        abandon_full(run.version)
+        raise
+
+
+def run_payload(run: FullRun) -> dict:
+    return asdict(run)
+
+
+def run_from_payload(payload: dict) -> FullRun:
+    return FullRun(**{**payload, "shards": [tuple(s) for s in payload["shards"]]})
