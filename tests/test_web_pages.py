@@ -315,3 +315,42 @@ def test_password_change_takes_effect(client, company):
     assert response["Location"] == reverse("password_change_done")
     company["ann"].refresh_from_db()
     assert company["ann"].check_password("another-long-passphrase")
+
+
+# --- pages between recomputes ------------------------------------------------------------------
+
+
+def test_a_page_between_recomputes_is_served_from_the_cache_until_the_next_recompute(client, company):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from metrics import recompute
+    from metrics.models import ContractLine
+
+    client.force_login(company["executive"])
+    RecomputeStatus.objects.filter(pk=1).update(as_of=TODAY)
+    url = f"/company/?granularity=month&period={OCTOBER.isoformat()}"
+    first = client.get(url).content
+    with CaptureQueriesContext(connection) as queries_made:
+        again = client.get(url).content
+    assert again == first
+    assert len(queries_made) <= 8, [q["sql"][:80] for q in queries_made]  # session, user, status: no figures read
+    line = ContractLine.objects.get(external_id="L9")  # Zeta, 6,000 -> 6,500
+    line.arr = Decimal("6500.00")
+    line.save()
+    recompute.process_pending(TODAY)
+    fresh = client.get(url).content.decode()
+    assert fresh != first.decode() and money(company_row().ending_arr) in fresh
+
+
+def test_the_page_cache_is_never_shared_between_sessions(client, company):
+    from django.test import Client
+
+    RecomputeStatus.objects.filter(pk=1).update(as_of=TODAY)
+    url = f"/owners/{company['ann'].pk}/"
+    client.force_login(company["ann"])
+    mine = client.get(url).content.decode()
+    other = Client()
+    other.force_login(company["lead"])
+    theirs = other.get(url).content.decode()
+    assert "lena@example.com" in theirs and "lena@example.com" not in mine

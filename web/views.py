@@ -27,6 +27,7 @@ from metrics.queries import ATTRIBUTE_SCOPES, FIGURES, UNASSIGNED, Scope
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Inputs
 
+from .caching import cached_by_generation
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
 from .links import ROLES, granularity_and_period, scope_from_params
 from .templatetags.retention_format import period_label
@@ -131,6 +132,7 @@ def home(request):
 
 
 @login_required
+@cached_by_generation
 def company(request):
     vis = Visibility.for_user(request.user)
     if not vis.can_see_company():
@@ -246,6 +248,7 @@ def sort_headers(columns, sort: str, pick: PeriodPick, role: str) -> list[dict]:
 
 
 @login_required
+@cached_by_generation
 def team(request, team_id: int):
     vis = Visibility.for_user(request.user)
     team = get_object_or_404(vis.teams(), pk=team_id)
@@ -301,6 +304,7 @@ def roles_with_rows(snapshots, scope_type: str, key: str) -> set[str]:
 
 
 @login_required
+@cached_by_generation
 def owner(request, user_id: int):
     vis = Visibility.for_user(request.user)
     user = get_object_or_404(vis.users(), pk=user_id)
@@ -374,6 +378,7 @@ DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr":
 
 
 @login_required
+@cached_by_generation
 def drilldown(request):
     vis = Visibility.for_user(request.user)
     scope = scope_from_params(vis, request.GET)

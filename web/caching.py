@@ -1,0 +1,57 @@
+"""Pages between recomputes cost almost nothing: a page's HTML is kept under the figures'
+generation, which every recompute bumps, so a cached page never outlives the figures it shows.
+
+The key holds the session (the page carries that session's CSRF token and its user's scope),
+the full path, the generation and the "updating" state of the banner. Pages with a flash message
+to show, and CSV downloads, are never cached. If the cache (Redis) cannot be reached, pages are
+rendered as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import wraps
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils import timezone
+
+from metrics import queries
+from metrics.recompute.triggers import UNREACHABLE
+
+PAGE_SECONDS = 600
+
+
+def page_key(request) -> str | None:
+    status, pending = queries.recompute_status()
+    if status is None or not request.session.session_key:
+        return None
+    behind = status.as_of is not None and status.as_of < timezone.localdate()
+    parts = [request.session.session_key, request.user.pk, request.user.role, request.get_full_path(), status.generation, pending, behind]
+    return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def cached_by_generation(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method != "GET" or "format" in request.GET or len(messages.get_messages(request)):
+            return view(request, *args, **kwargs)
+        key = page_key(request)
+        if key is None:
+            return view(request, *args, **kwargs)
+        try:
+            html = cache.get(key)
+        except UNREACHABLE:
+            return view(request, *args, **kwargs)
+        if html is not None:
+            return HttpResponse(html)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming:
+            try:
+                cache.set(key, response.content, PAGE_SECONDS)
+            except UNREACHABLE:
+                pass
+        return response
+
+    return wrapper
