@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from .models import PendingRecompute, RecomputeStatus, RetentionSnapshot
+from .models import PendingRecompute, RecomputeStatus, RetentionSnapshot, SnapshotMembership
 
 ZERO = Decimal("0")
 # The scope key of customers with no owner (and of an owner's missing team) on day s.
@@ -177,6 +177,26 @@ def cases_in_period(cases: QuerySet, scope: Scope, period_start: date, period_en
         .select_related("customer", "primary_reason")
         .order_by("-date", "customer__name")
     )
+
+
+def members_on(version: int, day: date) -> QuerySet:
+    """Frozen memberships (of the figures' inputs) that cover a day."""
+    return SnapshotMembership.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), version=version, start_date__lte=day)
+
+
+def owners_of_team(snapshots: QuerySet, version: int, team_id: int, role: str, granularity: str, period_start: date) -> list[str]:
+    """Emails of the owners whose book counted in a team for a period: an owner row of the period
+    in that role (a book on its first day) and, that day, a membership of the team."""
+    from accounts.models import User
+
+    with_book = snapshots.filter(scope_type="owner", role=role, granularity=granularity, period_start=period_start)
+    in_team = members_on(version, period_start).filter(team_id=team_id).values("user_id")
+    return list(User.objects.filter(id__in=in_team, email__in=with_book.values("scope_key")).values_list("email", flat=True))
+
+
+def team_of_owner(version: int, user_id: int, period_start: date) -> int | None:
+    """The owner's team on a period's first day, in the figures' inputs (None: no team that day)."""
+    return members_on(version, period_start).filter(user_id=user_id).values_list("team_id", flat=True).first()
 
 
 def recompute_status() -> tuple[RecomputeStatus | None, bool]:

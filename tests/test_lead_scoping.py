@@ -123,3 +123,14 @@ def test_a_member_still_sees_its_whole_own_book(company):
     assert api.get(f"/api/v1/customers/{company['zed'].pk}/").status_code == 200
     starts = {r["period_start"] for r in api_rows(api, "/api/v1/retention/?scope_type=owner&scope_key=mo@example.com")}
     assert min(starts) < MOVE.isoformat() <= max(starts)
+
+
+def test_the_team_pages_list_the_mover_in_the_team_it_was_in_on_each_periods_first_day(client, company):
+    client.force_login(company["executive"])
+
+    def owners(team, period):
+        page = client.get(reverse("team", args=[team.pk]), {"granularity": "month", "period": period, "role": "csm"})
+        return {item["owner"].email for item in page.context["owner_rows"]}
+
+    assert "mo@example.com" in owners(company["west"], "2026-05-01") and "mo@example.com" not in owners(company["east"], "2026-05-01")
+    assert "mo@example.com" in owners(company["east"], "2026-08-01") and "mo@example.com" not in owners(company["west"], "2026-08-01")

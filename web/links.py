@@ -5,8 +5,10 @@ Visibility); slices travel by their value.
 """
 
 from datetime import date
+from functools import lru_cache
+from urllib.parse import urlencode
 
-from django.http import Http404, QueryDict
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.dateparse import parse_date
@@ -29,14 +31,18 @@ def scope_params(scope: Scope) -> dict[str, str]:
 
 
 def drill_url(scope: Scope, granularity: str, period_start: date, figure: str = "", movement: str = "") -> str:
-    params = QueryDict(mutable=True)
-    params.update(scope_params(scope))
-    params.update({"granularity": granularity, "period": period_start.isoformat()})
+    # Plain urlencode on a list: a book of hundreds of accounts links each row.
+    params = [*scope_params(scope).items(), ("granularity", granularity), ("period", period_start.isoformat())]
     if figure:
-        params["figure"] = figure
+        params.append(("figure", figure))
     if movement:
-        params["movement"] = movement
-    return f"{reverse('drilldown')}?{params.urlencode()}"
+        params.append(("movement", movement))
+    return f"{drilldown_path()}?{urlencode(params)}"
+
+
+@lru_cache(maxsize=1)
+def drilldown_path() -> str:
+    return reverse("drilldown")
 
 
 def scope_from_params(vis: Visibility, params) -> Scope:

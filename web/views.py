@@ -261,10 +261,8 @@ def team(request, team_id: int):
 
     owner_rows = []
     if pick.start:
-        inputs = Inputs.current()
-        period = inputs.period(pick.granularity, pick.start)
-        owner_ids = accounts.owners_of_team(inputs.version, period, team.pk, role, visible=accounts.Visible.of(vis))
-        owners = list(vis.users().filter(pk__in=owner_ids))
+        emails = queries.owners_of_team(snapshots, Inputs.current().version, team.pk, role, pick.granularity, pick.start)
+        owners = list(vis.users().filter(email__in=emails))
         by_email = {
             r.scope_key: r
             for r in snapshots.filter(
@@ -323,7 +321,7 @@ def owner(request, user_id: int):
         book = shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
         movers = shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
         cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
-        team_id = accounts.team_of_owner(inputs.version, period, user.pk, role)
+        team_id = queries.team_of_owner(inputs.version, user.pk, pick.start)
         # The team's totals to compare against: for leads, executives, admins and the team's members.
         if team_id and (vis.sees_everything or team_id in vis.benchmark_team_ids):
             team = Team.objects.filter(pk=team_id).first()
