@@ -331,6 +331,7 @@ def measure_change_latency(index: int, timeout: float = 600) -> float:
 def phase_drilldown(args) -> dict:
     """The company TTM NRR drill-down's first page, as an executive sees it."""
     django_setup()
+    from django.core.cache import cache
     from django.test import Client
 
     from accounts.models import Role, User
@@ -343,14 +344,24 @@ def phase_drilldown(args) -> dict:
     client = Client()
     client.force_login(executive)
     url = f"/drilldown/?scope=company&granularity=ttm&period={row.period_start.isoformat()}&figure=nrr"
-    samples = []
+
+    uncached, cached = [], []
     for _ in range(6):
+        cache.clear()  # the page cache would answer from the second request on
         started = time.perf_counter()
         response = client.get(url)
-        samples.append(time.perf_counter() - started)
+        uncached.append(time.perf_counter() - started)
         assert response.status_code == 200
+        started = time.perf_counter()
+        client.get(url)
+        cached.append(time.perf_counter() - started)
     accounts = int(re.search(r"Total \((\d+) account", response.content.decode()).group(1))
-    return {"cold_ms": round(samples[0] * 1000), "median_ms": round(statistics.median(samples[1:]) * 1000), "accounts": accounts}
+    return {
+        "first_ms": round(uncached[0] * 1000),
+        "uncached_median_ms": round(statistics.median(uncached[1:]) * 1000),
+        "cached_median_ms": round(statistics.median(cached) * 1000, 1),
+        "accounts": accounts,
+    }
 
 
 # --- pages under load ----------------------------------------------------------------------------
