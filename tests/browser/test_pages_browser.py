@@ -288,3 +288,31 @@ def test_sign_in_page_lockout_and_empty_state(page, live_server):
         sign_in(page, live_server, data["ann"].email, "not-the-password")
     expect(page.get_by_test_id("lockout")).to_contain_text("temporarily locked")
     shoot(page, "lockout")
+
+
+def test_a_long_drilldown_pages_and_sorts(page, live_server, company):
+    from datetime import date
+
+    from metrics import recompute
+    from metrics.models import ContractLine, Customer
+
+    for n in range(120):  # more accounts than one page holds
+        customer = Customer.objects.create(external_id=f"P{n:03d}", name=f"Page Co {n:03d}", segment="SMB")
+        ContractLine.objects.create(external_id=f"PL{n:03d}", customer=customer, product="Core",
+                                    start_date=date(2025, 1, 1), arr=Decimal(1000 + n))  # fmt: skip
+    recompute.process_pending(date(2026, 11, 23))
+    sign_in(page, live_server, "exec@example.com")
+    page.goto(f"{live_server.url}/drilldown/?scope=segment&key=SMB&{PERIOD}&figure=starting_arr")
+    expect(page.get_by_test_id("pager")).to_contain_text("page 1 of 2")
+    rows = page.get_by_test_id("drill-rows").locator("tbody tr")
+    expect(rows).to_have_count(100)
+    page.get_by_role("link", name="Starting ARR").click()  # ascending
+    page.get_by_role("link", name="Starting ARR").click()  # then descending
+    expect(rows.first).to_contain_text("Gamma")  # 10,000 on September 30: the largest SMB account
+    shoot(page, "drilldown-sorted")
+    page.get_by_role("link", name="next →").click()
+    expect(page.get_by_test_id("pager")).to_contain_text("page 2 of 2")
+    expect(rows).to_have_count(22)  # October's SMB cohort: the 120, Gamma and Delta (Epsilon is new)
+    total = page.get_by_test_id("drill-total").inner_text()
+    row = RetentionSnapshot.objects.get(scope_type="segment", scope_key="SMB", granularity="month", period_start=OCTOBER)
+    assert total == money(row.starting_arr)
