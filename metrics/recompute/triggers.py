@@ -119,9 +119,9 @@ class BackgroundRunner:
                     self._again = False
                 try:
                     process_pending()
-                except Exception:  # keep the error on the status row for the pages; the next wake retries
+                except Exception as error:  # kept for the admins' notice; the next wake retries
                     log.exception("background recompute failed")
-                    note_failure()
+                    writing.record_failure(error)
         finally:
             close_old_connections()
             connection.close()
@@ -136,13 +136,6 @@ def catch_up_if_behind() -> None:
     as_of = RecomputeStatus.objects.filter(pk=1).values_list("as_of", flat=True).first()
     if as_of is not None and as_of < today():
         BACKGROUND.wake()
-
-
-def note_failure() -> None:
-    import sys
-
-    error = sys.exc_info()[1]
-    RecomputeStatus.objects.update_or_create(pk=1, defaults={"last_error": f"{type(error).__name__}: {error}"})
 
 
 # --- carrying out -------------------------------------------------------------------------------
