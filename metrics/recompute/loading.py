@@ -93,6 +93,12 @@ def drop_version(version: int) -> None:
         frozen.objects.filter(version=version).delete()
 
 
+def drop_versions_before(version: int) -> None:
+    """Every older input version: the one just replaced, and any a failed run left behind."""
+    for frozen in (*FREEZE, SnapshotMembership):
+        frozen.objects.filter(version__lt=version).delete()
+
+
 def refresh_statistics() -> None:
     """After a full run replaced every frozen row: without fresh statistics PostgreSQL plans the
     drill-down queries as if the tables were empty (seen: 0.9 s instead of 0.08 s a page)."""
