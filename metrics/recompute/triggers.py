@@ -193,9 +193,12 @@ def recompute_current_periods(version: int, periods, last_as_of: date, as_of: da
     """A new day: the periods that were partial (or did not exist) on the last day, every customer,
     from the frozen inputs; cases dated since that day."""
     current = [p for p in periods if p.end > last_as_of]
-    inputs = loading.frozen_inputs(version)
+    # Every day these need is on or after the first s-1 (or the last day): older lines and
+    # assignments are left unread.
+    needed_from = min([p.before_start for p in current] + [last_as_of])
+    inputs = loading.frozen_inputs(version, needed_from=needed_from)
     rows = engine.retention_rows(engine.partial_totals(inputs, current), current)
-    writing.merge_cases(engine.cases(inputs, as_of), since=last_as_of)
+    writing.merge_cases(engine.cases(inputs, as_of, since=last_as_of), since=last_as_of)
     return writing.replace_snapshots(rows, periods_only=current)
 
 
