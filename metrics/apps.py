@@ -6,4 +6,6 @@ class MetricsConfig(AppConfig):
     name = "metrics"
 
     def ready(self):
+        from retention_site import database  # noqa: F401  (statement and lock timeouts on every connection)
+
         from . import signals  # noqa: F401

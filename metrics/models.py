@@ -280,6 +280,7 @@ class RecomputeStatus(models.Model):
     as_of = models.DateField(null=True, blank=True, help_text="The 'today' the snapshots were measured on.")
     last_duration_seconds = models.FloatField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
     # The Snapshot* input rows the current figures were computed from.
     input_version = models.PositiveIntegerField(default=0)
     # Bumped by every recompute that changes figures: pages cache their data under it.

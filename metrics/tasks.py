@@ -5,22 +5,30 @@ A full recompute is a chord: ``recompute_all`` freezes the inputs and plans the 
 same PostgreSQL and Redis), and ``finish_full`` sums them and swaps the new figures in. A shard
 that dies midway is redelivered (acks late) and gives the same result; a chord whose last step
 never comes stops blocking other runs after ``RECOMPUTE_STALE_SECONDS``.
+
+Every task retries on failure (a dropped database connection included: Celery's Django fixup
+discards an unusable connection before the retry), and keeps the error for the admins' notice.
 """
 
 import logging
 
 from celery import chord, shared_task
 
-from .models import RecomputeStatus
-from .recompute import shards, triggers
+from .recompute import shards, triggers, writing
 from .recompute.triggers import request_recompute  # noqa: F401  (the name signals and the importer use)
 
 log = logging.getLogger(__name__)
-RETRY = dict(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
+RETRY = dict(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, retry_jitter=True, max_retries=8)
 
 
-def _keep_error(error: Exception) -> None:
-    RecomputeStatus.objects.update_or_create(pk=1, defaults={"last_error": f"{type(error).__name__}: {error}"})
+def _recorded(step, *args):
+    try:
+        summary = step(*args)
+    except Exception as error:
+        writing.record_failure(error)
+        raise
+    log.info("recompute: %s", summary)
+    return summary
 
 
 def start_full_in_workers(as_of) -> shards.RunSummary:
@@ -33,36 +41,25 @@ def start_full_in_workers(as_of) -> shards.RunSummary:
 @shared_task(name="metrics.tasks.process_pending", **RETRY)
 def process_pending_task(self):
     triggers.clear_queued_mark()
-    try:
-        summary = triggers.process_pending(start_full=start_full_in_workers)
-    except Exception as error:
-        _keep_error(error)
-        raise
-    log.info("recompute: %s", summary)
-    return summary.__dict__
+    return _recorded(lambda: triggers.process_pending(start_full=start_full_in_workers)).__dict__
 
 
 @shared_task(**RETRY)
 def recompute_all(self):
-    try:
-        return start_full_in_workers(triggers.today()).__dict__
-    except Exception as error:
-        _keep_error(error)
-        raise
+    return _recorded(start_full_in_workers, triggers.today()).__dict__
 
 
 @shared_task(**RETRY)
 def compute_shard(self, version: int, as_of: str, lo: int, hi: int) -> dict:
-    return shards.compute_shard(version, as_of, lo, hi)
+    try:
+        return shards.compute_shard(version, as_of, lo, hi)
+    except Exception as error:
+        writing.record_failure(error)
+        raise
 
 
 @shared_task(**RETRY)
 def finish_full(self, payloads: list[dict], run: dict) -> dict:
-    try:
-        summary = shards.finish_full(shards.run_from_payload(run), payloads)
-    except Exception as error:
-        _keep_error(error)
-        raise
-    log.info("recompute: %s", summary)
+    summary = _recorded(shards.finish_full, shards.run_from_payload(run), payloads)
     triggers.wake_workers()  # changes that came in meanwhile were deferred
     return summary.__dict__

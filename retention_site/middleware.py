@@ -29,9 +29,13 @@ class ConsistentReads:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD") or request.path == "/healthz":
             return self.get_response(request)
         outermost = not connection.in_atomic_block
+        if outermost:
+            # Opening the transaction skips Django's connection health check (CONN_HEALTH_CHECKS):
+            # run it first, so that a connection dropped by a database restart is replaced.
+            connection.close_if_health_check_failed()
         with transaction.atomic():
             if outermost and connection.vendor == "postgresql":
                 with connection.cursor() as cursor:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "retention_site.database.DatabaseTrouble",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "retention_site.middleware.RejectNulInQueryString",
@@ -99,8 +100,23 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        # A kept connection is checked before reuse: the first request after a database restart
+        # reconnects instead of failing.
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+else:  # SQLite: readers never block the background recompute's writes (WAL), writers wait a while
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "timeout": int(os.environ.get("SQLITE_TIMEOUT", "20"))}
+    )
+# How long a statement, and a wait for a lock, may last (milliseconds; retention_site/database.py):
+# web requests give up soon and say the figures are being updated; workers and commands wait longer.
+WEB_STATEMENT_TIMEOUT_MS = int(os.environ.get("WEB_STATEMENT_TIMEOUT_MS", "5000"))
+WEB_LOCK_TIMEOUT_MS = int(os.environ.get("WEB_LOCK_TIMEOUT_MS", "3000"))
+WORK_STATEMENT_TIMEOUT_MS = int(os.environ.get("WORK_STATEMENT_TIMEOUT_MS", str(15 * 60 * 1000)))
+WORK_LOCK_TIMEOUT_MS = int(os.environ.get("WORK_LOCK_TIMEOUT_MS", str(10 * 60 * 1000)))
 if os.environ.get("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -192,6 +208,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacknowledged task (acks late) after this many seconds: it must exceed the
 # longest task, or a long recompute would be handed to a second worker while the first still runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200"))}
+# A task that runs past these is stopped (soft: an exception it may clean up after; hard: its
+# process is replaced) and retried: far above the longest shard (seconds), below the visibility
+# timeout. They need the prefork pool (the default), as the README's worker command uses.
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_SOFT_TIME_LIMIT", "1200"))
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TIME_LIMIT", "1500"))
 # Beat's sweep every minute carries out pending changes and, after midnight, the new day (the
 # current periods only); a weekly full recompute rebuilds everything from scratch as a check.
 CELERY_BEAT_SCHEDULE = {
@@ -213,6 +234,8 @@ CELERY_BEAT_SCHEDULE = {
 RECOMPUTE_SHARD_CUSTOMERS = int(os.environ.get("RECOMPUTE_SHARD_CUSTOMERS", "25000"))
 # Above this many changed customers, one full (sharded) run is cheaper than taking each out and in.
 RECOMPUTE_INCREMENTAL_MAX_CUSTOMERS = int(os.environ.get("RECOMPUTE_INCREMENTAL_MAX_CUSTOMERS", "5000"))
+# /healthz and the admins' notice call the recompute behind when a change has waited this long.
+RECOMPUTE_LAG_ALERT_SECONDS = int(os.environ.get("RECOMPUTE_LAG_ALERT_SECONDS", "600"))
 # A full run whose last step has not come after this long no longer holds other runs back.
 RECOMPUTE_STALE_SECONDS = int(os.environ.get("RECOMPUTE_STALE_SECONDS", "1800"))
 

@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from api.urls import token_patterns, v1_patterns
 
+handler500 = "retention_site.database.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -14,3 +14,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'retention_site.settings')
 
 application = get_wsgi_application()
+
+from retention_site.database import serve_web  # noqa: E402  (after setup: it reads the settings)
+
+serve_web()  # this process serves requests: short database waits (retention_site/database.py)

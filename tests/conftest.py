@@ -60,6 +60,11 @@ def live_worker(django_db_setup, django_db_blocker):
     from retention_site.celery import app
 
     assert not app.conf.task_always_eager, "worker tests need REDIS_URL (see scripts/test.sh)"
+    # Messages that earlier modules' commits queued belong to data flushed since: start clean.
+    from metrics.recompute.triggers import clear_queued_mark
+
+    app.control.purge()
+    clear_queued_mark()
     with django_db_blocker.unblock():
         with start_worker(app, pool="solo", concurrency=1, perform_ping_check=True, shutdown_timeout=30) as worker:
             yield worker

@@ -480,6 +480,48 @@ def test_partials_of_customer_shards_add_up_and_subtract_exactly(company, draw):
             vectorized.retention_rows(partial, periods)
 
 
+@PROPERTY_SETTINGS
+@given(companies(), st.integers(1, 45), st.booleans())
+def test_a_new_day_needs_only_the_lines_and_assignments_ending_from_the_first_s_minus_1(company, days_since, edge):
+    """What ``triggers.recompute_current_periods`` reads: the current periods and the cases after
+    the last day come out the same from the spans ending on or after the first ``s-1`` (or the
+    last day), with every customer's first revenue day given apart."""
+    data, today, fiscal_year_start_month = company
+    revenue_starts = [one.start for one in data.lines if one.arr > 0]
+    if not revenue_starts or min(revenue_starts) > today:
+        return
+    last_day = today - timedelta(days=days_since)
+    periods = reference.periods_between(min(revenue_starts), today, fiscal_year_start_month)
+    current = [p for p in periods if p.end > last_day]
+    needed_from = min([p.before_start for p in current] + [last_day])
+    customers = [(c.id, c.segment, c.region, c.industry, c.use_case) for c in data.customers]
+    lines = [(x.customer_id, x.product, x.start, x.end, vectorized.decimal_to_cents(x.arr)) for x in data.lines]
+    if edge:  # a line whose last day is the first day needed (the periods stay the same)
+        day = max(needed_from, min(revenue_starts))
+        lines.append((customers[0][0], "Edge", day, day, 123_00))
+    assignments = [(customer_id, span.value, role, span.start, span.end)
+                   for role, by_customer in data.ownership.assignments.items()
+                   for customer_id, spans in by_customer.items() for span in spans]  # fmt: skip
+    memberships = [(user, span.value, span.start, span.end)
+                   for user, spans in data.ownership.memberships.items() for span in spans]  # fmt: skip
+    first_days = {}
+    for customer_id, _, start, _, cents in lines:
+        if cents > 0:
+            first_days[customer_id] = min(start, first_days.get(customer_id, start))
+
+    def recent(rows, end):
+        return [row for row in rows if row[end] is None or row[end] >= needed_from]
+
+    whole = vectorized.Inputs.from_rows(customers, lines, assignments, memberships)
+    recent_only = vectorized.Inputs.from_rows(
+        customers, recent(lines, 3), recent(assignments, 4), memberships, first_days.items()
+    )
+    assert vectorized.partial_totals(recent_only, current) == vectorized.partial_totals(whole, current)
+    assert vectorized.cases(recent_only, today, since=last_day) == [
+        case for case in vectorized.cases(whole, today) if case.date > last_day
+    ]
+
+
 def test_amounts_must_be_whole_cents_and_lines_of_unknown_customers_are_ignored():
     day = date(2025, 1, 1)
     with pytest.raises(ValueError):

@@ -137,14 +137,33 @@ def test_sharded_full_recompute_writes_the_same_tables(company, settings):
 
 
 def test_a_new_day_recomputes_the_current_periods_like_a_full_run(company):
+    # A new day reads only the lines ending on or after the current periods' first s-1 (here
+    # 2025-12-31): these customers' first revenue days are on lines that ended before it.
+    delta = Customer.objects.create(external_id="C4", name="Delta", segment="SMB")
+    epsilon = Customer.objects.create(external_id="C5", name="Epsilon", segment="SMB")
+    zeta = Customer.objects.create(external_id="C6", name="Zeta", segment="SMB")
+    for customer, product, start, end in [
+        (delta, "Core", date(2025, 1, 1), date(2025, 6, 30)),  # reactivates on 2026-11-24
+        (delta, "Core", date(2026, 11, 24), None),  # then 23 months on 2026-12-01: "12-24", not "0-6"
+        (epsilon, "Core", date(2024, 12, 1), date(2025, 6, 30)),  # 24 months on 2026-12-01: "24+"
+        (epsilon, "Add-on", date(2025, 7, 1), date(2026, 11, 30)),  # and churns that day
+        (zeta, "Core", date(2025, 2, 1), date(2025, 3, 31)),  # reactivates on 2026-12-01
+        (zeta, "Core", date(2026, 12, 1), None),
+    ]:
+        ContractLine.objects.create(external_id=f"N{ContractLine.objects.count()}", customer=customer, product=product,
+                                    start_date=start, end_date=end, arr=Decimal("700.00"))  # fmt: skip
     for last_day, next_day in [(TODAY, date(2026, 11, 24)), (date(2026, 11, 30), date(2026, 12, 1))]:
         recompute.recompute_all(last_day)
         summary = recompute.process_pending(next_day)
         assert summary.mode == "new day"
         new_day = (snapshot_table(), case_table())
-        assert RetentionSnapshot.objects.filter(granularity="month", period_start=next_day.replace(day=1)).exists()
+        month = RetentionSnapshot.objects.get(granularity="month", period_start=next_day.replace(day=1), scope_type="company")
+        assert month.reactivation_arr == Decimal("700.00") and not month.new_arr
         recompute.recompute_all(next_day)
         assert (snapshot_table(), case_table()) == new_day, next_day
+    assert RetentionSnapshot.objects.filter(granularity="month", period_start=date(2026, 12, 1), scope_type="tenure",
+                                            scope_key="24+", churn=Decimal("700.00")).exists()  # fmt: skip
+    assert ChurnCase.objects.filter(customer=epsilon, date=date(2026, 12, 1), kind="churn").exists()
 
 
 def test_a_change_on_a_new_day_does_both(company):

@@ -28,7 +28,8 @@ def page_key(request) -> str | None:
     if status is None or not request.session.session_key:
         return None
     behind = status.as_of is not None and status.as_of < timezone.localdate()
-    parts = [request.session.session_key, request.user.pk, request.user.role, request.get_full_path(), status.generation, pending, behind]
+    parts = [request.session.session_key, request.user.pk, request.user.role, request.get_full_path(), status.generation, pending, behind,
+             status.last_error_at]  # fmt: skip
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

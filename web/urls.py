@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("teams/<int:team_id>/", views.team, name="team"),
     path("owners/<int:user_id>/", views.owner, name="owner"),
     path("drilldown/", views.drilldown, name="drilldown"),
+    path("healthz", health.healthz, name="healthz"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
 ]

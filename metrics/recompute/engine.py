@@ -164,9 +164,16 @@ def _positions(customer_ids: np.ndarray, ids: Sequence[int]) -> np.ndarray:
     return np.where(customer_ids[index] == ids, index, -1)
 
 
+def _columns(rows, count: int) -> list[list]:
+    """Rows of ``count`` values as that many lists (faster than ``zip(*rows)``, whose big
+    argument tuple wakes the garbage collector many times over)."""
+    rows = list(rows)
+    return [[row[i] for row in rows] for i in range(count)]
+
+
 def _encode_lines(customer_ids: np.ndarray, lines) -> tuple[list[str], tuple[np.ndarray, ...]]:
     """Product names, and the revenue lines of listed customers as arrays (see ``Inputs``)."""
-    customer, product, start, end, arr = list(zip(*lines)) or [()] * 5
+    customer, product, start, end, arr = _columns(lines, 5)
     customer = _positions(customer_ids, customer)
     listed = np.flatnonzero(customer >= 0)
     products, product = _labels_and_codes(product)
@@ -212,7 +219,8 @@ class Inputs:
     adds nothing to cross-sell. Lines and assignments of customers not listed are ignored.
     """
 
-    def __init__(self, customer_ids, attributes, products, lines, user_ids, team_ids, assignments, memberships):
+    def __init__(self, customer_ids, attributes, products, lines, user_ids, team_ids, assignments, memberships,
+                 first_day: np.ndarray | None = None):  # fmt: skip
         self.customer_ids: np.ndarray = customer_ids  # int64
         self.attributes: dict[str, tuple[list[str], np.ndarray]] = attributes  # scope -> (labels, code per customer)
         self.products: list[str] = products  # sorted names
@@ -222,10 +230,12 @@ class Inputs:
         self.team_ids: np.ndarray = team_ids
         self.assignments: dict[str, Spans] = assignments  # role -> customer index -> user index
         self.memberships: Spans = memberships  # user index -> team index
-        n = len(customer_ids)
-        # ARR is a sum of non-negative lines, so the first revenue day is the earliest start.
-        self.first_day = np.full(n, OPEN, dtype=np.int64)
-        np.minimum.at(self.first_day, self.line_customer, self.line_start)
+        # ARR is a sum of non-negative lines, so the first revenue day is the earliest start
+        # (given when the lines are not all there: see ``from_rows``).
+        if first_day is None:
+            first_day = np.full(len(customer_ids), OPEN, dtype=np.int64)
+            np.minimum.at(first_day, self.line_customer, self.line_start)
+        self.first_day: np.ndarray = first_day
         self.first_year, self.first_month, self.first_month_day = _year_month_day(self.first_day)  # for tenure
         # Customer-product pairs, ordered by (customer, product name).
         width = max(len(products), 1)
@@ -237,12 +247,16 @@ class Inputs:
         return len(self.customer_ids)
 
     @classmethod
-    def from_rows(cls, customers, lines, assignments, memberships) -> Inputs:
+    def from_rows(cls, customers, lines, assignments, memberships, first_days=None) -> Inputs:
         """Tuples as Django's ``values_list`` gives them:
 
         customers (id, segment, region, industry, use_case); lines (customer_id, product, start,
         end or None, arr in integer cents); assignments (customer_id, user_id, role 'csm' or 'am',
         start, end or None); memberships (user_id, team_id, start, end or None).
+
+        ``first_days`` (customer_id, first revenue day: the earliest start of a line with ARR > 0)
+        when ``lines`` leave out lines that ended before the days the caller needs (which may hold
+        that day); a listed customer absent from it has none. By default it comes from ``lines``.
         """
         customers = list(customers)
         customer_ids = np.array([row[0] for row in customers], dtype=np.int64)
@@ -252,7 +266,15 @@ class Inputs:
                       for column, scope in enumerate(ATTRIBUTE_SCOPES, start=1)}  # fmt: skip
         products, revenue_lines = _encode_lines(customer_ids, lines)
         user_ids, team_ids, role_spans, membership_spans = _encode_ownership(customer_ids, assignments, memberships)
-        return cls(customer_ids, attributes, products, revenue_lines, user_ids, team_ids, role_spans, membership_spans)
+        first_day = None
+        if first_days is not None:
+            ids, days = _columns(first_days, 2)
+            position = _positions(customer_ids, ids)
+            listed = position >= 0
+            first_day = np.full(len(customer_ids), OPEN, dtype=np.int64)
+            first_day[position[listed]] = _start_days(days)[listed]
+        return cls(customer_ids, attributes, products, revenue_lines, user_ids, team_ids, role_spans, membership_spans,
+                   first_day)  # fmt: skip
 
     @classmethod
     def from_dataset(cls, data: Dataset) -> Inputs:
@@ -660,11 +682,14 @@ def _held_pairs(book: _Book, period: Period) -> dict[int, list[tuple[str, int, i
 # --- churn cases --------------------------------------------------------------------------
 
 
-def cases(inputs: Inputs, today: date) -> list[Case]:
-    """Every day up to today on which a customer's ARR fell; owned as of the day before.
+def cases(inputs: Inputs, today: date, since: date | None = None) -> list[Case]:
+    """Every day up to today (and after ``since``) on which a customer's ARR fell; owned as of
+    the day before.
 
     ARR changes only where lines start or stop: net the changes per (customer, day), keep the
     falls (a zero net change is no change), and read ARR before and after from a running sum.
+    With ``since``, the inputs need only the lines ending on or after it (and open ones): a line
+    that ended before adds and takes away its ARR before any day kept, so the sums stay exact.
     """
     opens_and_stops = inputs.line_stop != OPEN
     customer = np.concatenate([inputs.line_customer, inputs.line_customer[opens_and_stops]])
@@ -681,7 +706,10 @@ def cases(inputs: Inputs, today: date) -> list[Case]:
     first_of_customer = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])
     runs = np.diff(np.r_[first_of_customer, len(customer)])
     after = running - np.repeat(running[first_of_customer] - change[first_of_customer], runs)
-    fell = np.flatnonzero((change < 0) & (day <= day_number(today)))
+    kept = (change < 0) & (day <= day_number(today))
+    if since is not None:
+        kept &= day > day_number(since)
+    fell = np.flatnonzero(kept)
     customer, day, after = customer[fell], day[fell], after[fell]
     before = after - change[fell]
     owners = {role: inputs.assignments[role].value_on(customer, day - 1) for role in ROLES}

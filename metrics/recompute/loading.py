@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Min
+from django.db.models import Min, Q
 
 from accounts.models import TeamMembership
 
@@ -93,6 +93,12 @@ def drop_version(version: int) -> None:
         frozen.objects.filter(version=version).delete()
 
 
+def drop_versions_before(version: int) -> None:
+    """Every older input version: the one just replaced, and any a failed run left behind."""
+    for frozen in (*FREEZE, SnapshotMembership):
+        frozen.objects.filter(version__lt=version).delete()
+
+
 def refresh_statistics() -> None:
     """After a full run replaced every frozen row: without fresh statistics PostgreSQL plans the
     drill-down queries as if the tables were empty (seen: 0.9 s instead of 0.08 s a page)."""
@@ -112,21 +118,40 @@ def _insert_select(frozen, live, columns, expressions) -> str:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def frozen_inputs(version: int, customer_ids: Collection[int] | None = None, id_range: tuple[int, int] | None = None) -> engine.Inputs:
-    """The inputs of one version, for some customers (ids or an inclusive id range) or all."""
+def frozen_inputs(
+    version: int, customer_ids: Collection[int] | None = None, id_range: tuple[int, int] | None = None,
+    needed_from: date | None = None,
+) -> engine.Inputs:
+    """The inputs of one version, for some customers (ids or an inclusive id range) or all.
 
-    def rows(model, columns):
+    ``needed_from``: inputs only for days on or after that one (a new day: the current periods
+    from their first ``s-1`` on, and the cases after the last day). Lines and assignments that
+    ended before it are not read, and each customer's first revenue day is read apart (new or
+    reactivated ARR and tenure bands need it, and its line may have ended long ago)."""
+
+    def scoped(model, dated=False):
         qs = model.objects.filter(version=version)
         if id_range is not None:
             qs = qs.filter(customer_id__gte=id_range[0], customer_id__lte=id_range[1])
+        if dated and needed_from is not None:
+            qs = qs.filter(Q(end_date__isnull=True) | Q(end_date__gte=needed_from))
+        return qs
+
+    def rows(qs, columns):
         if customer_ids is not None:
             return [row for chunk in _chunks(customer_ids) for row in qs.filter(customer_id__in=chunk).values_list(*columns)]
+        if needed_from is not None:
+            return list(qs.values_list(*columns))  # a fraction of the rows: one plain fetch is faster
         return qs.values_list(*columns).iterator(chunk_size=20000)
 
+    first_days = None
+    if needed_from is not None:
+        revenue = scoped(SnapshotLine).filter(arr_cents__gt=0).order_by()
+        first_days = rows(revenue.values("customer_id").annotate(first=Min("start_date")), ("customer_id", "first"))
     memberships = SnapshotMembership.objects.filter(version=version).values_list(*MEMBERSHIP_COLUMNS)
     return engine.Inputs.from_rows(
-        rows(SnapshotCustomer, CUSTOMER_COLUMNS), rows(SnapshotLine, LINE_COLUMNS),
-        rows(SnapshotAssignment, ASSIGNMENT_COLUMNS), memberships,
+        rows(scoped(SnapshotCustomer), CUSTOMER_COLUMNS), rows(scoped(SnapshotLine, dated=True), LINE_COLUMNS),
+        rows(scoped(SnapshotAssignment, dated=True), ASSIGNMENT_COLUMNS), memberships, first_days,
     )  # fmt: skip
 
 

@@ -104,12 +104,11 @@ def finish_full(run: FullRun, payloads: list[dict]) -> RunSummary:
             return RunSummary("superseded", 0, 0, time.time() - run.started_at)
         periods = loading.periods(run.version, run.day)
         count = writing.replace_snapshots(engine.retention_rows(total, periods))
-        previous = status.input_version
         PendingRecompute.objects.filter(id__lte=run.last_pending_id).delete()
         RecomputeStatus.objects.filter(pk=1).update(running_version=None, running_since=None)
         seconds = time.time() - run.started_at
         writing.record_status(full=True, as_of=run.day, seconds=seconds, input_version=run.version)
-        transaction.on_commit(lambda: (loading.drop_version(previous), loading.refresh_statistics()))
+        transaction.on_commit(lambda: (loading.drop_versions_before(run.version), loading.refresh_statistics()))
     log.info("full recompute: %d rows from %d shard(s) in %.1f s", count, len(run.shards), seconds)
     return RunSummary("full", len(run.shards), count, seconds)
 

@@ -119,9 +119,9 @@ class BackgroundRunner:
                     self._again = False
                 try:
                     process_pending()
-                except Exception:  # keep the error on the status row for the pages; the next wake retries
+                except Exception as error:  # kept for the admins' notice; the next wake retries
                     log.exception("background recompute failed")
-                    note_failure()
+                    writing.record_failure(error)
         finally:
             close_old_connections()
             connection.close()
@@ -136,13 +136,6 @@ def catch_up_if_behind() -> None:
     as_of = RecomputeStatus.objects.filter(pk=1).values_list("as_of", flat=True).first()
     if as_of is not None and as_of < today():
         BACKGROUND.wake()
-
-
-def note_failure() -> None:
-    import sys
-
-    error = sys.exc_info()[1]
-    RecomputeStatus.objects.update_or_create(pk=1, defaults={"last_error": f"{type(error).__name__}: {error}"})
 
 
 # --- carrying out -------------------------------------------------------------------------------
@@ -200,9 +193,12 @@ def recompute_current_periods(version: int, periods, last_as_of: date, as_of: da
     """A new day: the periods that were partial (or did not exist) on the last day, every customer,
     from the frozen inputs; cases dated since that day."""
     current = [p for p in periods if p.end > last_as_of]
-    inputs = loading.frozen_inputs(version)
+    # Every day these need is on or after the first s-1 (or the last day): older lines and
+    # assignments are left unread.
+    needed_from = min([p.before_start for p in current] + [last_as_of])
+    inputs = loading.frozen_inputs(version, needed_from=needed_from)
     rows = engine.retention_rows(engine.partial_totals(inputs, current), current)
-    writing.merge_cases(engine.cases(inputs, as_of), since=last_as_of)
+    writing.merge_cases(engine.cases(inputs, as_of, since=last_as_of), since=last_as_of)
     return writing.replace_snapshots(rows, periods_only=current)
 
 

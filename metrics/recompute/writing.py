@@ -7,11 +7,12 @@ figures appear at once, together with the frozen inputs they were computed from.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from accounts.models import Team, User
 from .. import engine as reference
 from ..models import ChurnCase, RecomputeStatus, RetentionSnapshot
 
+log = logging.getLogger(__name__)
 UNASSIGNED = "unassigned"
 LOCK_KEY = 727_001  # PostgreSQL advisory lock id of the recompute
 RETENTION_FIELDS = list(reference.RetentionRow.__dataclass_fields__)
@@ -206,3 +208,14 @@ def record_status(*, full: bool, as_of: date, seconds: float, input_version: int
         values["input_version"] = input_version
     RecomputeStatus.get()
     RecomputeStatus.objects.filter(pk=1).update(**values)
+
+
+def record_failure(error: BaseException) -> None:
+    """Keep a failed run's error for the admins' notice and /healthz; the run itself is retried.
+    With the database gone this cannot be written either: the log has it."""
+    try:
+        RecomputeStatus.objects.update_or_create(
+            pk=1, defaults={"last_error": f"{type(error).__name__}: {error}"[:2000], "last_error_at": timezone.now()}
+        )
+    except DatabaseError:
+        log.warning("could not record the recompute error: %s", error)

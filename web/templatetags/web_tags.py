@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.scoping import Visibility
 from metrics.queries import FIGURES, recompute_status
 
+from ..health import recompute_health
 from ..links import drill_url
 from .retention_format import count, money, rate
 
@@ -58,8 +59,11 @@ def nav_links(context):
     return {"links": links, "current": request.path}
 
 
-@register.inclusion_tag("web/_status.html")
-def recompute_notice():
+@register.inclusion_tag("web/_status.html", takes_context=True)
+def recompute_notice(context):
     status, pending = recompute_status()
     behind = status is not None and status.as_of is not None and status.as_of < timezone.localdate()
-    return {"status": status, "pending": pending, "behind": behind}
+    notice = {"status": status, "pending": pending, "behind": behind}
+    if Visibility.for_user(context["request"].user).is_admin:  # operators see trouble on every page
+        notice["health"] = recompute_health()
+    return notice
