@@ -292,6 +292,11 @@ def test_each_figure_lists_its_movements_and_totals_its_amount(seed):
                 assert totals.amount == sum((one.amount(figure) for one in listed), Decimal(0))
                 if r is not None and (scope.type == "company" or name not in ("new_arr", "reactivation_arr", "arr_end")):
                     assert totals.amount == figure.of(r), (period, scope, name)
+                # A drill-down page: its rows and the same totals from one query.
+                page, page_totals = accounts.account_page(1, period, scope, figure=figure, limit=2, offset=1)
+                assert page == accounts.account_rows(1, period, scope, figure=figure, limit=2, offset=1)
+                assert (page_totals.accounts, page_totals.amount) == (totals.accounts, totals.amount)
+                assert (page_totals.starting_arr, page_totals.ending_arr) == (totals.starting_arr, totals.ending_arr)
             for movement in accounts.MOVEMENTS:
                 expected = [m for m in company.movements(period) if in_scope(m, scope) and m.movement == movement]
                 listed = rows(company, period, scope, movement=movement)

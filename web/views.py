@@ -398,11 +398,14 @@ def drilldown(request):
     if request.GET.get("format") == "csv":
         return drilldown_csv(accounts.iter_account_rows(inputs.version, period, scope, sort=sort, **ask), scope, period, figure)
     snapshot = queries.snapshot(visible_snapshots(vis), scope, granularity, period_start)
-    totals = accounts.account_totals(inputs.version, period, scope, **ask)
+    page = max(_int(request.GET.get("page"), 1), 1)
+    rows, totals = accounts.account_page(inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE,
+                                         offset=(page - 1) * DRILL_PAGE_SIZE, **ask)  # fmt: skip
     pages = max(1, -(-totals.accounts // DRILL_PAGE_SIZE))
-    page = min(max(_int(request.GET.get("page"), 1), 1), pages)
-    rows = accounts.account_rows(inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE,
-                                 offset=(page - 1) * DRILL_PAGE_SIZE, **ask)  # fmt: skip
+    if page > pages:  # past the end: the last page
+        page = pages
+        rows, totals = accounts.account_page(inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE,
+                                             offset=(page - 1) * DRILL_PAGE_SIZE, **ask)  # fmt: skip
     context = {
         "scope": scope,
         "scope_title": scope_title(scope),

@@ -527,9 +527,11 @@ class _Query:
         }
         return "(" + " OR ".join(f"({conditions[m]})" for m in MOVEMENTS if m in wanted) + ")" if wanted else "1 = 0"
 
-    def decorated_select(self, sort: Iterable[str], limit: int | None, offset: int) -> str:
+    def decorated_select(self, sort: Iterable[str], limit: int | None, offset: int, with_totals: bool = False) -> str:
         """Rows in order, paged; names, owners, teams, attributes and tenure are looked up (by
-        index) for the page's rows only, after the limit."""
+        index) for the page's rows only, after the limit. ``with_totals``: each row also carries
+        the count and sums over every matching row (window sums, taken before the limit: the
+        page and its totals in one pass over the lines)."""
         p = self.q.p
         cte, has_cross_sell = self.rows_cte(with_cross_sell=limit is None)
         sort = list(sort)
@@ -539,6 +541,12 @@ class _Query:
             ", COALESCE(c.name, '') AS sort_name, COALESCE(c.external_id, '') AS sort_external_id" if needs_customer else ""
         )
         where = self.movement_where("r")
+        if with_totals:
+            amount = _AMOUNTS.get(self.figure.name) if self.figure is not None else None
+            names += (
+                ", COUNT(*) OVER () AS total_count, SUM(r.a) OVER () AS total_a, SUM(r.b) OVER () AS total_b, "
+                f"{f'SUM({amount}) OVER ()' if amount else 'NULL'} AS total_amount"
+            )
         page = (
             f"SELECT r.customer_id, r.product, r.a, r.b, r.x, r.movement{names} FROM rows r{join}"
             f"{' WHERE ' + where if where else ''} ORDER BY {order_by(sort, 'r.', PAGE_NAMES)}"
@@ -584,7 +592,7 @@ class _Query:
         return (
             f"{cte} SELECT o.customer_id, o.product, o.a, o.b, {cross_sell}, o.movement, COALESCE(cu.name, ''), "
             f"COALESCE(cu.external_id, ''), o.csm_owner_id, {team('csm')}, o.am_owner_id, {team('am')}, {attributes}, "
-            f"o.tenure_band FROM ({owners}) o "
+            f"o.tenure_band{', o.total_count, o.total_a, o.total_b, o.total_amount' if with_totals else ''} FROM ({owners}) o "
             f"LEFT JOIN {CUSTOMER} cu ON cu.id = o.customer_id "
             f"LEFT JOIN {SNAP_CUSTOMER} sc ON sc.version = {p(self.version)} AND sc.customer_id = o.customer_id "
             f"ORDER BY {order_by(sort, 'o.', OUTER_NAMES)}"
@@ -676,7 +684,7 @@ def order_by(sort: Iterable[str], row: str, names: dict[str, str]) -> str:
 
 def _row(period: Period, record) -> AccountRow:
     (customer_id, product, a, b, x, movement, name, external_id, csm_owner, csm_team, am_owner, am_team,
-     segment, region, industry, use_case, band) = record  # fmt: skip
+     segment, region, industry, use_case, band) = record[:17]  # fmt: skip
     return AccountRow(
         granularity=period.granularity,
         period_start=period.start,
@@ -773,6 +781,48 @@ def account_rows(
     query = _Query(connection, version, period, scope, figure, movement, visible, filters)
     sql = query.decorated_select([check_sort(sort)], limit, offset)
     return [_row(period, record) for record in _fetch(connection, sql, query.q.params)]
+
+
+@dataclass(frozen=True)
+class PageTotals:
+    """What every matching row adds up to, as a drill-down page shows it beside the figure."""
+
+    accounts: int
+    starting_arr: Decimal
+    ending_arr: Decimal
+    amount: Decimal | None
+
+
+def account_page(
+    version: int,
+    period: Period,
+    scope: Scope | None,
+    *,
+    figure: Figure | str | None = None,
+    movement: str | None = None,
+    visible: Visible | None = None,
+    sort: str = "name",
+    limit: int = 50,
+    offset: int = 0,
+    using: str = "default",
+) -> tuple[list[AccountRow], PageTotals]:
+    """A page of ``account_rows`` and the totals over all its pages, from one query (a drill-down
+    page). The cross-sell and upsell figures, and a page past the end, take a second query."""
+    connection = connections[using]
+    query = _Query(connection, version, period, scope, figure, movement, visible, None)
+    if query.figure is not None and query.figure.name in ("cross_sell", "upsell"):
+        rows = account_rows(version, period, scope, figure=figure, movement=movement, visible=visible, sort=sort,
+                            limit=limit, offset=offset, using=using)  # fmt: skip
+        whole = account_totals(version, period, scope, figure=figure, movement=movement, visible=visible, using=using)
+        return rows, PageTotals(whole.accounts, whole.starting_arr, whole.ending_arr, whole.amount)
+    records = _fetch(connection, query.decorated_select([check_sort(sort)], limit, offset, with_totals=True), query.q.params)
+    if not records:
+        whole = account_totals(version, period, scope, figure=figure, movement=movement, visible=visible, using=using)
+        return [], PageTotals(whole.accounts, whole.starting_arr, whole.ending_arr, whole.amount)
+    count, a, b, amount = records[0][17:21]
+    with_amount = query.figure is not None and query.figure.amount is not None
+    totals = PageTotals(int(count), cents(a), cents(b), cents(amount) if with_amount else None)
+    return [_row(period, record) for record in records], totals
 
 
 def account_totals(
