@@ -17,8 +17,8 @@ users.csv: an empty cell there never demotes a user nor drops their team history
 """
 
 import csv
-import io
 import re
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,8 +30,10 @@ from typing import Callable
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Role, Team, TeamFunction, TeamMembership, User
@@ -112,6 +114,7 @@ CURRENCY_FORMAT = re.compile(r"[A-Za-z]{3}")
 MAX_AMOUNT = Decimal(10) ** (ContractLine._meta.get_field("arr").max_digits - 2)
 
 
+@lru_cache(maxsize=65536)  # a few thousand days recur on every file: parse each, share the objects
 def parse_date(value: str) -> date:
     if not DATE_FORMAT.fullmatch(value):
         raise ValueError(f"'{value}' is not a date in the form YYYY-MM-DD")
@@ -121,6 +124,7 @@ def parse_date(value: str) -> date:
         raise ValueError(f"'{value}' is not a real calendar date") from None
 
 
+@lru_cache(maxsize=65536)  # amounts recur too (price lists)
 def parse_arr(value: str) -> Decimal:
     if not AMOUNT_FORMAT.fullmatch(value):
         raise ValueError(f"'{value}' is not an amount; write it like 1234.50 or 1,234.50")
@@ -143,6 +147,7 @@ def parse_email(value: str) -> str:
     return value.lower()
 
 
+@lru_cache(maxsize=1024)
 def parse_currency(value: str) -> str:
     if not CURRENCY_FORMAT.fullmatch(value):
         raise ValueError(f"'{value}' is not a three-letter currency code such as USD")
@@ -150,23 +155,24 @@ def parse_currency(value: str) -> str:
 
 
 def choice(choices, what: str) -> Callable[[str], str]:
-    allowed = list(choices.values)
+    allowed = {value: value for value in choices.values}  # one copy of each, shared by every row
 
     def parse(value: str) -> str:
         if value.lower() not in allowed:
             raise ValueError(f"'{value}' is not a valid {what}; use one of: {', '.join(allowed)}")
-        return value.lower()
+        return allowed[value.lower()]
 
     return parse
 
 
-def text(model, field_name: str) -> Callable[[str], str]:
+def text(model, field_name: str, recurs=False) -> Callable[[str], str]:
+    """``recurs``: the same value is on many rows (a product, a customer's lines): keep one copy."""
     max_length = model._meta.get_field(field_name).max_length
 
     def parse(value: str) -> str:
         if len(value) > max_length:
             raise ValueError(f"is longer than {max_length} characters")
-        return value
+        return sys.intern(value) if recurs else value
 
     return parse
 
@@ -206,34 +212,34 @@ FILES: dict[str, FileSpec] = {  # in dependency order
     "users": FileSpec("users.csv", (
         Column("email", parse_email),
         Column("full_name", text(User, "full_name"), blank_ok=True, empty=""),
-        optional("team", text(Team, "name")),
+        optional("team", text(Team, "name", recurs=True)),
         optional("role", choice(Role, "role")),
     )),
     "team_memberships": FileSpec("team_memberships.csv", (
         Column("email", parse_email),
-        Column("team", text(Team, "name")),
+        Column("team", text(Team, "name", recurs=True)),
         Column("start_date", parse_date),
         optional("end_date", parse_date),
     )),
     "customers": FileSpec("customers.csv", (
         Column("external_id", text(Customer, "external_id")),
         Column("name", text(Customer, "name")),
-        optional("segment", text(Customer, "segment"), empty=""),
-        optional("region", text(Customer, "region"), empty=""),
-        optional("industry", text(Customer, "industry"), empty=""),
-        optional("use_case", text(Customer, "use_case"), empty=""),
+        optional("segment", text(Customer, "segment", recurs=True), empty=""),
+        optional("region", text(Customer, "region", recurs=True), empty=""),
+        optional("industry", text(Customer, "industry", recurs=True), empty=""),
+        optional("use_case", text(Customer, "use_case", recurs=True), empty=""),
     )),
     "contracts": FileSpec("contracts.csv", (
         Column("external_id", text(ContractLine, "external_id")),
-        Column("customer_external_id", text(Customer, "external_id")),
-        Column("product", text(ContractLine, "product")),
+        Column("customer_external_id", text(Customer, "external_id", recurs=True)),
+        Column("product", text(ContractLine, "product", recurs=True)),
         Column("start_date", parse_date),
         optional("end_date", parse_date),
         Column("arr", parse_arr),
         optional("currency", parse_currency, empty="USD"),
     )),
     "assignments": FileSpec("assignments.csv", (
-        Column("customer_external_id", text(Customer, "external_id")),
+        Column("customer_external_id", text(Customer, "external_id", recurs=True)),
         Column("email", parse_email),
         Column("role", choice(AssignmentRole, "assignment role")),
         Column("start_date", parse_date),
@@ -315,13 +321,18 @@ def _column_at(data: bytes, offset: int, line: int) -> str | None:
     return header[index].strip().lower() if 0 <= index < len(header) else None
 
 
+# A line as io.StringIO(content, newline="") gives it (ends \r\n, \r or \n), without its buffer of
+# four bytes a character.
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
 def read_rows(path: Path, kind: str, issues: Issues) -> list[Row]:
     """Read one file: every row validated, with errors (file, line, column) added to ``issues``."""
     spec = FILES[kind]
     content = _decode(path, spec, issues)
     if content is None:
         return []
-    reader = csv.reader(io.StringIO(content, newline=""))
+    reader = csv.reader(match.group() for match in LINE.finditer(content))
     try:
         header = [name.strip().lower() for name in next(reader, [])]
         if not any(header):
@@ -624,22 +635,65 @@ def diff(desired: dict, existing: dict) -> Changes:
     return changes
 
 
-def write(model, changes: Changes, fields: list[str], history=False) -> list:
-    """Updates first (an end date moving earlier may make room for a new row), then creates.
+def write(model, changes: Changes, fields: list[str], history=False) -> list[int]:
+    """Updates first (an end date moving earlier may make room for a new row), then creates;
+    returns the new rows' ids, in the order of ``changes.create``.
 
     Bulk queries only: no model signals fire, and the recompute is queued once by the caller.
+    On PostgreSQL new rows go in by COPY (``_copy_new``), in the same transaction.
     """
-    updated = [model(**row) for row in changes.update]  # whole rows: history records copy them
-    created = [model(**row) for row in changes.create]
-    if history:  # assignments keep their edit history, written in bulk too
-        if updated:
+    if changes.update:
+        updated = [model(**row) for row in changes.update]  # whole rows: history records copy them
+        if history:  # assignments keep their edit history, written in bulk too
             bulk_update_with_history(updated, model, fields, batch_size=BATCH_SIZE,
                                      default_change_reason=HISTORY_REASON)
-        return bulk_create_with_history(created, model, batch_size=BATCH_SIZE,
-                                        default_change_reason=HISTORY_REASON) if created else []
-    if updated:
-        model.objects.bulk_update(updated, fields, batch_size=BATCH_SIZE)
-    return model.objects.bulk_create(created, batch_size=BATCH_SIZE)
+        else:
+            model.objects.bulk_update(updated, fields, batch_size=BATCH_SIZE)
+    if not changes.create:
+        return []
+    if connection.vendor == "postgresql":
+        return _copy_new(model, changes.create, history)
+    created = [model(**row) for row in changes.create]
+    if history:
+        created = bulk_create_with_history(created, model, batch_size=BATCH_SIZE,
+                                           default_change_reason=HISTORY_REASON)
+    else:
+        created = model.objects.bulk_create(created, batch_size=BATCH_SIZE)
+    return [obj.pk for obj in created]
+
+
+def _copy_new(model, rows: list[dict], history: bool) -> list[int]:
+    """PostgreSQL: insert value dicts with COPY (many times faster than INSERT for 100,000s of
+    rows), their ids drawn from the table's sequence first; with ``history``, a simple_history
+    "+" record for each, as ``bulk_create_with_history`` writes them."""
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [meta.db_table, meta.pk.column, len(rows)])
+        ids = [pk for (pk,) in cursor.fetchall()]
+        fields = [f for f in meta.concrete_fields if f is not meta.pk]
+        defaults = {f.attname: f.get_default() for f in fields}  # for a column the file does not have
+        records = ((pk, *(row[name] if name in row else defaults[name] for name in defaults))
+                   for pk, row in zip(ids, rows))
+        _copy(cursor, meta.db_table, [meta.pk.column, *(f.column for f in fields)], records)
+        if history and getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+            historical = model.history.model
+            tracked = [f.attname for f in historical.tracked_fields]
+            user = historical.get_default_history_user(model())  # the request's user, if any
+            extra = (timezone.now(), HISTORY_REASON, "+", user.pk if user else None)
+            records = ((pk, *(row[name] if name in row else defaults[name] for name in tracked[1:]), *extra)
+                       for pk, row in zip(ids, rows))
+            columns = [historical._meta.get_field(name).column for name in tracked]
+            _copy(cursor, historical._meta.db_table,
+                  [*columns, "history_date", "history_change_reason", "history_type", "history_user_id"], records)
+    return ids
+
+
+def _copy(cursor, table: str, columns: list[str], records) -> None:
+    quote = connection.ops.quote_name
+    with cursor.copy(f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row(record)
 
 
 def _given(values: dict, *columns) -> dict:
@@ -670,8 +724,8 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
         user_changes = diff(desired, existing)
         for values in user_changes.create:
             values["password"] = make_password(None)  # unusable: an owner who never logs in
-        for user in write(User, user_changes, ["full_name", "role"]):
-            user_ids[user.email] = user.id
+        new_ids = write(User, user_changes, ["full_name", "role"])
+        user_ids |= {values["email"]: pk for values, pk in zip(user_changes.create, new_ids)}
 
     if "teams" in rows:
         desired = {}
@@ -680,8 +734,8 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
             if "lead_email" in v:
                 desired[v["name"]]["lead_id"] = user_ids[v["lead_email"]] if v["lead_email"] else None
         changes = diff(desired, db.teams)
-        for team in write(Team, changes, ["function", "lead_id"]):
-            team_ids[team.name] = team.id
+        new_ids = write(Team, changes, ["function", "lead_id"])
+        team_ids |= {values["name"]: pk for values, pk in zip(changes.create, new_ids)}
         counts["teams.csv"] = changes.counts()
 
     moved_users: set[int] = set()
@@ -696,9 +750,9 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
         fields = ["name", "segment", "region", "industry", "use_case"]
         desired = {r.values["external_id"]: _given(r.values, "external_id", *fields) for r in rows["customers"]}
         changes = diff(desired, db.customers)
-        for customer in write(Customer, changes, fields):
-            customer_ids[customer.external_id] = customer.id
-            touched.add(customer.id)
+        new_ids = write(Customer, changes, fields)
+        customer_ids |= {values["external_id"]: pk for values, pk in zip(changes.create, new_ids)}
+        touched.update(new_ids)
         touched.update(values["id"] for values in changes.update)
         counts["customers.csv"] = changes.counts()
 
