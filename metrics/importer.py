@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -402,7 +403,16 @@ def _chunks(values, size=QUERY_CHUNK):
 
 
 def _fetch(queryset, lookup, keys, *fields):
-    """``queryset.values(*fields)`` for the keys, a bounded number of queries however many."""
+    """``queryset.values(*fields)`` for the keys, a bounded number of queries however many.
+
+    On PostgreSQL one query, the keys as one array parameter (``IN (SELECT unnest(%s))``):
+    building and sending ``IN (%s, %s, ...)`` for 100,000s of keys costs more than running it.
+    """
+    if connection.vendor == "postgresql":
+        queryset = queryset.all()
+        column_type = queryset.query.resolve_ref(lookup).output_field.db_type(connection)  # a field or an annotation
+        keys = RawSQL(f"SELECT unnest(%s::{column_type}[])", [list(keys)])
+        return list(queryset.filter(**{f"{lookup}__in": keys}).values(*fields))
     found = []
     for chunk in _chunks(keys):
         found.extend(queryset.filter(**{f"{lookup}__in": chunk}).values(*fields))
