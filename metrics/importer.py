@@ -19,13 +19,13 @@ users.csv: an empty cell there never demotes a user nor drops their team history
 import csv
 import re
 import sys
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -402,8 +402,8 @@ def _chunks(values, size=QUERY_CHUNK):
         yield values[start:start + size]
 
 
-def _fetch(queryset, lookup, keys, *fields):
-    """``queryset.values(*fields)`` for the keys, a bounded number of queries however many.
+def _matching(queryset, lookup, keys):
+    """``queryset`` for the keys, as a bounded number of querysets however many keys.
 
     On PostgreSQL one query, the keys as one array parameter (``IN (SELECT unnest(%s))``):
     building and sending ``IN (%s, %s, ...)`` for 100,000s of keys costs more than running it.
@@ -411,23 +411,42 @@ def _fetch(queryset, lookup, keys, *fields):
     if connection.vendor == "postgresql":
         queryset = queryset.all()
         column_type = queryset.query.resolve_ref(lookup).output_field.db_type(connection)  # a field or an annotation
-        keys = RawSQL(f"SELECT unnest(%s::{column_type}[])", [list(keys)])
-        return list(queryset.filter(**{f"{lookup}__in": keys}).values(*fields))
-    found = []
+        yield queryset.filter(**{f"{lookup}__in": RawSQL(f"SELECT unnest(%s::{column_type}[])", [list(keys)])})
+        return
     for chunk in _chunks(keys):
-        found.extend(queryset.filter(**{f"{lookup}__in": chunk}).values(*fields))
-    return found
+        yield queryset.filter(**{f"{lookup}__in": chunk})
+
+
+def _fetch(queryset, lookup, keys, *fields) -> list[dict]:
+    """``queryset.values(*fields)`` for the keys."""
+    return [row for matching in _matching(queryset, lookup, keys) for row in matching.values(*fields)]
+
+
+def _fetch_compact(row_type, queryset, lookup, keys, shared: set[str]):
+    """Rows for the keys as ``row_type`` named tuples, streamed, each distinct value of the
+    ``shared`` fields held once: 100,000s of rows repeat a few thousand dates, products, amounts."""
+    pools = [{} if name in shared else None for name in row_type._fields]  # a pool per field: 1 == Decimal(1)
+    for matching in _matching(queryset, lookup, keys):
+        for values in matching.values_list(*row_type._fields).iterator(chunk_size=QUERY_CHUNK):
+            yield row_type._make([value if pool is None else pool.setdefault(value, value)
+                                  for pool, value in zip(pools, values)])
+
+
+# The two kinds of rows a run holds in their 100,000s, compact (a tuple is a third of a dict).
+DbLine = namedtuple("DbLine", "id external_id customer_id product start_date end_date arr currency")
+DbAssignment = namedtuple("DbAssignment", "id customer_id role start_date end_date user_id")
 
 
 @dataclass
 class Database:
-    """The rows the run may touch, as plain dicts keyed by natural key."""
+    """The rows the run may touch, as plain dicts (lines and assignments: named tuples) keyed by
+    natural key."""
 
     teams: dict[str, dict]  # name -> row
     users: dict[str, dict]  # lower email -> row
     customers: dict[str, dict]  # external_id -> row
-    lines: dict[str, dict]  # external_id -> row (the file's lines and all lines of its customers)
-    assignments: dict[int, list[dict]]  # customer id -> rows
+    lines: dict[str, DbLine]  # external_id -> row (the file's lines and all lines of its customers)
+    assignments: dict[int, list[DbAssignment]]  # customer id -> rows
     memberships: dict[int, list[dict]]  # user id -> rows
 
     @classmethod
@@ -447,21 +466,21 @@ class Database:
         customers = {c["external_id"]: c for c in _fetch(
             Customer.objects, "external_id", external_ids,
             "id", "external_id", "name", "segment", "region", "industry", "use_case")}
-        line_fields = ("id", "external_id", "customer_id", "product", "start_date", "end_date", "arr", "currency")
         lines = {}
         if "contracts" in rows:
+            shared = {"customer_id", "product", "start_date", "end_date", "arr", "currency"}
             contract_customers = {customers[k]["id"] for k in raw_keys("contracts", "customer_external_id")
                                   if k in customers}
-            lines = {line["external_id"]: line
-                     for line in _fetch(ContractLine.objects, "customer_id", contract_customers, *line_fields)}
+            lines = {line.external_id: line for line in _fetch_compact(
+                DbLine, ContractLine.objects, "customer_id", contract_customers, shared)}
             others = raw_keys("contracts", "external_id") - set(lines)  # new lines, or moving customer
-            lines |= {line["external_id"]: line
-                      for line in _fetch(ContractLine.objects, "external_id", others, *line_fields)}
+            lines |= {line.external_id: line for line in _fetch_compact(
+                DbLine, ContractLine.objects, "external_id", others, shared)}
         assignments = defaultdict(list)
         assigned = {customers[k]["id"] for k in raw_keys("assignments", "customer_external_id") if k in customers}
-        for row in _fetch(Assignment.objects, "customer_id", assigned,
-                          "id", "customer_id", "role", "start_date", "end_date", "user_id"):
-            assignments[row["customer_id"]].append(row)
+        for row in _fetch_compact(DbAssignment, Assignment.objects, "customer_id", assigned,
+                                  {"customer_id", "role", "start_date", "end_date", "user_id"}):
+            assignments[row.customer_id].append(row)
         memberships = defaultdict(list)
         members = {users[e]["id"] for e in raw_keys("users", "email", True) | raw_keys("team_memberships", "email", True)
                    if e in users}
@@ -532,9 +551,9 @@ def _source(what):
 def _check_unique(kind, rows, key, issues):
     seen = {}
     for row in rows:
-        value = tuple(row.values.get(column) for column in key)
+        value = tuple(row.values.get(column) for column in key) if len(key) > 1 else row.values.get(key[0])
         if value in seen:
-            shown = ", ".join(f"{column} {v}" for column, v in zip(key, value))
+            shown = ", ".join(f"{column} {v}" for column, v in zip(key, value if len(key) > 1 else [value]))
             issues.error(FILES[kind].filename, row.line, key[-1],
                          f"duplicate row ({shown}), already on line {seen[value]}")
         else:
@@ -582,8 +601,8 @@ def _check_assignment_overlaps(assignment_rows, db, issues):
         customer = db.customers.get(external_id)
         if customer:  # database rows the file does not replace stay, so they must fit too
             replaced = {r.values["start_date"] for r in group}
-            spans += [(a["start_date"], a["end_date"], None) for a in db.assignments[customer["id"]]
-                      if a["role"] == role and a["start_date"] not in replaced]
+            spans += [(a.start_date, a.end_date, None) for a in db.assignments[customer["id"]]
+                      if a.role == role and a.start_date not in replaced]
         pair = _first_overlap(spans)
         if pair:
             line, message = _overlap_message(pair, f"this {role} assignment of customer {external_id}")
@@ -594,26 +613,28 @@ def _check_assignment_overlaps(assignment_rows, db, issues):
 def _warn_one_day_overlaps(contract_rows, db, issues):
     """A line ending on the day another line of the same customer and product starts."""
     id_to_customer = {c["id"]: external_id for external_id, c in db.customers.items()}
-    final = {}  # external_id -> (customer external_id, product, start, end, file line or None)
+    in_file = {row.values["external_id"]: row for row in contract_rows}
+    by_customer = defaultdict(list)  # customer external_id -> (external_id, product, start, end, file line or None)
     for line in db.lines.values():
-        final[line["external_id"]] = (id_to_customer.get(line["customer_id"]), line["product"],
-                                      line["start_date"], line["end_date"], None)
-    for row in contract_rows:
-        v, before = row.values, final.get(row.values["external_id"])
-        end = v["end_date"] if "end_date" in v else (before[3] if before else None)
-        final[v["external_id"]] = (v["customer_external_id"], v["product"], v["start_date"], end, row.line)
-    starting = defaultdict(list)
-    for external_id, (customer, product, start, _end, _line) in final.items():
-        starting[(customer, product, start)].append(external_id)
-    for external_id, (customer, product, _start, end, line) in final.items():
-        for other in starting.get((customer, product, end), []) if end else []:
-            other_line = final[other][4]
-            if other == external_id or (line is None and other_line is None):
-                continue  # a one-day line, or both already in the database: not this import's doing
-            issues.warn(FILES["contracts"].filename, line or other_line, "end_date",
-                        f"line {external_id} of customer {customer} ({product}) ends on {end}, the day "
-                        f"line {other} starts, so both count that day; an upgrade usually ends the old "
-                        "line the day before")
+        if line.external_id not in in_file:
+            by_customer[id_to_customer.get(line.customer_id)].append(
+                (line.external_id, line.product, line.start_date, line.end_date, None))
+    for external_id, row in in_file.items():
+        v, before = row.values, db.lines.get(external_id)
+        end = v["end_date"] if "end_date" in v else (before.end_date if before else None)
+        by_customer[v["customer_external_id"]].append((external_id, v["product"], v["start_date"], end, row.line))
+    for customer, lines in by_customer.items():
+        starting = defaultdict(list)
+        for external_id, product, start, _end, line in lines:
+            starting[(product, start)].append((external_id, line))
+        for external_id, product, _start, end, line in lines:
+            for other, other_line in starting.get((product, end), []) if end else []:
+                if other == external_id or (line is None and other_line is None):
+                    continue  # a one-day line, or both already in the database: not this import's doing
+                issues.warn(FILES["contracts"].filename, line or other_line, "end_date",
+                            f"line {external_id} of customer {customer} ({product}) ends on {end}, the day "
+                            f"line {other} starts, so both count that day; an upgrade usually ends the old "
+                            "line the day before")
 
 
 # --- step 3: write ------------------------------------------------------------------------
@@ -629,14 +650,17 @@ class Changes:
         return {"created": len(self.create), "updated": len(self.update), "unchanged": self.unchanged}
 
 
-def diff(desired: dict, existing: dict) -> Changes:
-    """Compare wanted values (only the fields given) with current rows, both keyed alike."""
+def diff(desired: Iterable[tuple], existing: dict) -> Changes:
+    """Compare wanted values (only the fields given), as (key, values) pairs, with current rows
+    (dicts or named tuples) keyed alike."""
     changes = Changes()
-    for key, values in desired.items():
+    for key, values in desired:
         current = existing.get(key)
         if current is None:
             changes.create.append(values)
             continue
+        if isinstance(current, tuple):
+            current = current._asdict()
         merged = {**current, **values}
         if merged == current:
             changes.unchanged += 1
@@ -731,7 +755,7 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
             desired[v["email"]] = wanted
         existing = {email: {"id": u["id"], "email": email, "full_name": u["full_name"], "role": u["role"]}
                     for email, u in db.users.items()}
-        user_changes = diff(desired, existing)
+        user_changes = diff(desired.items(), existing)
         for values in user_changes.create:
             values["password"] = make_password(None)  # unusable: an owner who never logs in
         new_ids = write(User, user_changes, ["full_name", "role"])
@@ -743,7 +767,7 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
             desired[v["name"]] = _given(v, "name", "function")
             if "lead_email" in v:
                 desired[v["name"]]["lead_id"] = user_ids[v["lead_email"]] if v["lead_email"] else None
-        changes = diff(desired, db.teams)
+        changes = diff(desired.items(), db.teams)
         new_ids = write(Team, changes, ["function", "lead_id"])
         team_ids |= {values["name"]: pk for values, pk in zip(changes.create, new_ids)}
         counts["teams.csv"] = changes.counts()
@@ -758,7 +782,7 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
 
     if "customers" in rows:
         fields = ["name", "segment", "region", "industry", "use_case"]
-        desired = {r.values["external_id"]: _given(r.values, "external_id", *fields) for r in rows["customers"]}
+        desired = ((r.values["external_id"], _given(r.values, "external_id", *fields)) for r in rows["customers"])
         changes = diff(desired, db.customers)
         new_ids = write(Customer, changes, fields)
         customer_ids |= {values["external_id"]: pk for values, pk in zip(changes.create, new_ids)}
@@ -768,26 +792,22 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
 
     if "contracts" in rows:
         fields = ["product", "start_date", "end_date", "arr", "currency"]
-        desired = {
-            r.values["external_id"]: _given(r.values, "external_id", *fields)
-            | {"customer_id": customer_ids[r.values["customer_external_id"]]}
-            for r in rows["contracts"]
-        }
+        desired = ((r.values["external_id"], _given(r.values, "external_id", *fields)
+                    | {"customer_id": customer_ids[r.values["customer_external_id"]]}) for r in rows["contracts"])
         changes = diff(desired, db.lines)
         write(ContractLine, changes, ["customer_id", *fields])
         touched.update(values["customer_id"] for values in changes.create + changes.update)
-        touched.update(db.lines[values["external_id"]]["customer_id"] for values in changes.update)  # moved from
+        touched.update(db.lines[values["external_id"]].customer_id for values in changes.update)  # moved from
         counts["contracts.csv"] = changes.counts()
 
     if "assignments" in rows:
-        desired = {}
-        for v in (r.values for r in rows["assignments"]):
-            key = (customer_ids[v["customer_external_id"]], v["role"], v["start_date"])
-            desired[key] = _given(v, "end_date") | {
-                "customer_id": key[0], "role": key[1], "start_date": key[2], "user_id": user_ids[v["email"]]}
-        existing = {(a["customer_id"], a["role"], a["start_date"]): a
-                    for group in db.assignments.values() for a in group}
-        changes = diff(desired, existing)
+        def desired():
+            for v in (r.values for r in rows["assignments"]):
+                key = (customer_ids[v["customer_external_id"]], v["role"], v["start_date"])
+                yield key, _given(v, "end_date") | {
+                    "customer_id": key[0], "role": key[1], "start_date": key[2], "user_id": user_ids[v["email"]]}
+        existing = {(a.customer_id, a.role, a.start_date): a for group in db.assignments.values() for a in group}
+        changes = diff(desired(), existing)
         write(Assignment, changes, ["user_id", "end_date"], history=True)
         touched.update(values["customer_id"] for values in changes.create + changes.update)
         counts["assignments.csv"] = changes.counts()
@@ -808,7 +828,7 @@ def _membership_changes(spans_by_email, db, user_ids, replace: bool) -> tuple[Ch
                 existing[(user_id, start)] = current[start]
         if replace:
             stale |= {m["id"]: user_id for start, m in current.items() if start not in spans}
-    return diff(desired, existing), stale
+    return diff(desired.items(), existing), stale
 
 
 def _apply_memberships(rows, db, user_ids, team_ids, counts, moved: set[int]) -> set[str]:
