@@ -625,17 +625,15 @@ def _check_assignment_overlaps(assignment_rows, db, issues):
 def _warn_one_day_overlaps(contract_rows, db, issues):
     """A line ending on the day another line of the same customer and product starts."""
     id_to_customer = {c["id"]: external_id for external_id, c in db.customers.items()}
-    in_file = {row.values["external_id"]: row for row in contract_rows}
-    by_customer = defaultdict(list)  # customer external_id -> (external_id, product, start, end, file line or None)
+    in_file = {row.key("external_id") for row in contract_rows}
+    by_customer = defaultdict(list)  # customer external_id -> file rows, and database lines the file leaves alone
     for line in db.lines.values():
         if line.external_id not in in_file:
-            by_customer[id_to_customer.get(line.customer_id)].append(
-                (line.external_id, line.product, line.start_date, line.end_date, None))
-    for external_id, row in in_file.items():
-        v, before = row.values, db.lines.get(external_id)
-        end = v["end_date"] if "end_date" in v else (before.end_date if before else None)
-        by_customer[v["customer_external_id"]].append((external_id, v["product"], v["start_date"], end, row.line))
-    for customer, lines in by_customer.items():
+            by_customer[id_to_customer.get(line.customer_id)].append(line)
+    for row in contract_rows:
+        by_customer[row.key("customer_external_id")].append(row)
+    for customer, group in by_customer.items():
+        lines = [_final_line(line, db) for line in group]  # (external_id, product, start, end, file line or None)
         starting = defaultdict(list)
         for external_id, product, start, _end, line in lines:
             starting[(product, start)].append((external_id, line))
@@ -647,6 +645,15 @@ def _warn_one_day_overlaps(contract_rows, db, issues):
                             f"line {external_id} of customer {customer} ({product}) ends on {end}, the day "
                             f"line {other} starts, so both count that day; an upgrade usually ends the old "
                             "line the day before")
+
+
+def _final_line(line: Row | DbLine, db):
+    """(external_id, product, start, end, file line or None) of a line once the file is in."""
+    if isinstance(line, DbLine):
+        return line.external_id, line.product, line.start_date, line.end_date, None
+    v, before = line.values, db.lines.get(line.key("external_id"))
+    end = v["end_date"] if "end_date" in v else (before.end_date if before else None)
+    return v["external_id"], v["product"], v["start_date"], end, line.line
 
 
 # --- step 3: write ------------------------------------------------------------------------
