@@ -408,6 +408,12 @@ def read_directory(directory) -> tuple[dict[str, list[Row]], Issues]:
 # --- step 2: what the database holds, references and overlaps -----------------------------
 
 
+def _postgresql() -> bool:
+    """PostgreSQL: COPY for new rows, one array parameter for many keys. Elsewhere (SQLite) the
+    portable paths: bulk_create, chunks of ``IN (...)``."""
+    return connection.vendor == "postgresql"
+
+
 def _chunks(values, size=QUERY_CHUNK):
     values = list(values)
     for start in range(0, len(values), size):
@@ -420,7 +426,7 @@ def _matching(queryset, lookup, keys):
     On PostgreSQL one query, the keys as one array parameter (``IN (SELECT unnest(%s))``):
     building and sending ``IN (%s, %s, ...)`` for 100,000s of keys costs more than running it.
     """
-    if connection.vendor == "postgresql":
+    if _postgresql():
         queryset = queryset.all()
         column_type = queryset.query.resolve_ref(lookup).output_field.db_type(connection)  # a field or an annotation
         yield queryset.filter(**{f"{lookup}__in": RawSQL(f"SELECT unnest(%s::{column_type}[])", [list(keys)])})
@@ -704,7 +710,7 @@ def write(model, changes: Changes, fields: list[str], history=False) -> list[int
             model.objects.bulk_update(updated, fields, batch_size=BATCH_SIZE)
     if not changes.create:
         return []
-    if connection.vendor == "postgresql":
+    if _postgresql():
         return _copy_new(model, changes.create, history)
     created = [model(**row) for row in changes.create]
     if history:
