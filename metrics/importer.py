@@ -5,8 +5,12 @@ Three steps, so that nothing is half-saved:
 1. read and validate every file into plain data (no database): ``read_rows`` + ``validate_row``;
 2. inside one transaction, check references and overlaps against the database and the other
    files; any error rejects the whole run (``ImportRejected``) before anything is written;
-3. write everything with bulk queries (a fixed number of queries per file, not per row), then
-   queue a recompute after commit.
+3. write everything with bulk queries (a fixed number of queries per file, not per row; on
+   PostgreSQL new rows go in by COPY), then queue a recompute after commit.
+
+A run holds every row of its files, and the database rows they may touch, in memory at once, so
+both are kept compact: a valid row's values are a tuple, contract lines and assignments from the
+database are named tuples, and the values that recur (dates, amounts, products, ids) are shared.
 
 Rows are matched by their natural key (teams by name, users by email, customers and contract
 lines by external_id, memberships by user and start date, assignments by customer, role and
@@ -27,10 +31,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
