@@ -6,10 +6,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Team, TeamMembership, User
+from metrics import importer
 from metrics.importer import parse_arr, validate_row
 from metrics.models import Assignment, ContractLine, Customer, PendingRecompute
 
@@ -409,6 +410,55 @@ def test_query_count_does_not_grow_with_the_number_of_rows(tmp_path):
         queries[count] = len(captured)
     assert ContractLine.objects.count() == 3 * 305
     assert queries[300] == queries[5]
+
+
+def natural_contents():
+    """What the import wrote, by natural keys (ids and timestamps differ between two runs)."""
+    external_id = dict(Customer.objects.values_list("id", "external_id"))
+    assignments = {a.id: (external_id[a.customer_id], a.user.email, a.role, a.start_date, a.end_date)
+                   for a in Assignment.objects.select_related("user")}
+    columns = {a.id: (a.customer_id, a.user_id, a.role, a.start_date, a.end_date) for a in Assignment.objects.all()}
+    return {
+        "users": sorted((u.email, u.full_name, u.role, u.is_active, u.is_staff, u.is_superuser, u.last_login,
+                         u.date_joined is not None, u.has_usable_password()) for u in User.objects.all()),
+        "teams": sorted(Team.objects.values_list("name", "function", "lead__email")),
+        "memberships": sorted(TeamMembership.objects.values_list("user__email", "team__name", "start_date", "end_date")),
+        "customers": sorted(Customer.objects.values_list("external_id", "name", "segment", "region", "industry", "use_case")),
+        "lines": sorted(ContractLine.objects.values_list("external_id", "customer__external_id", "product",
+                                                         "start_date", "end_date", "arr", "currency")),
+        "assignments": sorted(assignments.values()),
+        "history": sorted((assignments[h.id], (h.customer_id, h.user_id, h.role, h.start_date, h.end_date) == columns[h.id],
+                           h.history_type, h.history_change_reason, h.history_user_id, h.history_date is not None)
+                          for h in Assignment.history.all()),
+        "pending": sorted(external_id[p] for p in PendingRecompute.objects.values_list("customer_id", flat=True)),
+    }
+
+
+@pytest.mark.django_db
+def test_copy_and_portable_paths_write_the_same_rows(tmp_path, monkeypatch):
+    """On PostgreSQL new rows go in by COPY (no INSERT for them); the portable bulk_create path
+    (SQLite's) writes the same rows, history records and recompute requests, and both re-import
+    to nothing changed."""
+    directory = write_files(tmp_path, BASE)
+    contents = {}
+    for postgresql in (False, True):
+        monkeypatch.setattr(importer, "_postgresql", lambda postgresql=postgresql: postgresql)
+        with transaction.atomic():
+            with CaptureQueriesContext(connection) as captured:
+                out, _ = run_import(directory)
+            contents[postgresql] = natural_contents()
+            inserts = [q["sql"] for q in captured if q["sql"].startswith('INSERT INTO "metrics_contractline"')]
+            assert bool(inserts) is not postgresql
+            assert "contracts.csv: 3 created" in out and "assignments.csv: 4 created" in out
+            before = table_contents()
+            assert "Nothing changed." in run_import(directory)[0] and table_contents() == before
+            transaction.set_rollback(True)
+        if connection.vendor != "postgresql":
+            break  # SQLite has no COPY: the portable path only
+    assert len(contents[False]["history"]) == 4
+    assert {h[1:] for h in contents[False]["history"]} == {(True, "+", "CSV import", None, True)}
+    if connection.vendor == "postgresql":
+        assert contents[True] == contents[False]
 
 
 @pytest.mark.parametrize("text, amount", [("1234.5", "1234.50"), ("1,234.50", "1234.50"), ("0", "0.00"),
