@@ -372,3 +372,15 @@ class SnapshotMembership(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["version", "user_id"]), models.Index(fields=["version", "team_id"])]
+
+
+class ShardResult(models.Model):
+    """A full recompute's shard: its partial totals (``metrics.recompute.engine.Partial`` as JSON),
+    kept here rather than in the broker until the last step sums them."""
+
+    version = models.PositiveIntegerField()
+    first_customer_id = models.BigIntegerField()
+    payload = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "first_customer_id"], name="shard_result_unique")]

@@ -59,7 +59,7 @@ def compute_shard(self, version: int, as_of: str, lo: int, hi: int) -> dict:
 
 
 @shared_task(**RETRY)
-def finish_full(self, payloads: list[dict], run: dict) -> dict:
-    summary = _recorded(shards.finish_full, shards.run_from_payload(run), payloads)
+def finish_full(self, shards_done: list[dict], run: dict) -> dict:
+    summary = _recorded(shards.finish_full, shards.run_from_payload(run))
     triggers.wake_workers()  # changes that came in meanwhile were deferred
     return summary.__dict__

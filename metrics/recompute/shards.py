@@ -10,6 +10,7 @@ partials and swaps the new figures and input version in at once. The Celery task
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -21,7 +22,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from ..models import PendingRecompute, RecomputeStatus
+from ..models import PendingRecompute, RecomputeStatus, ShardResult
 from . import engine, loading, writing
 from .writing import acquire_lock
 
@@ -82,20 +83,31 @@ def start_full(as_of: date) -> FullRun:
 
 
 def compute_shard(version: int, as_of: str, lo: int, hi: int) -> dict:
-    """One shard's partial totals (as a payload) and its customers' churn cases, merged."""
+    """One shard's partial totals (kept as a ShardResult) and its customers' churn cases, merged."""
     day = date.fromisoformat(as_of)
+    started = time.monotonic()
     inputs = loading.frozen_inputs(version, id_range=(lo, hi))
+    loaded = time.monotonic()
     partial = engine.partial_totals(inputs, loading.periods(version, day))
-    with transaction.atomic():
+    computed = time.monotonic()
+    with transaction.atomic():  # a redelivered shard replaces its own result: the same either way
         writing.merge_cases(engine.cases(inputs, day), id_range=(lo, hi))
-    return partial.to_payload()
+        ShardResult.objects.update_or_create(version=version, first_customer_id=lo, defaults={"payload": json.dumps(partial.to_payload())})
+    log.info("shard %d-%d: loaded in %.1f s, computed in %.1f s, cases merged in %.1f s",
+             lo, hi, loaded - started, computed - loaded, time.monotonic() - computed)  # fmt: skip
+    return {"version": version, "first_customer_id": lo}
 
 
-def finish_full(run: FullRun, payloads: list[dict]) -> RunSummary:
-    """Sum the shards and swap the new figures and input version in, at once."""
+def finish_full(run: FullRun) -> RunSummary:
+    """Sum the shards (one at a time) and swap the new figures and input version in, at once."""
+    started = time.monotonic()
+    results = ShardResult.objects.filter(version=run.version)
+    if results.count() != len(run.shards):
+        raise RuntimeError(f"full recompute {run.version}: {results.count()} of {len(run.shards)} shards are in")
     total = engine.Partial()
-    for payload in payloads:
-        total.add(engine.Partial.from_payload(payload))
+    for payload in results.values_list("payload", flat=True).iterator(chunk_size=1):
+        total.add(engine.Partial.from_payload(json.loads(payload)))
+    log.info("full recompute: %d shard totals summed in %.1f s", len(run.shards), time.monotonic() - started)
     with transaction.atomic():
         acquire_lock()
         status = RecomputeStatus.get()
@@ -108,6 +120,7 @@ def finish_full(run: FullRun, payloads: list[dict]) -> RunSummary:
         RecomputeStatus.objects.filter(pk=1).update(running_version=None, running_since=None)
         seconds = time.time() - run.started_at
         writing.record_status(full=True, as_of=run.day, seconds=seconds, input_version=run.version)
+        ShardResult.objects.filter(version__lte=run.version).delete()
         transaction.on_commit(lambda: (loading.drop_versions_before(run.version), loading.refresh_statistics()))
     log.info("full recompute: %d rows from %d shard(s) in %.1f s", count, len(run.shards), seconds)
     return RunSummary("full", len(run.shards), count, seconds)
@@ -120,14 +133,16 @@ def abandon_full(version: int) -> None:
         abandoned = RecomputeStatus.objects.filter(pk=1, running_version=version).update(running_version=None, running_since=None)
     if abandoned:
         loading.drop_version(version)
+        ShardResult.objects.filter(version=version).delete()
 
 
 def recompute_all_here(as_of: date) -> RunSummary:
     """A full run with every shard in this process (manage.py recompute, the embedded default)."""
     run = start_full(as_of)
     try:
-        payloads = [compute_shard(run.version, run.as_of, lo, hi) for lo, hi in run.shards]
-        return finish_full(run, payloads)
+        for lo, hi in run.shards:
+            compute_shard(run.version, run.as_of, lo, hi)
+        return finish_full(run)
     except BaseException:
         abandon_full(run.version)
         raise
