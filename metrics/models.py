@@ -283,6 +283,8 @@ class RecomputeStatus(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     # The Snapshot* input rows the current figures were computed from.
     input_version = models.PositiveIntegerField(default=0)
+    # The first month the figures cover (the periods run from it to as_of); null: no revenue yet.
+    first_month = models.DateField(null=True, blank=True)
     # Bumped by every recompute that changes figures: pages cache their data under it.
     generation = models.PositiveIntegerField(default=0)
     # A full recompute in flight (its shards run as separate tasks): the input version it builds.

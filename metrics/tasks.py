@@ -34,7 +34,7 @@ def _recorded(step, *args):
 def start_full_in_workers(as_of) -> shards.RunSummary:
     run = shards.start_full(as_of)
     payload = shards.run_payload(run)
-    chord(compute_shard.s(run.version, run.as_of, lo, hi) for lo, hi in run.shards)(finish_full.s(payload))
+    chord(compute_shard.s(run.version, run.as_of, run.first_day, lo, hi) for lo, hi in run.shards)(finish_full.s(payload))
     return shards.RunSummary("full started", len(run.shards), 0, 0.0)
 
 
@@ -50,9 +50,9 @@ def recompute_all(self):
 
 
 @shared_task(**RETRY)
-def compute_shard(self, version: int, as_of: str, lo: int, hi: int) -> dict:
+def compute_shard(self, version: int, as_of: str, first_day: str | None, lo: int, hi: int) -> dict:
     try:
-        return shards.compute_shard(version, as_of, lo, hi)
+        return shards.compute_shard(version, as_of, first_day, lo, hi)
     except Exception as error:
         writing.record_failure(error)
         raise

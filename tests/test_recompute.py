@@ -133,9 +133,9 @@ def test_sharded_full_recompute_writes_the_same_tables(company, settings):
 
     from metrics.models import ShardResult
 
-    shards.compute_shard(status.input_version, TODAY.isoformat(), lo, hi)
+    shards.compute_shard(status.input_version, TODAY.isoformat(), "2025-01-01", lo, hi)
     first = ShardResult.objects.get(version=status.input_version, first_customer_id=lo).payload
-    shards.compute_shard(status.input_version, TODAY.isoformat(), lo, hi)
+    shards.compute_shard(status.input_version, TODAY.isoformat(), "2025-01-01", lo, hi)
     assert ShardResult.objects.get(version=status.input_version, first_customer_id=lo).payload == first
     assert case_table() == one_shard[1]
 

@@ -57,13 +57,17 @@ def cents(amount: Decimal) -> int:
 # --- freezing -----------------------------------------------------------------------------------
 
 
-def freeze_all(version: int) -> None:
-    """Copy every live customer, line, assignment and membership into ``version`` (server side)."""
-    for frozen in (*FREEZE, SnapshotMembership):
-        frozen.objects.filter(version=version).delete()
+def freeze_range(version: int, lo: int, hi: int) -> None:
+    """Copy the live customers, lines and assignments of an id range into ``version`` (server side)."""
     with connection.cursor() as cursor:
-        for frozen, (live, columns, expressions, _) in FREEZE.items():
-            cursor.execute(_insert_select(frozen, live, columns, expressions), [version])
+        for frozen, (live, columns, expressions, key) in FREEZE.items():
+            frozen.objects.filter(version=version, customer_id__gte=lo, customer_id__lte=hi).delete()
+            cursor.execute(_insert_select(frozen, live, columns, expressions) + f" WHERE {key} BETWEEN %s AND %s", [version, lo, hi])
+
+
+def freeze_all_memberships(version: int) -> None:
+    SnapshotMembership.objects.filter(version=version).delete()
+    with connection.cursor() as cursor:
         cursor.execute(_insert_select(SnapshotMembership, TeamMembership, MEMBERSHIP_COLUMNS, MEMBERSHIP_COLUMNS), [version])
 
 
@@ -197,16 +201,15 @@ def customers_of_users(version: int, user_ids: Collection[int]) -> set[int]:
     return set(frozen) | set(live)
 
 
-def frozen_customer_ids(version: int) -> list[int]:
-    return list(SnapshotCustomer.objects.filter(version=version).order_by("customer_id").values_list("customer_id", flat=True))
+def live_customer_ids() -> list[int]:
+    return list(Customer.objects.order_by("id").values_list("id", flat=True))
 
 
-def periods(version: int, as_of: date) -> list[calendar.Period]:
-    """Every period from the first month with revenue in this version's lines to today's."""
-    first = SnapshotLine.objects.filter(version=version, arr_cents__gt=0).aggregate(first=Min("start_date"))["first"]
-    if first is None or first > as_of:
+def periods(first_day: date | None, as_of: date) -> list[calendar.Period]:
+    """Every period from the month of the first revenue day to today's."""
+    if first_day is None or first_day > as_of:
         return []
-    return calendar.periods_between(first, as_of, settings.FISCAL_YEAR_START_MONTH)
+    return calendar.periods_between(first_day, as_of, settings.FISCAL_YEAR_START_MONTH)
 
 
 def live_first_revenue_day() -> date | None:

@@ -35,6 +35,7 @@ class FullRun:
 
     version: int
     as_of: str  # ISO date
+    first_day: str | None  # the first revenue day when the run began: its periods start there
     last_pending_id: int  # triggers up to this one are carried out by the run
     shards: list[tuple[int, int]]  # inclusive customer id ranges
     started_at: float  # epoch seconds
@@ -42,6 +43,10 @@ class FullRun:
     @property
     def day(self) -> date:
         return date.fromisoformat(self.as_of)
+
+    @property
+    def periods(self):
+        return loading.periods(date.fromisoformat(self.first_day) if self.first_day else None, self.day)
 
 
 @dataclass
@@ -66,34 +71,42 @@ def run_is_stale(status: RecomputeStatus) -> bool:
 
 
 def start_full(as_of: date) -> FullRun:
-    """Freeze the live tables into a new input version and plan its shards (one transaction)."""
+    """Plan a full run: a new input version, its memberships frozen, its shards of customers.
+
+    Each shard freezes its own customers, in its own transaction, and computes from exactly what
+    it froze: a change committed meanwhile is in both or in neither, and keeps its trigger (read
+    here, before anything is frozen) for an incremental run, which takes its old contribution
+    from whatever was frozen, so nothing counts twice or goes missing.
+    """
     started = time.time()
     with transaction.atomic():
         acquire_lock()
         status = RecomputeStatus.get()
         version = max(status.input_version, status.running_version or 0) + 1
-        # Before freezing: a change committed later keeps its trigger for an incremental run
-        # (which takes its old contribution from whatever was frozen, so nothing counts twice).
         last_pending = PendingRecompute.objects.aggregate(last=Max("id"))["last"] or 0
-        loading.freeze_all(version)
-        shards = plan_shards(loading.frozen_customer_ids(version), settings.RECOMPUTE_SHARD_CUSTOMERS)
+        loading.freeze_all_memberships(version)
+        first_day = loading.live_first_revenue_day()
+        shards = plan_shards(loading.live_customer_ids(), settings.RECOMPUTE_SHARD_CUSTOMERS)
         RecomputeStatus.objects.filter(pk=1).update(running_version=version, running_since=timezone.now())
-    log.info("full recompute: version %d frozen in %.1f s, %d shard(s)", version, time.time() - started, len(shards))
-    return FullRun(version, as_of.isoformat(), last_pending, shards, started)
+    log.info("full recompute: version %d planned in %.1f s, %d shard(s)", version, time.time() - started, len(shards))
+    return FullRun(version, as_of.isoformat(), first_day.isoformat() if first_day else None, last_pending, shards, started)
 
 
-def compute_shard(version: int, as_of: str, lo: int, hi: int) -> dict:
-    """One shard's partial totals (kept as a ShardResult) and its customers' churn cases, merged."""
+def compute_shard(version: int, as_of: str, first_day: str | None, lo: int, hi: int) -> dict:
+    """Freeze a shard's customers, compute their partial totals (kept as a ShardResult) and merge
+    their churn cases."""
+    periods = loading.periods(date.fromisoformat(first_day) if first_day else None, date.fromisoformat(as_of))
     day = date.fromisoformat(as_of)
     started = time.monotonic()
-    inputs = loading.frozen_inputs(version, id_range=(lo, hi))
-    loaded = time.monotonic()
-    partial = engine.partial_totals(inputs, loading.periods(version, day))
-    computed = time.monotonic()
-    with transaction.atomic():  # a redelivered shard replaces its own result: the same either way
+    with transaction.atomic():  # a redelivered shard replaces what it froze, and its result
+        loading.freeze_range(version, lo, hi)
+        inputs = loading.frozen_inputs(version, id_range=(lo, hi))
+        loaded = time.monotonic()
+        partial = engine.partial_totals(inputs, periods)
+        computed = time.monotonic()
         writing.merge_cases(engine.cases(inputs, day), id_range=(lo, hi))
         ShardResult.objects.update_or_create(version=version, first_customer_id=lo, defaults={"payload": json.dumps(partial.to_payload())})
-    log.info("shard %d-%d: loaded in %.1f s, computed in %.1f s, cases merged in %.1f s",
+    log.info("shard %d-%d: frozen and loaded in %.1f s, computed in %.1f s, cases merged in %.1f s",
              lo, hi, loaded - started, computed - loaded, time.monotonic() - computed)  # fmt: skip
     return {"version": version, "first_customer_id": lo}
 
@@ -114,12 +127,13 @@ def finish_full(run: FullRun) -> RunSummary:
         if status.running_version != run.version:
             log.warning("full recompute %d superseded by %s: dropped", run.version, status.running_version)
             return RunSummary("superseded", 0, 0, time.time() - run.started_at)
-        periods = loading.periods(run.version, run.day)
+        periods = run.periods
         count = writing.replace_snapshots(engine.retention_rows(total, periods))
         PendingRecompute.objects.filter(id__lte=run.last_pending_id).delete()
         RecomputeStatus.objects.filter(pk=1).update(running_version=None, running_since=None)
         seconds = time.time() - run.started_at
-        writing.record_status(full=True, as_of=run.day, seconds=seconds, input_version=run.version)
+        writing.record_status(full=True, as_of=run.day, seconds=seconds, input_version=run.version,
+                              first_month=periods[0].start if periods else None)  # fmt: skip
         ShardResult.objects.filter(version__lte=run.version).delete()
         transaction.on_commit(lambda: (loading.drop_versions_before(run.version), loading.refresh_statistics()))
     log.info("full recompute: %d rows from %d shard(s) in %.1f s", count, len(run.shards), seconds)
@@ -141,7 +155,7 @@ def recompute_all_here(as_of: date) -> RunSummary:
     run = start_full(as_of)
     try:
         for lo, hi in run.shards:
-            compute_shard(run.version, run.as_of, lo, hi)
+            compute_shard(run.version, run.as_of, run.first_day, lo, hi)
         return finish_full(run)
     except BaseException:
         abandon_full(run.version)

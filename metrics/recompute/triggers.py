@@ -157,7 +157,7 @@ def process_pending(as_of: date | None = None, start_full: Callable[[date], obje
         if not pending and status.as_of == as_of:
             return shards.RunSummary("nothing", 0, 0, 0.0)
         version = status.input_version
-        periods = loading.periods(version, as_of)
+        periods = loading.periods(status.first_month, as_of)
         touched = {customer_id for _, customer_id in pending}
         if needs_full_run(status, periods, touched, as_of):
             full = True

@@ -198,7 +198,7 @@ def acquire_lock() -> None:
 # --- status -------------------------------------------------------------------------------------
 
 
-def record_status(*, full: bool, as_of: date, seconds: float, input_version: int | None = None) -> None:
+def record_status(*, full: bool, as_of: date, seconds: float, input_version: int | None = None, first_month: date | None = None) -> None:
     """A run's figures landed: new generation (pages cache by it), the day they were measured on."""
     now = timezone.now()
     values = dict(computed_at=now, as_of=as_of, last_duration_seconds=seconds, last_error="", generation=F("generation") + 1)
@@ -206,6 +206,7 @@ def record_status(*, full: bool, as_of: date, seconds: float, input_version: int
         values["full_computed_at"] = now
     if input_version is not None:
         values["input_version"] = input_version
+        values["first_month"] = first_month
     RecomputeStatus.get()
     RecomputeStatus.objects.filter(pk=1).update(**values)
 
