@@ -124,6 +124,18 @@ def test_healthz_reports_and_admins_see_a_failing_or_lagging_recompute():
     assert 'data-testid="recompute-behind"' in admin.get("/owners/%d/" % world["ann"].pk).content.decode()
 
 
+def test_a_page_cached_while_a_change_waited_shows_the_behind_notice_once_the_wait_is_too_long():
+    """The page cache keys a page by the figures' generation and whether a change is pending: a
+    page an admin saw while a change had just arrived must not hide the lag notice later."""
+    world = build_company()
+    admin = Client()
+    admin.force_login(world["admin"])
+    PendingRecompute.objects.create(customer_id=world["acme"].pk)
+    assert 'data-testid="recompute-behind"' not in admin.get("/company/").content.decode()
+    PendingRecompute.objects.update(requested_at=timezone.now() - timedelta(hours=1))
+    assert 'data-testid="recompute-behind"' in admin.get("/company/").content.decode()
+
+
 @pytest.mark.worker
 def test_a_connection_dropped_in_the_middle_of_a_full_recompute_ends_in_a_retry_and_the_worker_serves_on(live_worker, monkeypatch):
     """The worker's connection is terminated while a shard computes: the task fails, is retried
@@ -160,3 +172,4 @@ def test_a_connection_dropped_in_the_middle_of_a_full_recompute_ends_in_a_retry_
     assert wait_for(lambda: not PendingRecompute.objects.exists(), 60)  # the worker still serves
     zeta = RetentionSnapshot.objects.get(granularity="month", period_start=TODAY.replace(day=1), scope_type="region", scope_key="APAC")
     assert zeta.starting_arr == line.arr
+

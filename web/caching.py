@@ -2,9 +2,9 @@
 generation, which every recompute bumps, so a cached page never outlives the figures it shows.
 
 The key holds the session (the page carries that session's CSRF token and its user's scope),
-the full path, the generation and the "updating" state of the banner. Pages with a flash message
-to show, and CSV downloads, are never cached. If the cache (Redis) cannot be reached, pages are
-rendered as usual.
+the full path, the generation, the "updating" state of the banner and, for admins, whether a
+change has waited too long (their notice). Pages with a flash message to show, and CSV
+downloads, are never cached. If the cache (Redis) cannot be reached, pages are rendered as usual.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
 
+from accounts.scoping import Visibility
 from metrics import queries
 from metrics.recompute.triggers import UNREACHABLE
+
+from .health import recompute_health
 
 PAGE_SECONDS = 600
 
@@ -28,8 +31,10 @@ def page_key(request) -> str | None:
     if status is None or not request.session.session_key:
         return None
     behind = status.as_of is not None and status.as_of < timezone.localdate()
+    # Admins' notice of a change waiting too long (web/health.py) appears without a recompute.
+    lagging = pending and Visibility.for_user(request.user).is_admin and recompute_health()["behind"]
     parts = [request.session.session_key, request.user.pk, request.user.role, request.get_full_path(), status.generation, pending, behind,
-             status.last_error_at]  # fmt: skip
+             status.last_error_at, lagging]  # fmt: skip
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
