@@ -73,3 +73,28 @@ def live_worker(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def worker_idle_before_flush(request):
+    """A test with the live worker ends only once the worker is idle: the database flush that
+    follows would otherwise deadlock with a recompute still running (TRUNCATE against its reads)."""
+    yield
+    if "live_worker" not in request.fixturenames:
+        return
+    import time
+
+    import redis
+    from django.conf import settings
+
+    from retention_site.celery import app
+
+    queue = redis.Redis.from_url(settings.REDIS_URL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        inspector = app.control.inspect(timeout=1)
+        busy = [tasks for reply in (inspector.active() or {}, inspector.reserved() or {}, inspector.scheduled() or {})
+                for tasks in reply.values() if tasks]  # fmt: skip
+        if not busy and not queue.llen(settings.CELERY_TASK_DEFAULT_QUEUE):
+            return
+        time.sleep(0.2)
