@@ -104,7 +104,11 @@ def compute_shard(version: int, as_of: str, first_day: str | None, lo: int, hi: 
         loaded = time.monotonic()
         partial = engine.partial_totals(inputs, periods)
         computed = time.monotonic()
-        writing.merge_cases(engine.cases(inputs, day), id_range=(lo, hi))
+        cases = engine.cases(inputs, day)
+        # Merging cases takes the recompute lock (to the commit, a second at most): an incremental
+        # run, or another full run's shard over the same customers, must not insert them too.
+        writing.acquire_lock()
+        writing.merge_cases(cases, id_range=(lo, hi))
         ShardResult.objects.update_or_create(version=version, first_customer_id=lo, defaults={"payload": json.dumps(partial.to_payload())})
     log.info("shard %d-%d: frozen and loaded in %.1f s, computed in %.1f s, cases merged in %.1f s",
              lo, hi, loaded - started, computed - loaded, time.monotonic() - computed)  # fmt: skip
