@@ -192,8 +192,40 @@ def value_on(spans: Sequence[Span], day: date) -> int | None:
 # --- per-account movements ----------------------------------------------------------------
 
 
+class AccountFigures:
+    """One account's share of a period's figures, from its starting and ending ARR (shared by
+    the engine's rows and the accounts answered on demand)."""
+
+    __slots__ = ()
+
+    @property
+    def in_cohort(self) -> bool:
+        return self.starting_arr > 0
+
+    @property
+    def change(self) -> Decimal:
+        return self.ending_arr - self.starting_arr
+
+    @property
+    def expansion(self) -> Decimal:
+        return self.change if self.in_cohort and self.ending_arr > self.starting_arr else ZERO
+
+    @property
+    def upsell(self) -> Decimal:
+        return self.expansion - self.cross_sell
+
+    @property
+    def contraction(self) -> Decimal:
+        a, b = self.starting_arr, self.ending_arr
+        return a - b if 0 < b < a else ZERO
+
+    @property
+    def churn(self) -> Decimal:
+        return self.starting_arr if self.in_cohort and self.ending_arr == 0 else ZERO
+
+
 @dataclass(slots=True)
-class AccountMovement:
+class AccountMovement(AccountFigures):
     """One customer (``product`` empty) or customer-product pair in one period."""
 
     granularity: str
@@ -215,27 +247,6 @@ class AccountMovement:
     industry: str
     use_case: str
     tenure_band: str
-
-    @property
-    def in_cohort(self) -> bool:
-        return self.starting_arr > 0
-
-    @property
-    def expansion(self) -> Decimal:
-        return self.ending_arr - self.starting_arr if self.in_cohort and self.ending_arr > self.starting_arr else ZERO
-
-    @property
-    def upsell(self) -> Decimal:
-        return self.expansion - self.cross_sell
-
-    @property
-    def contraction(self) -> Decimal:
-        a, b = self.starting_arr, self.ending_arr
-        return a - b if 0 < b < a else ZERO
-
-    @property
-    def churn(self) -> Decimal:
-        return self.starting_arr if self.in_cohort and self.ending_arr == 0 else ZERO
 
 
 def classify(a: Decimal, b: Decimal) -> str:

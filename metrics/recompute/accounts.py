@@ -33,7 +33,7 @@ from decimal import Decimal
 
 from django.db import connections
 
-from metrics.engine import ONE_DAY, Period, add_months, month_end
+from metrics.engine import ONE_DAY, AccountFigures, Period, add_months, month_end
 from metrics.models import Customer, SnapshotAssignment, SnapshotCustomer, SnapshotLine, SnapshotMembership
 from metrics.queries import ATTRIBUTE_COLUMNS, FIGURES, Figure, Scope, recompute_status
 
@@ -137,7 +137,7 @@ def cents(value) -> Decimal:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountRow:
+class AccountRow(AccountFigures):
     """One customer (``product`` empty) or customer-product pair of one period."""
 
     granularity: str
@@ -161,31 +161,6 @@ class AccountRow:
     industry: str
     use_case: str
     tenure_band: str
-
-    @property
-    def in_cohort(self) -> bool:
-        return self.starting_arr > 0
-
-    @property
-    def change(self) -> Decimal:
-        return self.ending_arr - self.starting_arr
-
-    @property
-    def expansion(self) -> Decimal:
-        return self.change if self.in_cohort and self.ending_arr > self.starting_arr else Decimal("0.00")
-
-    @property
-    def upsell(self) -> Decimal:
-        return self.expansion - self.cross_sell
-
-    @property
-    def contraction(self) -> Decimal:
-        a, b = self.starting_arr, self.ending_arr
-        return a - b if 0 < b < a else Decimal("0.00")
-
-    @property
-    def churn(self) -> Decimal:
-        return self.starting_arr if self.in_cohort and self.ending_arr == 0 else Decimal("0.00")
 
     def amount(self, figure: Figure | str | None) -> Decimal | None:
         """This row's share of a money figure (None for rates and counts)."""
