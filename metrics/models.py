@@ -377,12 +377,12 @@ class SnapshotMembership(models.Model):
 
 
 class ShardResult(models.Model):
-    """A full recompute's shard: its partial totals (``metrics.recompute.engine.Partial`` as JSON),
-    kept here rather than in the broker until the last step sums them."""
+    """A full recompute's shard: its partial totals (``metrics.recompute.engine.BlockTotals``, a
+    compressed ``.npz``), kept here rather than in the broker until the last step sums them."""
 
     version = models.PositiveIntegerField()
     first_customer_id = models.BigIntegerField()
-    payload = models.TextField()
+    totals = models.BinaryField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["version", "first_customer_id"], name="shard_result_unique")]
