@@ -10,9 +10,9 @@ def reasons_subnav(context, current=""):
     """The reason pages' links, offering only what the viewer may open."""
     from django.urls import reverse
 
-    from accounts.scoping import Visibility
+    from metrics.scoping import visibility
 
-    vis = Visibility.for_user(context["request"].user)
+    vis = visibility(context["request"])
     links = []
     if vis.can_record_reasons():
         links.append(("queue", "Reason queue", reverse("reasons:queue")))
