@@ -8,12 +8,9 @@ from datetime import date
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.http import Http404
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 
 from metrics.scoping import Visibility
-from metrics.models import Granularity
 from metrics.queries import UNASSIGNED, Scope
 
 
@@ -46,16 +43,3 @@ def drilldown_path() -> str:
 def scope_from_params(vis: Visibility, params) -> Scope:
     """The scope a drill-down link asks for; the scoping module says whether the viewer may see it."""
     return vis.scope(params.get("scope", "company"), params.get("key", ""), params.get("role", ""))
-
-
-def granularity_and_period(params) -> tuple[str, date]:
-    granularity = params.get("granularity", "")
-    if granularity not in Granularity.values:
-        raise Http404("Unknown granularity.")
-    try:
-        period_start = parse_date(params.get("period", ""))
-    except ValueError:
-        period_start = None
-    if period_start is None:
-        raise Http404("The period must be an ISO date (YYYY-MM-DD).")
-    return granularity, period_start

@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 
 from accounts.models import Team, TeamFunction, User
 from metrics.scoping import Visibility, visibility
@@ -30,7 +29,8 @@ from metrics.recompute.accounts import Inputs
 
 from .caching import cached_by_generation
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
-from .links import granularity_and_period, scope_from_params
+from .forms import PeriodForm, required_period
+from .links import scope_from_params
 from .templatetags.retention_format import period_label
 
 SLICE_LABELS = {
@@ -103,20 +103,15 @@ class PeriodPick:
 
 def pick_period(request, snapshots, scope: Scope) -> PeriodPick:
     """The period asked for, or by default the scope's last complete one."""
-    granularity = request.GET.get("granularity", "month")
-    if granularity not in Granularity.values:
-        granularity = "month"
+    granularity, asked_start = PeriodForm(request.GET).asked()
+    granularity = granularity or "month"
     available = queries.periods(snapshots, scope, granularity)
     pick = PeriodPick(granularity, options=[(s.isoformat(), period_label(granularity, s, e)) for s, e, _ in available])
     if not available:
         return pick
-    try:
-        requested = parse_date(request.GET.get("period", ""))
-    except ValueError:
-        requested = None
     by_start = {s: (s, e) for s, e, _ in available}
     complete = [(s, e) for s, e, partial in available if not partial]
-    pick.start, pick.end = by_start.get(requested) or (complete or available)[0]
+    pick.start, pick.end = by_start.get(asked_start) or (complete or available)[0]
     return pick
 
 
@@ -378,7 +373,7 @@ DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr":
 def drilldown(request):
     vis = visibility(request)
     scope = scope_from_params(vis, request.GET)
-    granularity, period_start = granularity_and_period(request.GET)
+    granularity, period_start = required_period(request.GET)
     figure_name = request.GET.get("figure", "")
     if figure_name and figure_name not in FIGURES:
         raise Http404("Unknown figure.")
