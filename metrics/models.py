@@ -12,8 +12,9 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from accounts.models import overlapping_spans
+from accounts.models import overlapping_spans, text_choices
 
+from . import vocabulary
 from .rounding import ratio
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -65,9 +66,7 @@ class ContractLine(models.Model):
             raise ValidationError({"end_date": "The end date is before the start date."})
 
 
-class AssignmentRole(models.TextChoices):
-    CSM = "csm", "Customer success manager"
-    AM = "am", "Account manager"
+AssignmentRole = text_choices("AssignmentRole", vocabulary.ROLE_NAMES)
 
 
 class Assignment(models.Model):
@@ -135,9 +134,7 @@ class ChurnReason(models.Model):
         return self.label
 
 
-class CaseKind(models.TextChoices):
-    CHURN = "churn", "Churn"
-    CONTRACTION = "contraction", "Contraction"
+CaseKind = text_choices("CaseKind", vocabulary.CASE_KINDS)
 
 
 class ChurnCase(models.Model):
@@ -206,23 +203,8 @@ class ChurnCase(models.Model):
             )
 
 
-class Granularity(models.TextChoices):
-    MONTH = "month", "Month"
-    QUARTER = "quarter", "Quarter"
-    YEAR = "year", "Year"
-    TTM = "ttm", "Trailing twelve months"
-
-
-class ScopeType(models.TextChoices):
-    COMPANY = "company", "Company"
-    TEAM = "team", "Team"
-    OWNER = "owner", "Owner"
-    SEGMENT = "segment", "Segment"
-    REGION = "region", "Region"
-    INDUSTRY = "industry", "Industry"
-    USE_CASE = "use_case", "Use case"
-    PRODUCT = "product", "Product"
-    TENURE = "tenure", "Tenure band"
+Granularity = text_choices("Granularity", vocabulary.GRANULARITIES)
+ScopeType = text_choices("ScopeType", vocabulary.SCOPE_TYPES)
 
 
 class RetentionSnapshot(models.Model):
@@ -266,13 +248,7 @@ class RetentionSnapshot(models.Model):
         return ratio(self.logos_start - self.logos_churned, self.logos_start)
 
 
-class Movement(models.TextChoices):
-    NEW = "new", "New"
-    REACTIVATION = "reactivation", "Reactivation"
-    EXPANSION = "expansion", "Expansion"
-    CONTRACTION = "contraction", "Contraction"
-    CHURN = "churn", "Churn"
-    NONE = "none", "No change"
+Movement = text_choices("Movement", vocabulary.MOVEMENTS)
 
 
 class RecomputeStatus(models.Model):

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from django.db.models import Count, Q, QuerySet, Sum
 
 from .rounding import ratio
+from .vocabulary import ROLES
 
 NO_REASON_LABEL = "no reason recorded"
 ORDER_BY_LOST_ARR = "lost_arr"
@@ -189,7 +190,7 @@ def filter_cases(
         qs = qs.filter(date__gte=date_from)
     if date_to:
         qs = qs.filter(date__lte=date_to)
-    roles = [role] if role else ["csm", "am"]
+    roles = [role] if role else list(ROLES)
     if team_id is not None:
         qs = qs.filter(_any_of(roles, "team_id", team_id))
     if owner_id is not None:

@@ -27,9 +27,9 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Role, Team, TeamMembership, User
 
-from .engine import ROLES
+from .vocabulary import COMPANY, OWNER, ROLES, SLICES, TEAM, UNASSIGNED
 from .models import Assignment
-from .queries import ATTRIBUTE_SCOPES, UNASSIGNED, Scope
+from .queries import Scope
 
 
 def visibility(request) -> Visibility:
@@ -117,11 +117,11 @@ class Visibility:
     def scope(self, scope_type: str, key: str, role: str) -> Scope:
         """A scope asked for by a link (team and owner by id, slices by value), or 404 when it is
         malformed or not the user's to see."""
-        if scope_type == "company" and self.sees_everything:
+        if scope_type == COMPANY and self.sees_everything:
             return Scope.company()
-        if scope_type in ATTRIBUTE_SCOPES and key and self.sees_everything:
+        if scope_type in SLICES and key and self.sees_everything:
             return Scope(scope_type, key)
-        if scope_type not in ("team", "owner") or role not in ROLES:
+        if scope_type not in (TEAM, OWNER) or role not in ROLES:
             raise Http404("No such scope.")
         if key == UNASSIGNED:
             if not self.sees_everything:
@@ -129,7 +129,7 @@ class Visibility:
             return Scope(scope_type, UNASSIGNED, role)
         if not key.isdigit():
             raise Http404("No such scope.")
-        if scope_type == "team":
+        if scope_type == TEAM:
             return Scope.team(get_object_or_404(self.teams(), pk=int(key)), role)
         return Scope.owner(get_object_or_404(self.users(), pk=int(key)), role)
 
@@ -184,10 +184,10 @@ class Visibility:
         if not self.user.is_authenticated:
             return qs.none()
         team_names = Team.objects.filter(id__in=self.benchmark_team_ids).values_list("name", flat=True)
-        visible = Q(scope_type="team", scope_key__in=list(team_names)) | Q(scope_type="owner", scope_key=self.user.email)
+        visible = Q(scope_type=TEAM, scope_key__in=list(team_names)) | Q(scope_type=OWNER, scope_key=self.user.email)
         # A member's rows only for the periods whose first day found it in a led team.
         for _, email, start, end in self.led_memberships:
-            in_team = Q(scope_type="owner", scope_key=email, period_start__gte=start)
+            in_team = Q(scope_type=OWNER, scope_key=email, period_start__gte=start)
             visible |= in_team & Q(period_start__lte=end) if end else in_team
         return qs.filter(visible)
 

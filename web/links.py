@@ -11,16 +11,17 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from metrics.scoping import Visibility
-from metrics.queries import UNASSIGNED, Scope
+from metrics.queries import Scope
+from metrics.vocabulary import COMPANY, OWNER, TEAM, UNASSIGNED
 
 
 
 def scope_params(scope: Scope) -> dict[str, str]:
     params = {"scope": scope.type}
-    if scope.type in ("team", "owner"):
+    if scope.type in (TEAM, OWNER):
         params["key"] = str(scope.object_id) if scope.object_id else UNASSIGNED
         params["role"] = scope.role
-    elif scope.type != "company":
+    elif scope.type != COMPANY:
         params["key"] = scope.key
     return params
 
@@ -42,4 +43,4 @@ def drilldown_path() -> str:
 
 def scope_from_params(vis: Visibility, params) -> Scope:
     """The scope a drill-down link asks for; the scoping module says whether the viewer may see it."""
-    return vis.scope(params.get("scope", "company"), params.get("key", ""), params.get("role", ""))
+    return vis.scope(params.get("scope", COMPANY), params.get("key", ""), params.get("role", ""))

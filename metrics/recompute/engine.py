@@ -30,9 +30,12 @@ from decimal import Decimal
 import numpy as np
 
 from metrics.engine import (
-    ATTRIBUTE_SCOPES, ROLES, TENURE_BANDS, TOTAL_FIELDS, UNKNOWN, AccountMovement, Case, Dataset, Period, Result,
-    RetentionRow, ScopeKey, Totals, classify, first_revenue_day, periods_between, retention_row,
+    TOTAL_FIELDS, AccountMovement, Case, Dataset, Period, Result, RetentionRow, ScopeKey, Totals, classify,
+    first_revenue_day, periods_between, retention_row,
 )  # fmt: skip
+from metrics.vocabulary import (
+    AM, COMPANY, CSM, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, ROLES, TEAM, TENURE, TENURE_BANDS, UNKNOWN,
+)
 
 ONE_DAY = timedelta(days=1)
 OPEN = 2**22 - 1  # the "stop" day of an open span: after every date (date.max is day 3,652,059)
@@ -265,7 +268,7 @@ class Inputs:
         if len(np.unique(customer_ids)) != len(customer_ids):
             raise ValueError("a customer is listed twice")
         attributes = {scope: _labels_and_codes([row[column] or UNKNOWN for row in customers])
-                      for column, scope in enumerate(ATTRIBUTE_SCOPES, start=1)}  # fmt: skip
+                      for column, scope in enumerate(CUSTOMER_ATTRIBUTES, start=1)}  # fmt: skip
         products, revenue_lines = _encode_lines(customer_ids, lines)
         user_ids, team_ids, role_spans, membership_spans = _encode_ownership(customer_ids, assignments, memberships)
         first_day = None
@@ -464,10 +467,10 @@ class _ScopeLayout:
     def __init__(self, book: _Book):
         inputs = book.inputs
         owners = [None] + [int(u) for u in inputs.user_ids]
-        self.blocks: list[tuple[str, str, list]] = [("company", "", [""])]
-        self.blocks += [("owner", role, owners) for role in ROLES]
-        self.blocks += [(scope, "", inputs.attributes[scope][0]) for scope in ATTRIBUTE_SCOPES]
-        self.blocks += [("tenure", "", list(TENURE_LABELS))]
+        self.blocks: list[tuple[str, str, list]] = [(COMPANY, "", [""])]
+        self.blocks += [(OWNER, role, owners) for role in ROLES]
+        self.blocks += [(scope, "", inputs.attributes[scope][0]) for scope in CUSTOMER_ATTRIBUTES]
+        self.blocks += [(TENURE, "", list(TENURE_LABELS))]
         self.offsets = np.cumsum([0] + [len(labels) for _, _, labels in self.blocks])
         self.size = int(self.offsets[-1])
 
@@ -475,7 +478,7 @@ class _ScopeLayout:
         """(customer, block) -> slot, in the order of ``blocks``."""
         codes = [np.zeros(len(customers), dtype=np.int64)]
         codes += [book.owners_on(role, start, customers) for role in ROLES]
-        codes += [book.inputs.attributes[scope][1][customers] for scope in ATTRIBUTE_SCOPES]
+        codes += [book.inputs.attributes[scope][1][customers] for scope in CUSTOMER_ATTRIBUTES]
         codes += [book.tenure_codes(customers, start)]
         return np.column_stack(codes) + self.offsets[:-1]
 
@@ -567,8 +570,8 @@ def _block_totals(book: _Book, periods: Sequence[Period]) -> BlockTotals:
     for scope_type, role, labels in layout.blocks:
         result.new_block(scope_type, role, labels)
     for role in ROLES:
-        result.new_block("team", role, teams)
-    result.new_block("product", "", book.inputs.products)
+        result.new_block(TEAM, role, teams)
+    result.new_block(PRODUCT, "", book.inputs.products)
     row = {(p.granularity, p.start): index for index, p in enumerate(periods)}
     for start, same_start in _periods_by_start(periods).items():
         cohort = _Cohort(book, layout, start)
@@ -578,8 +581,8 @@ def _block_totals(book: _Book, periods: Sequence[Period]) -> BlockTotals:
             for (scope_type, role, labels), first in zip(layout.blocks, layout.offsets):
                 result.tables[(scope_type, role)][i] = totals[first : first + len(labels)]
             for role in ROLES:
-                result.tables[("team", role)][i] = cohort.team_totals(totals, role)
-            result.tables[("product", "")][i] = cohort.product_totals(period)
+                result.tables[(TEAM, role)][i] = cohort.team_totals(totals, role)
+            result.tables[(PRODUCT, "")][i] = cohort.product_totals(period)
     return result
 
 
@@ -628,7 +631,7 @@ class BlockTotals:
             table = self.tables[(scope_type, role)]
             for i, (granularity, start) in enumerate(self.periods):
                 values = table[i]
-                rows = range(len(labels)) if scope_type == "company" else np.flatnonzero(values[:, LOGOS] > 0)
+                rows = range(len(labels)) if scope_type == COMPANY else np.flatnonzero(values[:, LOGOS] > 0)
                 listed = values.tolist()
                 for row in rows:
                     partial._put((granularity, start, scope_type, labels[row], role), tuple(listed[row]))
@@ -662,7 +665,7 @@ class BlockTotals:
 # --- retention rows -----------------------------------------------------------------------
 
 SCOPE_ORDER = {
-    name: rank for rank, name in enumerate(("company", "team", "owner", *ATTRIBUTE_SCOPES, "tenure", "product"))
+    name: rank for rank, name in enumerate((COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES, TENURE, PRODUCT))
 }
 
 
@@ -673,12 +676,12 @@ def retention_rows(partial: Partial, periods: Iterable[Period]) -> list[Retentio
     Ordered by period, then scope type, key and role (the reference keeps its dict's order).
     """
     by_period = {(p.granularity, p.start): p for p in periods}
-    rows = [retention_row(p, "company", "", "", partial.totals_of((p.granularity, p.start, "company", "", "")))
+    rows = [retention_row(p, COMPANY, "", "", partial.totals_of((p.granularity, p.start, COMPANY, "", "")))
             for p in by_period.values()]  # fmt: skip
     rank = {period_key: index for index, period_key in enumerate(by_period)}
     others = [
         key for key, values in partial.totals.items()
-        if key[2] != "company" and (key[0], key[1]) in by_period and values[LOGOS] > 0
+        if key[2] != COMPANY and (key[0], key[1]) in by_period and values[LOGOS] > 0
     ]  # fmt: skip
     others.sort(key=lambda k: (rank[(k[0], k[1])], SCOPE_ORDER.get(k[2], 99), k[2], k[3] is None,
                                0 if k[3] is None else k[3], k[4]))  # fmt: skip
@@ -708,7 +711,7 @@ def _period_accounts(book: _Book, period: Period) -> list[AccountMovement]:
     teams = {role: team_of[owners[role]].tolist() for role in ROLES}
     owners = {role: codes.tolist() for role, codes in owners.items()}
     tenure = book.tenure_codes(customers, period.start).tolist()
-    attributes = {scope: inputs.attributes[scope] for scope in ATTRIBUTE_SCOPES}
+    attributes = {scope: inputs.attributes[scope] for scope in CUSTOMER_ATTRIBUTES}
     pairs_by_customer = _held_pairs(book, period)
     rows: list[AccountMovement] = []
     for i, customer in enumerate(customers.tolist()):
@@ -720,8 +723,8 @@ def _period_accounts(book: _Book, period: Period) -> list[AccountMovement]:
         common = dict(
             granularity=period.granularity, period_start=period.start, period_end=period.end, partial=period.partial,
             customer_id=int(inputs.customer_ids[customer]),
-            csm_owner=book.owner_label(owners["csm"][i]), csm_team=book.team_label(teams["csm"][i]),
-            am_owner=book.owner_label(owners["am"][i]), am_team=book.team_label(teams["am"][i]),
+            csm_owner=book.owner_label(owners[CSM][i]), csm_team=book.team_label(teams[CSM][i]),
+            am_owner=book.owner_label(owners[AM][i]), am_team=book.team_label(teams[AM][i]),
             **{scope: labels[codes[customer]] for scope, (labels, codes) in attributes.items()},
             tenure_band=TENURE_LABELS[tenure[i]],
         )  # fmt: skip
@@ -785,10 +788,10 @@ def cases(inputs: Inputs, today: date, since: date | None = None) -> list[Case]:
     def label(ids: np.ndarray, codes: np.ndarray, held: np.ndarray) -> list[int | None]:
         return [int(ids[c]) if h else None for c, h in zip(codes.tolist(), held.tolist())]
 
-    csm_owner = label(inputs.user_ids, owners["csm"], owners["csm"] >= 0)
-    csm_team = label(inputs.team_ids, teams["csm"], (owners["csm"] >= 0) & (teams["csm"] >= 0))
-    am_owner = label(inputs.user_ids, owners["am"], owners["am"] >= 0)
-    am_team = label(inputs.team_ids, teams["am"], (owners["am"] >= 0) & (teams["am"] >= 0))
+    csm_owner = label(inputs.user_ids, owners[CSM], owners[CSM] >= 0)
+    csm_team = label(inputs.team_ids, teams[CSM], (owners[CSM] >= 0) & (teams[CSM] >= 0))
+    am_owner = label(inputs.user_ids, owners[AM], owners[AM] >= 0)
+    am_team = label(inputs.team_ids, teams[AM], (owners[AM] >= 0) & (teams[AM] >= 0))
     customer_ids = inputs.customer_ids[customer].tolist()
     return [
         Case(customer_ids[i], from_day_number(d), "churn" if after_i == 0 else "contraction",

@@ -20,10 +20,10 @@ from accounts.models import Team, User
 
 from .. import engine as reference
 from ..bulk import copy_rows
+from ..vocabulary import COMPANY, OWNER, TEAM, UNASSIGNED
 from ..models import ChurnCase, RecomputeStatus, RetentionSnapshot
 
 log = logging.getLogger(__name__)
-UNASSIGNED = "unassigned"
 LOCK_KEY = 727_001  # PostgreSQL advisory lock id of the recompute
 RETENTION_FIELDS = list(reference.RetentionRow.__dataclass_fields__)
 SCOPE_FIELDS = ["granularity", "period_start", "scope_type", "scope_key", "role"]
@@ -40,18 +40,18 @@ class ScopeNames:
         self.user_ids = {email: pk for pk, email in self.users.items()}
 
     def name(self, scope_type: str, key) -> str:
-        if scope_type == "team":
+        if scope_type == TEAM:
             return self.teams.get(key, UNASSIGNED) if key is not None else UNASSIGNED
-        if scope_type == "owner":
+        if scope_type == OWNER:
             return self.users.get(key, UNASSIGNED) if key is not None else UNASSIGNED
         return key
 
     def key(self, scope_type: str, name: str):
         """The inverse, for reading stored rows back into engine keys."""
-        if scope_type in ("team", "owner"):
+        if scope_type in (TEAM, OWNER):
             if name == UNASSIGNED:
                 return None
-            return (self.team_ids if scope_type == "team" else self.user_ids).get(name, name)
+            return (self.team_ids if scope_type == TEAM else self.user_ids).get(name, name)
         return name
 
 
@@ -122,7 +122,7 @@ def apply_delta(delta: Mapping[reference.ScopeKey, reference.Totals], periods: l
     keep, drop = [], []
     for (granularity, start, scope_type, key, role), totals in stored.items():
         period = by_period[(granularity, start)]
-        if scope_type != "company" and totals.logos_start == 0:
+        if scope_type != COMPANY and totals.logos_start == 0:
             drop.append((granularity, start, scope_type, names.name(scope_type, key), role))
         else:
             keep.append(snapshot_model(reference.retention_row(period, scope_type, key, role, totals), names, computed_at))

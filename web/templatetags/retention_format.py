@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import template
 
 from metrics import rounding
+from metrics.vocabulary import MONTH, TTM
 
 register = template.Library()
 
@@ -50,9 +51,9 @@ def month_label(day: date) -> str:
 @register.simple_tag
 def period_label(granularity: str, start: date, end: date) -> str:
     """'Oct 2026' for a month, 'Oct 2026 – Dec 2026' for a quarter, a year or a TTM window."""
-    if granularity == "month":
+    if granularity == MONTH:
         return month_label(start)
-    prefix = "TTM " if granularity == "ttm" else ""
+    prefix = "TTM " if granularity == TTM else ""
     return f"{prefix}{month_label(start)} – {month_label(end)}"
 
 
