@@ -234,6 +234,10 @@ CELERY_BEAT_SCHEDULE = {
     "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0},
 }
 
+# Trend points whose cohort has fewer customers than this are drawn as low confidence and left
+# out of the chart's axis range (a rate of two customers swings from 13% to 173%).
+LOW_CONFIDENCE_LOGOS = int(os.environ.get("LOW_CONFIDENCE_LOGOS", "5"))
+
 # A full recompute is split into shards of this many customers, each a Celery task (run by any
 # free worker process): shards bound each task's memory, and several worker processes (on one
 # machine or many) compute them side by side.

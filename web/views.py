@@ -28,6 +28,7 @@ from metrics.recompute import accounts
 from metrics.recompute.accounts import Inputs
 
 from .caching import cached_by_generation
+from .definitions import FIGURE_DEFINITIONS, topics
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
 from .links import ROLES, granularity_and_period, scope_from_params
 from .templatetags.retention_format import period_label
@@ -100,11 +101,13 @@ class PeriodPick:
     options: list[tuple[str, str]] = field(default_factory=list)  # (iso start, label)
 
 
-def pick_period(request, snapshots, scope: Scope) -> PeriodPick:
-    """The period asked for, or by default the scope's last complete one."""
-    granularity = request.GET.get("granularity", "month")
+def pick_period(request, snapshots, scope: Scope, default: str = "month") -> PeriodPick:
+    """The period asked for, or by default the scope's last complete one of ``default``
+    granularity (team and owner pages open on the trailing twelve months: a single month shows
+    almost everyone at 100%)."""
+    granularity = request.GET.get("granularity", default)
     if granularity not in Granularity.values:
-        granularity = "month"
+        granularity = default
     available = queries.periods(snapshots, scope, granularity)
     pick = PeriodPick(granularity, options=[(s.isoformat(), period_label(granularity, s, e)) for s, e, _ in available])
     if not available:
@@ -256,7 +259,7 @@ def team(request, team_id: int):
     role = role if role in ROLES else default_role_for_team(team)
     snapshots = visible_snapshots(vis)
     scope = Scope.team(team, role)
-    pick = pick_period(request, snapshots, scope)
+    pick = pick_period(request, snapshots, scope, default="ttm")
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
     owner_rows = []
@@ -311,7 +314,7 @@ def owner(request, user_id: int):
     role = request.GET.get("role", "")
     role = role if role in ROLES else "am" if roles == {"am"} else "csm"
     scope = Scope.owner(user, role)
-    pick = pick_period(request, snapshots, scope)
+    pick = pick_period(request, snapshots, scope, default="ttm")
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
     book, movers, cases, team, team_page = [], [], [], None, False
@@ -335,6 +338,9 @@ def owner(request, user_id: int):
         ]
     context = {
         "owner": user,
+        "owns_nothing": not roles,
+        "is_self": user.pk == request.user.pk,
+        "own_teams": list(vis.teams().filter(id__in=vis.led_team_ids).order_by("name")) if not roles and user.pk == request.user.pk else [],
         "granularities": Granularity.choices,
         "keep": {"role": role},
         "role": role,
@@ -508,3 +514,10 @@ def drilldown_csv(rows, scope: Scope, period, figure) -> StreamingHttpResponse:
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+def figures_help(request):
+    """How figures are computed: every figure's definition and the rules behind the pages."""
+    figures = [(name, FIGURES[name].label, text) for name, text in FIGURE_DEFINITIONS.items()]
+    return render(request, "web/figures_help.html", {"figures": figures, "topics": topics()})
