@@ -378,7 +378,10 @@ def scope_title(scope: Scope) -> str:
 
 
 DRILL_PAGE_SIZE = 100
-DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "change": "Change"}
+# Sortable columns; the change column sorts by size (largest change first, either way, by default).
+DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "abs_change": "Change"}
+DRILL_DEFAULT_SORT = "-abs_change"
+SEARCH_MAX = 100
 
 
 @login_required
@@ -394,13 +397,15 @@ def drilldown(request):
     movement = request.GET.get("movement", "")
     if movement and movement not in Movement.values:
         raise Http404("Unknown movement.")
-    sort = request.GET.get("sort", "name")
-    if sort.lstrip("-") not in DRILL_SORTS:
-        sort = "name"
+    sort = request.GET.get("sort", DRILL_DEFAULT_SORT)
+    if sort.lstrip("-") not in DRILL_SORTS and sort.lstrip("-") != "change":
+        sort = DRILL_DEFAULT_SORT
+    search = request.GET.get("q", "").strip()[:SEARCH_MAX]
 
     inputs = Inputs.current()
     period = inputs.period(granularity, period_start)
-    ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis))
+    filters = accounts.Filters(search=search) if search else None
+    ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis), filters=filters)
     if request.GET.get("format") == "csv":
         return drilldown_csv(accounts.iter_account_rows(inputs.version, period, scope, sort=sort, **ask), scope, period, figure)
     snapshot = queries.snapshot(visible_snapshots(vis), scope, granularity, period_start)
@@ -422,7 +427,8 @@ def drilldown(request):
         "figure_value": figure.of(snapshot) if figure and snapshot else None,
         "snapshot": snapshot,
         "movement": movement,
-        "movement_choices": Movement.choices,
+        "movement_choices": [(v, label) for v, label in Movement.choices if not figure or v in figure.movements],
+        "search": search,
         "rows": shown_accounts(rows, figure),
         "totals": totals,
         "page": page,
