@@ -31,6 +31,7 @@ from .caching import cached_by_generation
 from .definitions import FIGURE_DEFINITIONS, topics
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
 from .links import ROLES, granularity_and_period, scope_from_params
+from .reconciling import SHOWN_CASES, cases_beside
 from .templatetags.retention_format import period_label
 
 SLICE_LABELS = {
@@ -178,6 +179,7 @@ def company(request):
         "has_data": snapshots.filter(scope_type="company").exists(),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
+        "beside": cases_beside(vis, scope, pick, row, Inputs.current(), limit=SHOWN_CASES) if scope.type == "company" else None,
     }
     return render(request, "web/company.html", context)
 
@@ -293,6 +295,7 @@ def team(request, team_id: int):
         "owner_query": period_query(pick, role=role),
         "other_role_query": period_query(pick, role=other_role(role)),
         "owner_rows": sort_owner_rows(owner_rows, sort),
+        "beside": cases_beside(vis, scope, pick, row, Inputs.current(), limit=SHOWN_CASES),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
     }
@@ -317,13 +320,13 @@ def owner(request, user_id: int):
     pick = pick_period(request, snapshots, scope, default="ttm")
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
-    book, movers, cases, team, team_page = [], [], [], None, False
+    book, movers, cases, team, team_page = [], [], None, None, False
     if pick.start:
         inputs, visible = Inputs.current(), accounts.Visible.of(vis)
         period = inputs.period(pick.granularity, pick.start)
         book = shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
         movers = shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
-        cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
+        cases = cases_beside(vis, scope, pick, row, inputs)
         team_id = queries.team_of_owner(inputs.version, user.pk, pick.start)
         # The team's totals to compare against: for leads, executives, admins and the team's members.
         if team_id and (vis.sees_everything or team_id in vis.benchmark_team_ids):
@@ -354,7 +357,7 @@ def owner(request, user_id: int):
         "team_page": team_page,
         "book": book,
         "movers": movers,
-        "cases": cases,
+        "beside": cases,
         "trend": trend_chart(snapshots, lines),
         "bridge": bridge_chart(row, scope) if row else None,
     }
