@@ -144,7 +144,7 @@ def test_owner_view_lists_the_book_movers_and_cases(client, company):
     book = {m.customer_name: m.movement for m in response.context["book"]}
     assert book == {"Acme": "expansion", "Beta": "churn"}
     assert [m.customer_name for m in response.context["movers"]] == ["Beta", "Acme"]
-    assert [(c.customer.name, c.kind) for c in response.context["cases"]] == [("Beta", "churn")]
+    assert [(c.customer.name, c.kind) for c in response.context["beside"].cases] == [("Beta", "churn")]
     assert response.context["row"] == company_row(scope_type="owner", scope_key="ann@example.com", role="csm")
 
 
