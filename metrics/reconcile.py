@@ -98,6 +98,10 @@ class Reconciliation:
         return self.counted_amount - self.counted.lost_arr
 
     @property
+    def start_to_end_size(self) -> Decimal:
+        return abs(self.start_to_end)
+
+    @property
     def moved_out_amount(self) -> Decimal:
         return sum((loss for _, loss, _ in self.moved_out), ZERO)
 
