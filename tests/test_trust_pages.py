@@ -122,3 +122,19 @@ def test_every_figure_links_to_how_figures_are_computed(client, company):
     for anchor in ("nrr", "grr", "churn", "periods", "attribution", "cases", "reason-coverage", "low-confidence"):
         assert f'id="{anchor}"' in help_page, anchor
     assert "(starting ARR - contraction - churn) / starting ARR" in help_page
+
+
+# --- 8. the site's own error pages --------------------------------------------------------------
+
+
+def test_server_errors_and_csrf_failures_get_the_sites_own_pages(client, company, settings):
+    from django.test import RequestFactory
+
+    from retention_site.database import server_error
+
+    error = server_error(RequestFactory().get("/company/"))
+    assert error.status_code == 500 and b'data-testid="error-500"' in error.content
+    csrf_client = type(client)(enforce_csrf_checks=True)
+    csrf_client.force_login(company["ann"])
+    refused = csrf_client.post("/accounts/password/", {"old_password": "x"})
+    assert refused.status_code == 403 and b'data-testid="error-csrf"' in refused.content

@@ -54,8 +54,12 @@ def cases_beside(vis, scope: Scope, pick, row, inputs, limit: int | None = None)
             cohort[r.customer_id] = (r.starting_arr, r.ending_arr)
             names[r.customer_id] = r.customer_name
 
-    for figure in ("churn", "contraction"):
-        take(accounts.account_rows(inputs.version, period, scope, figure=figure, visible=visible, limit=None))
+    # Accounts of the book that lost ARR with no case in its list (they fell after moving to another
+    # book). The company's book is everyone's: each of its drops is a case in its own list, so
+    # its whole-company scans are skipped (a mismatch would show as not reconciling).
+    if scope.type != "company":
+        for figure in ("churn", "contraction"):
+            take(accounts.account_rows(inputs.version, period, scope, figure=figure, visible=visible, limit=None))
     with_case = {c.customer_id for c in listed}
     for chunk in _chunks(with_case - cohort.keys()):
         take(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible,
