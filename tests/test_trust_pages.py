@@ -91,6 +91,8 @@ def test_drilldown_opens_on_the_largest_change_and_is_searchable_and_filterable(
     assert 'data-testid="sort-change"' in first.content.decode() and "+3,000.00" in first.content.decode()
     smallest = drill(client, figure="starting_arr", sort="abs_change")
     assert names(smallest)[0] == "=Zeta"
+    by_kind = drill(client, figure="starting_arr", sort="movement")
+    assert [r.movement for r in by_kind.context["rows"]] == ["churn", "contraction", "expansion", "expansion", "none"]
     found = drill(client, figure="starting_arr", q="GAM")
     assert names(found) == ["Gamma"] and found.context["totals"].accounts == 1
     assert names(drill(client, figure="starting_arr", q="c3")) == ["Gamma"]  # the external id too

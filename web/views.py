@@ -382,7 +382,7 @@ def scope_title(scope: Scope) -> str:
 
 DRILL_PAGE_SIZE = 100
 # Sortable columns; the change column sorts by size (largest change first, either way, by default).
-DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "abs_change": "Change"}
+DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "abs_change": "Change", "movement": "Movement"}
 DRILL_DEFAULT_SORT = "-abs_change"
 SEARCH_MAX = 100
 

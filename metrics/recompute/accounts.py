@@ -51,6 +51,7 @@ SORTS = {
     "ending_arr": "{t}b",
     "change": "{t}b - {t}a",
     "abs_change": "ABS({t}b - {t}a)",
+    "movement": "{t}movement",
 }
 # Tables (read from the models, so a db_table change follows).
 LINE = SnapshotLine._meta.db_table
