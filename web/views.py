@@ -30,9 +30,11 @@ from metrics.recompute import accounts
 from metrics.recompute.accounts import Inputs
 
 from .caching import cached_by_generation
+from .definitions import FIGURE_DEFINITIONS, topics
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
 from .forms import PeriodForm, required_period
 from .links import scope_from_params
+from .reconciling import SHOWN_CASES, cases_beside
 from .templatetags.retention_format import period_label
 
 SLICE_LABELS = {scope_type: SCOPE_TYPES[scope_type] for scope_type in SLICES}
@@ -95,10 +97,12 @@ class PeriodPick:
     options: list[tuple[str, str]] = field(default_factory=list)  # (iso start, label)
 
 
-def pick_period(request, snapshots, scope: Scope) -> PeriodPick:
-    """The period asked for, or by default the scope's last complete one."""
+def pick_period(request, snapshots, scope: Scope, default: str = MONTH) -> PeriodPick:
+    """The period asked for, or by default the scope's last complete one of ``default``
+    granularity (team and owner pages open on the trailing twelve months: a single month shows
+    almost everyone at 100%)."""
     granularity, asked_start = PeriodForm(request.GET).asked()
-    granularity = granularity or MONTH
+    granularity = granularity or default
     available = queries.periods(snapshots, scope, granularity)
     pick = PeriodPick(granularity, options=[(s.isoformat(), period_label(granularity, s, e)) for s, e, _ in available])
     if not available:
@@ -165,6 +169,7 @@ def company(request):
         "has_data": snapshots.filter(scope_type=COMPANY).exists(),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
+        "beside": cases_beside(vis, scope, pick, row, Inputs.current(), limit=SHOWN_CASES) if scope.type == COMPANY else None,
     }
     return render(request, "web/company.html", context)
 
@@ -246,7 +251,7 @@ def team(request, team_id: int):
     role = role if role in ROLES else default_role_for_team(team)
     snapshots = visible_snapshots(vis)
     scope = Scope.team(team, role)
-    pick = pick_period(request, snapshots, scope)
+    pick = pick_period(request, snapshots, scope, default=TTM)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
     owner_rows = []
@@ -281,6 +286,7 @@ def team(request, team_id: int):
         "owner_query": period_query(pick, role=role),
         "other_role_query": period_query(pick, role=other_role(role)),
         "owner_rows": sort_owner_rows(owner_rows, sort),
+        "beside": cases_beside(vis, scope, pick, row, Inputs.current(), limit=SHOWN_CASES),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
     }
@@ -302,16 +308,16 @@ def owner(request, user_id: int):
     role = request.GET.get("role", "")
     role = role if role in ROLES else AM if roles == {AM} else CSM
     scope = Scope.owner(user, role)
-    pick = pick_period(request, snapshots, scope)
+    pick = pick_period(request, snapshots, scope, default=TTM)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
-    book, movers, cases, team, team_page = [], [], [], None, False
+    book, movers, cases, team, team_page = [], [], None, None, False
     if pick.start:
         inputs, visible = Inputs.current(), accounts.Visible.of(vis)
         period = inputs.period(pick.granularity, pick.start)
         book = shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
         movers = shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
-        cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
+        cases = cases_beside(vis, scope, pick, row, inputs)
         team = vis.benchmark_team(queries.team_of_owner(inputs.version, user.pk, pick.start))
         team_page = team is not None and vis.may_open_team(team.pk)
     lines = standard_trend(snapshots, scope)
@@ -323,6 +329,9 @@ def owner(request, user_id: int):
         ]
     context = {
         "owner": user,
+        "owns_nothing": not roles,
+        "is_self": user.pk == request.user.pk,
+        "own_teams": list(vis.teams().filter(id__in=vis.led_team_ids).order_by("name")) if not roles and user.pk == request.user.pk else [],
         "granularities": Granularity.choices,
         "keep": {"role": role},
         "role": role,
@@ -337,7 +346,7 @@ def owner(request, user_id: int):
         "team_page": team_page,
         "book": book,
         "movers": movers,
-        "cases": cases,
+        "beside": cases,
         "trend": trend_chart(snapshots, lines),
         "bridge": bridge_chart(row, scope) if row else None,
     }
@@ -361,7 +370,10 @@ def scope_title(scope: Scope) -> str:
 
 
 DRILL_PAGE_SIZE = 100
-DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "change": "Change"}
+# Sortable columns; the change column sorts by size (largest change first, either way, by default).
+DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "abs_change": "Change", "movement": "Movement"}
+DRILL_DEFAULT_SORT = "-abs_change"
+SEARCH_MAX = 100
 
 
 @login_required
@@ -377,13 +389,15 @@ def drilldown(request):
     movement = request.GET.get("movement", "")
     if movement and movement not in Movement.values:
         raise Http404("Unknown movement.")
-    sort = request.GET.get("sort", "name")
-    if sort.lstrip("-") not in DRILL_SORTS:
-        sort = "name"
+    sort = request.GET.get("sort", DRILL_DEFAULT_SORT)
+    if sort.lstrip("-") not in DRILL_SORTS and sort.lstrip("-") != "change":
+        sort = DRILL_DEFAULT_SORT
+    search = request.GET.get("q", "").strip()[:SEARCH_MAX]
 
     inputs = Inputs.current()
     period = inputs.period(granularity, period_start)
-    ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis))
+    filters = accounts.Filters(search=search) if search else None
+    ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis), filters=filters)
     if request.GET.get("format") == "csv":
         return drilldown_csv(accounts.iter_account_rows(inputs.version, period, scope, sort=sort, **ask), scope, period, figure)
     snapshot = queries.snapshot(visible_snapshots(vis), scope, granularity, period_start)
@@ -405,7 +419,8 @@ def drilldown(request):
         "figure_value": figure.of(snapshot) if figure and snapshot else None,
         "snapshot": snapshot,
         "movement": movement,
-        "movement_choices": Movement.choices,
+        "movement_choices": [(v, label) for v, label in Movement.choices if not figure or v in figure.movements],
+        "search": search,
         "rows": shown_accounts(rows, figure),
         "totals": totals,
         "page": page,
@@ -497,3 +512,10 @@ def drilldown_csv(rows, scope: Scope, period, figure) -> StreamingHttpResponse:
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+def figures_help(request):
+    """How figures are computed: every figure's definition and the rules behind the pages."""
+    figures = [(name, FIGURES[name].label, text) for name, text in FIGURE_DEFINITIONS.items()]
+    return render(request, "web/figures_help.html", {"figures": figures, "topics": topics()})
