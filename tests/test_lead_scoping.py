@@ -10,8 +10,8 @@ from django.urls import reverse
 from accounts.models import TeamMembership, User
 from metrics import recompute
 from metrics.models import Assignment, ChurnCase, ContractLine, Customer, PendingRecompute
-from tests.api_support import reset_throttles, token_client  # noqa: F401 (fixture)
-from web_support import EPOCH, PASSWORD, TODAY, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from tests.api_support import token_client
+from web_support import EPOCH, PASSWORD, TODAY, build_company
 
 MOVE = date(2026, 7, 1)  # Mo leaves CS West for CS East on this day
 

@@ -10,7 +10,7 @@ import pytest
 from metrics import recompute
 from metrics.models import Assignment, ContractLine, Customer, PendingRecompute, RetentionSnapshot
 from metrics.reconcile import CAME_BACK, COUNTS, FELL_TWICE, JOINED, NEW_CUSTOMER, CaseIn, reconcile
-from web_support import OCTOBER, TODAY, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from web_support import OCTOBER, TODAY, build_company
 
 # --- the rule, by hand ---------------------------------------------------------------------------
 

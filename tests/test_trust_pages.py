@@ -9,10 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import Role, Team, TeamMembership, User
 from metrics.models import Assignment, ChurnCase, Customer
 from reasons_data import build_world
-from web_support import OCTOBER, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from web_support import OCTOBER, build_company
 
 
 def text(response) -> str:

@@ -14,7 +14,7 @@ from metrics.queries import FIGURES, Scope
 from metrics.recompute import accounts
 from web.links import drill_url
 from web.templatetags.retention_format import money, rate
-from web_support import OCTOBER, PASSWORD, TODAY, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from web_support import OCTOBER, PASSWORD, TODAY, build_company
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from web_support import OCTOBER, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from web_support import OCTOBER, build_company
 
 
 @pytest.fixture
