@@ -130,7 +130,7 @@ def test_the_team_pages_list_the_mover_in_the_team_it_was_in_on_each_periods_fir
 
     def owners(team, period):
         page = client.get(reverse("team", args=[team.pk]), {"granularity": "month", "period": period, "role": "csm"})
-        return {item["owner"].email for item in page.context["owner_rows"]}
+        return {item.owner.email for item in page.context["owner_rows"]}
 
     assert "mo@example.com" in owners(company["west"], "2026-05-01") and "mo@example.com" not in owners(company["east"], "2026-05-01")
     assert "mo@example.com" in owners(company["east"], "2026-08-01") and "mo@example.com" not in owners(company["west"], "2026-08-01")

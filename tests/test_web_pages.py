@@ -74,15 +74,15 @@ def test_company_bridge_walks_from_start_to_end(client, company):
 def test_company_team_tables_have_a_row_per_team_for_each_role(client, company):
     client.force_login(company["executive"])
     tables = {t["testid"]: t["items"] for t in client.get("/company/").context["team_tables"]}
-    assert {i["label"] for i in tables["teams-csm"]} == {"CS East", "CS West", "unassigned"}
-    assert {i["label"] for i in tables["teams-am"]} == {"AM Team", "unassigned"}
-    assert all(i["url"] for i in tables["teams-csm"] if i["label"] != "unassigned")
+    assert {i.label for i in tables["teams-csm"]} == {"CS East", "CS West", "unassigned"}
+    assert {i.label for i in tables["teams-am"]} == {"AM Team", "unassigned"}
+    assert all(i.url for i in tables["teams-csm"] if i.label != "unassigned")
 
 
 def test_slicing_shows_every_value_then_one_value(client, company):
     client.force_login(company["executive"])
     response = client.get(f"/company/?slice=segment&granularity=month&period={OCTOBER.isoformat()}")
-    assert [i["label"] for i in response.context["slice_rows"]] == ["Enterprise", "SMB", "unknown"]
+    assert [i.label for i in response.context["slice_rows"]] == ["Enterprise", "SMB", "unknown"]
     response = client.get(f"/company/?slice=segment&key=SMB&granularity=month&period={OCTOBER.isoformat()}")
     assert response.context["row"] == company_row(scope_type="segment", scope_key="SMB", role="")
     assert response.context["title"] == "Segment: SMB"
@@ -129,13 +129,13 @@ def test_team_view_rows_follow_the_role_and_sort(client, company):
     url = f"/teams/{company['east'].pk}/?granularity=month&period={OCTOBER.isoformat()}"
     response = client.get(url + "&sort=grr")
     assert response.context["accountable"] == "grr"
-    grrs = [i["row"].grr for i in response.context["owner_rows"]]
+    grrs = [i.row.grr for i in response.context["owner_rows"]]
     assert grrs == sorted(grrs) and len(grrs) == 2
-    assert [i["row"].grr for i in client.get(url + "&sort=-grr").context["owner_rows"]] == sorted(grrs, reverse=True)
+    assert [i.row.grr for i in client.get(url + "&sort=-grr").context["owner_rows"]] == sorted(grrs, reverse=True)
     am = client.get(f"/teams/{company['am_team'].pk}/?granularity=month&period={OCTOBER.isoformat()}")
     assert am.context["role"] == "am" and am.context["accountable"] == "nrr"
     assert [h["name"] for h in am.context["headers"]][:5] == ["owner", "starting_arr", "upsell", "cross_sell", "expansion"]
-    assert [i["owner"].email for i in am.context["owner_rows"]] == ["amy@example.com"]
+    assert [i.owner.email for i in am.context["owner_rows"]] == ["amy@example.com"]
 
 
 def test_owner_view_lists_the_book_movers_and_cases(client, company):

@@ -100,7 +100,7 @@ def test_a_404_uses_the_site_page_and_does_not_leak_the_other_team(client, compa
 def test_team_page_lists_only_owners_attributed_to_that_team(client, company):
     client.force_login(company["lead"])
     response = client.get(f"/teams/{company['east'].pk}/?granularity=month&period={OCTOBER.isoformat()}")
-    owners = {item["owner"].email for item in response.context["owner_rows"]}
+    owners = {item.owner.email for item in response.context["owner_rows"]}
     assert owners == {"ann@example.com", "cid@example.com"}
 
 
