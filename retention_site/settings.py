@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "web",
     "api",
     "reasons",
+    "outlook",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +162,13 @@ if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("FISCAL_YEAR_START_MONTH must be between 1 and 12.")
+
+# A contract line is renewed by a line of the same product starting within this many days after it.
+RENEWAL_GRACE_DAYS = int(os.environ.get("RENEWAL_GRACE_DAYS", "30"))
+if RENEWAL_GRACE_DAYS < 1:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("RENEWAL_GRACE_DAYS must be at least 1 (a renewal line starts the day after the old one ends).")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

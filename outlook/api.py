@@ -1,0 +1,92 @@
+"""REST API of the outlook: renewals (JSON pages or ``?format=csv``, same columns)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+
+from api.csvstream import csv_response
+from api.views import FORMAT_PARAMETER, ApiViewSet
+from metrics.recompute import triggers
+
+from .forms import default_range
+from .renewals import ROLES, STATUSES, load_renewals
+from .views import RENEWAL_COLUMNS, renewal_record
+
+
+class RenewalQuery(serializers.Serializer):
+    """Which renewals: lines whose end date is within from..to (default: this month and the next two)."""
+
+    # "from" is a Python keyword: declared below.
+    to = serializers.DateField(required=False, help_text="Last end date (ISO).")
+    role = serializers.ChoiceField(ROLES, required=False, default="csm", help_text="Role whose owner and team on the end date `team` and `owner` filter on.")
+    team = serializers.CharField(required=False, help_text="Team name (the role's owner's team on the end date).")
+    owner = serializers.EmailField(required=False, help_text="Owner email (the role's owner on the end date).")
+    status = serializers.ChoiceField(STATUSES, required=False, help_text="renewed, open or lapsed.")
+
+    def validate(self, attrs):
+        start, end = default_range(triggers.today())
+        attrs["from"] = attrs.get("from") or start
+        attrs["to"] = attrs.get("to") or end
+        if attrs["to"] < attrs["from"]:
+            raise serializers.ValidationError({"to": ["`to` is before `from`."]})
+        if (attrs["to"] - attrs["from"]).days > 3 * 366:
+            raise serializers.ValidationError({"to": ["Ask for at most three years at a time."]})
+        return attrs
+
+
+RenewalQuery._declared_fields["from"] = serializers.DateField(required=False, help_text="First end date (ISO).")
+
+
+class RenewalSerializer(serializers.Serializer):
+    end_date = serializers.DateField()
+    customer_external_id = serializers.CharField()
+    customer = serializers.CharField()
+    product = serializers.CharField()
+    line_external_id = serializers.CharField()
+    arr = serializers.CharField(help_text="Two decimals.")
+    status = serializers.ChoiceField(STATUSES)
+    risk = serializers.CharField(help_text="healthy, at_risk, likely_to_churn, or empty when never marked.")
+    expected_loss = serializers.CharField(allow_blank=True)
+    csm_owner = serializers.CharField()
+    csm_team = serializers.CharField()
+    am_owner = serializers.CharField()
+    am_team = serializers.CharField()
+
+    def to_representation(self, instance):
+        return instance  # already a record of plain values (outlook.views.renewal_record)
+
+
+class RenewalViewSet(ApiViewSet):
+    """Contract lines up for renewal (SPEC section 8), sorted by end date, scoped like the pages:
+    status (renewed, open, lapsed under RENEWAL_GRACE_DAYS), current risk mark, owners and teams
+    on the end date."""
+
+    serializer_class = RenewalSerializer
+    filter_backends = []
+
+    @extend_schema(parameters=[RenewalQuery, FORMAT_PARAMETER])
+    def list(self, request, *args, **kwargs):
+        query = RenewalQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q, vis = query.validated_data, self.visibility
+        team_id = owner_id = None
+        if q.get("team"):
+            team = vis.teams().filter(name=q["team"]).first()
+            if team is None:
+                raise Http404("No such team.")
+            team_id = team.pk
+        if q.get("owner"):
+            owner = vis.users().filter(email__iexact=q["owner"]).first()
+            if owner is None:
+                raise Http404("No such owner.")
+            owner_id = owner.pk
+        rows = load_renewals(vis, q["from"], q["to"], triggers.today(), settings.RENEWAL_GRACE_DAYS, role=q["role"],
+                             team_id=team_id, owner_id=owner_id, status=q.get("status", ""))  # fmt: skip
+        records = [renewal_record(r) for r in rows]
+        if request.accepted_renderer.format == "csv":
+            return csv_response(RENEWAL_COLUMNS, records, "renewals")
+        page = self.paginate_queryset(records)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -1,0 +1,44 @@
+from datetime import date, timedelta
+
+from django import forms
+
+from metrics.engine import add_months
+
+from .renewals import ROLES, STATUS_LABELS
+
+
+def default_range(today: date) -> tuple[date, date]:
+    """This month and the next two."""
+    first = today.replace(day=1)
+    return first, add_months(first, 3) - timedelta(days=1)
+
+
+class RenewalFilter(forms.Form):
+    """The renewals view's filters; team and owner choices come from what the viewer may see."""
+
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    role = forms.ChoiceField(label="Owner role", choices=[("csm", "CSM"), ("am", "AM")], required=False)
+    team = forms.TypedChoiceField(label="Team", coerce=int, required=False, empty_value=None)
+    owner = forms.TypedChoiceField(label="Owner", coerce=int, required=False, empty_value=None)
+    status = forms.ChoiceField(label="Status", choices=[("", "any"), *STATUS_LABELS.items()], required=False)
+
+    MAX_DAYS = 3 * 366
+
+    def __init__(self, data, *, teams, owners, today: date):
+        super().__init__(data)
+        self.today = today
+        self.fields["team"].choices = [("", "every team"), *((t.pk, t.name) for t in teams)]
+        self.fields["owner"].choices = [("", "every owner"), *((u.pk, u.email) for u in owners)]
+
+    def clean(self):
+        data = super().clean()
+        default_start, default_end = default_range(self.today)
+        data["start"] = data.get("start") or default_start
+        data["end"] = data.get("end") or default_end
+        data["role"] = data.get("role") if data.get("role") in ROLES else "csm"
+        if data["end"] < data["start"]:
+            self.add_error("end", "The end of the range is before its start.")
+        elif (data["end"] - data["start"]).days > self.MAX_DAYS:
+            self.add_error("end", "Show at most three years at a time.")
+        return data

@@ -1,0 +1,64 @@
+"""The outlook pages in headless chromium: reached from the navigation, at desktop and phone width.
+
+Screenshots go to docs/screenshots/ (outlook-*.png), where the README shows them.
+"""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from outlook_support import build_outlook_company, on_today  # noqa: F401 (fixture)
+from test_pages_browser import leave_the_reason_taxonomy_behind, reason_taxonomy, sign_in  # noqa: F401 (fixtures)
+from web_support import fast_password_hashing  # noqa: F401 (autouse)
+
+pytestmark = pytest.mark.browser
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def shoot(page, name):
+    """Screenshots at both widths into docs/; at phone width nothing may stick out sideways."""
+    DOCS.mkdir(parents=True, exist_ok=True)
+    for size_name, size in SIZES.items():
+        page.set_viewport_size(size)
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(DOCS / f"outlook-{name}-{size_name}.png"), full_page=True)
+        if size_name == "phone":
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{name} is {overflow}px wider than a phone"
+    page.set_viewport_size(SIZES["desktop"])
+
+
+@pytest.fixture
+def world(live_server, on_today):
+    return build_outlook_company()
+
+
+def test_a_lead_opens_renewals_from_the_navigation_and_narrows_to_an_owner(page, live_server, world):
+    sign_in(page, live_server, "lena@example.com")
+    page.click("nav >> text=Renewals")
+    expect(page.locator("h1")).to_have_text("Renewals")
+    page.fill("#id_start", "2026-09-01")
+    page.fill("#id_end", "2026-12-31")
+    page.click("form.filters button[type=submit]")
+    lines = page.locator("[data-testid=renewal-lines] tbody tr")
+    expect(lines).to_have_count(3)
+    expect(lines.nth(0)).to_contain_text("Gamma")
+    expect(lines.nth(1)).to_contain_text("Lapsed")
+    expect(page.locator("[data-testid=renewal-totals]")).to_contain_text("36,000.00")
+    shoot(page, "renewals")
+    page.click("[data-testid=renewals-by-owner] >> text=ann@example.com")
+    expect(lines).to_have_count(2)
+    expect(page.locator("[data-testid=renewal-totals]")).to_contain_text("26,000.00")
+
+
+def test_an_owner_sees_its_next_90_days_on_its_page(page, live_server, world):
+    sign_in(page, live_server, "ann@example.com")
+    section = page.locator("[data-testid=owner-renewals]")
+    expect(section).to_contain_text("Acme")
+    expect(section).to_contain_text("2026-12-15")
+    expect(section).not_to_contain_text("Beta")
+    page.locator("[data-testid=owner-renewals-section]").scroll_into_view_if_needed()
+    shoot(page, "owner-renewals")
