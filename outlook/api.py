@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import mixins, serializers
+from rest_framework.exceptions import PermissionDenied
+
+from accounts.scoping import Visibility
 
 from api.csvstream import csv_response
-from api.views import FORMAT_PARAMETER, ApiViewSet
+from api.views import FORMAT_PARAMETER, ApiViewSet, ListWithCsv
 from metrics.recompute import triggers
 
 from .forms import default_range
@@ -90,3 +93,61 @@ class RenewalViewSet(ApiViewSet):
             return csv_response(RENEWAL_COLUMNS, records, "renewals")
         page = self.paginate_queryset(records)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+# --- risk marks -------------------------------------------------------------------------------
+
+
+class VisibleCustomerField(serializers.SlugRelatedField):
+    """A customer by external_id, among those the caller may see (others: "does not exist")."""
+
+    def get_queryset(self):
+        from metrics.models import Customer
+
+        request = self.context.get("request")
+        return Visibility.for_user(request.user).customers(Customer.objects.all()) if request else Customer.objects.none()
+
+
+class RiskMarkSerializer(serializers.ModelSerializer):
+    customer = VisibleCustomerField(slug_field="external_id", help_text="Customer external_id.")
+    recorded_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+
+    class Meta:
+        from .models import RiskMark
+
+        model = RiskMark
+        fields = ["id", "customer", "status", "expected_loss", "noted_on", "note", "recorded_by", "recorded_at"]
+        read_only_fields = ["id", "recorded_by", "recorded_at"]
+
+    def validate(self, attrs):
+        from .forms import RiskMarkForm
+
+        form = RiskMarkForm(
+            {"status": attrs.get("status"), "expected_loss": attrs.get("expected_loss") or "", "noted_on": attrs.get("noted_on"),
+             "note": attrs.get("note", "")},
+            today=triggers.today(),
+        )  # fmt: skip
+        if not form.is_valid():
+            raise serializers.ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
+        request = self.context["request"]
+        if not Visibility.for_user(request.user).can_mark_risk(attrs["customer"].pk, triggers.today()):
+            raise PermissionDenied("Only the account's owners, their team leads and admins mark its risk.")
+        return {**attrs, "expected_loss": form.cleaned_data["expected_loss"]}
+
+
+class RiskMarkViewSet(mixins.CreateModelMixin, ListWithCsv, ApiViewSet):
+    """Risk marks (SPEC section 8), newest first: every change is a new mark, none is edited.
+    POST marks an account (owners of the account, their team leads, admins)."""
+
+    serializer_class = RiskMarkSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        from .models import RiskMark
+
+        qs = self.visibility.customer_related(RiskMark.objects.all()).select_related("customer", "recorded_by").order_by("-id")
+        customer = self.request.query_params.get("customer")
+        return qs.filter(customer__external_id=customer) if customer else qs
+
+    def perform_create(self, serializer):
+        self._save(serializer, recorded_by=self.request.user)

@@ -42,3 +42,35 @@ class RenewalFilter(forms.Form):
         elif (data["end"] - data["start"]).days > self.MAX_DAYS:
             self.add_error("end", "Show at most three years at a time.")
         return data
+
+
+class RiskMarkForm(forms.Form):
+    status = forms.ChoiceField(label="Risk", choices=[])
+    expected_loss = forms.DecimalField(label="Expected loss (ARR)", required=False, min_value=0, max_digits=16, decimal_places=2)
+    noted_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, today: date, **kwargs):
+        from .models import RiskStatus
+
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["status"].choices = RiskStatus.choices
+        self.fields["noted_on"].initial = today
+
+    def clean_noted_on(self):
+        day = self.cleaned_data["noted_on"]
+        if day > self.today:
+            raise forms.ValidationError("The date cannot be in the future.")
+        return day
+
+    def clean(self):
+        data = super().clean()
+        status, loss = data.get("status"), data.get("expected_loss")
+        if status == "at_risk" and not loss:
+            self.add_error("expected_loss", "An account at risk needs the ARR expected to be lost (above zero).")
+        if status == "healthy" and loss:
+            self.add_error("expected_loss", "A healthy account has no expected loss; leave it empty.")
+        if loss is None:
+            data["expected_loss"] = 0
+        return data

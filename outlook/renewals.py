@@ -129,7 +129,7 @@ def _covering(spans, day: date):
 def load_renewals(visibility, start: date, end: date, today: date, grace_days: int, *, role: str = "csm",
                   team_id: int | None = None, owner_id: int | None = None, status: str = "",
                   customer_ids: Iterable[int] | None = None) -> list[Renewal]:  # fmt: skip
-    """Lines ending on start..end that ``visibility`` may see (an owner of either role on the end
+    """Lines ending on start..end that ``visibility`` (None: no restriction) may see (an owner of either role on the end
     date is the viewer, or was then in a team the viewer leads), sorted by end date then customer.
     ``team_id``/``owner_id`` narrow to the ``role``'s owner or team on the end date."""
     from accounts.models import Team, TeamMembership, User
@@ -164,8 +164,8 @@ def load_renewals(visibility, start: date, end: date, today: date, grace_days: i
     team_names = dict(Team.objects.values_list("id", "name"))
     risk = current_risk(RiskMark.objects.filter(customer_id__in=customers))
 
-    restricted = not visibility.sees_everything
-    led, me = visibility.led_team_ids, visibility.user.pk
+    restricted = visibility is not None and not visibility.sees_everything
+    led, me = (visibility.led_team_ids, visibility.user.pk) if restricted else (frozenset(), None)
     out = []
     for line in lines:
         owners, teams = {}, {}

@@ -6,4 +6,6 @@ app_name = "outlook"
 
 urlpatterns = [
     path("renewals/", views.renewals, name="renewals"),
+    path("customers/<int:customer_id>/", views.customer, name="customer"),
+    path("forecast/", views.forecast_accounts, name="forecast"),
 ]

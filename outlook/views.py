@@ -97,3 +97,87 @@ def renewals(request):
         "statuses": STATUS_LABELS, "csv_url": f"?{query.urlencode()}",
         "role": f["role"] if f else "csm", "role_label": ROLE_LABELS[f["role"] if f else "csm"],
     })  # fmt: skip
+
+
+# --- a customer: its lines, renewals and risk history ---------------------------------------
+
+
+@login_required
+def customer(request, customer_id: int):
+    from datetime import date as _date
+
+    from django.contrib import messages
+    from django.core.exceptions import PermissionDenied
+    from django.db import transaction
+    from django.shortcuts import get_object_or_404, redirect
+
+    from metrics.models import Assignment, ContractLine, Customer
+
+    from .forms import RiskMarkForm
+    from .models import RiskMark
+
+    vis = Visibility.for_user(request.user)
+    the_customer = get_object_or_404(vis.customers(Customer.objects.all()), pk=customer_id)
+    today = triggers.today()
+    may_mark = vis.can_mark_risk(the_customer.pk, today)
+    form = RiskMarkForm(request.POST or None, today=today)
+    if request.method == "POST":
+        if not may_mark:
+            raise PermissionDenied("Only the account's owners, their team leads and admins mark its risk.")
+        if form.is_valid():
+            with transaction.atomic():
+                RiskMark.objects.create(customer=the_customer, recorded_by=request.user, **form.cleaned_data)
+            messages.success(request, "Risk mark saved.")
+            return redirect("outlook:customer", customer_id=the_customer.pk)
+    renewals_by_line = {
+        r.line_id: r
+        for r in load_renewals(None, _date(1900, 1, 1), _date(2999, 12, 31), today, settings.RENEWAL_GRACE_DAYS, customer_ids=[the_customer.pk])
+    }
+    lines = [(line, renewals_by_line.get(line.pk)) for line in ContractLine.objects.filter(customer=the_customer).order_by("start_date", "product")]
+    owners = Assignment.objects.filter(customer=the_customer).select_related("user").order_by("role", "-start_date")
+    marks = list(RiskMark.objects.filter(customer=the_customer).select_related("recorded_by").order_by("-id"))
+    return render(request, "outlook/customer.html", {
+        "customer": the_customer, "lines": lines, "owners": owners, "marks": marks, "current": marks[0] if marks else None,
+        "form": form, "may_mark": may_mark, "today": today, "grace_days": settings.RENEWAL_GRACE_DAYS,
+    })  # fmt: skip
+
+
+# --- the at-risk accounts behind a forecast ---------------------------------------------------
+
+
+@login_required
+def forecast_accounts(request):
+    from django.urls import reverse
+
+    from metrics.recompute.accounts import Inputs
+    from web.links import scope_from_params
+    from web.views import scope_title, visible_snapshots
+
+    from .forecasting import FORECAST_GRANULARITIES, risky_marks, scope_forecast
+
+    vis = Visibility.for_user(request.user)
+    scope = scope_from_params(vis, request.GET)
+    if scope.type not in ("company", "team", "owner"):
+        raise Http404("Forecasts are for the company, a team or an owner.")
+    labels = dict(FORECAST_GRANULARITIES)
+    granularity = request.GET.get("granularity", "quarter")
+    if granularity not in labels:
+        raise Http404("Forecasts are for the current quarter or year.")
+    marks = risky_marks()
+    found = scope_forecast(visible_snapshots(vis), scope, granularity, labels[granularity], marks=marks)
+    counted = {e.account.customer_id for e in found.forecast.effects} if found else set()
+    not_counted = []
+    if found:
+        not_counted = sorted(
+            ((cid, found.names[cid], found.marks[cid]) for cid in found.marks if cid not in counted), key=lambda x: x[1][0]
+        )
+    if scope.type == "company":
+        back = reverse("company")
+    elif scope.object_id:
+        back = f"{reverse(scope.type, args=[scope.object_id])}?role={scope.role}"
+    else:
+        back = reverse("company")
+    return render(request, "outlook/forecast.html", {
+        "found": found, "scope": scope, "scope_title": scope_title(scope), "granularity": granularity,
+        "label": labels[granularity], "not_counted": not_counted, "back": back, "as_of": Inputs.current().as_of,
+    })  # fmt: skip

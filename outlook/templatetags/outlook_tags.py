@@ -42,3 +42,28 @@ def owner_renewals(context, owner, role: str):
     return {"rows": rows, "total": summarize(rows, role).total, "role": role, "hide_owner": True, "link": link,
             "days": OWNER_AHEAD_DAYS, "testid": "owner-renewals", "request": context["request"],
             "empty": f"No line of this book comes up for renewal in the next {OWNER_AHEAD_DAYS} days."}  # fmt: skip
+
+
+@register.inclusion_tag("outlook/_forecast_panel.html", takes_context=True)
+def forecast_panel(context, scope):
+    """This quarter's and this year's GRR and NRR, measured and forecast, for a company, team or owner."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from accounts.scoping import Visibility
+    from metrics.models import RetentionSnapshot
+    from web.links import scope_params
+
+    from ..forecasting import scope_forecasts
+
+    if scope is None or scope.type not in ("company", "team", "owner"):
+        return {"items": []}
+    vis = Visibility.for_user(context["request"].user)
+    snapshots = vis.snapshots(RetentionSnapshot.objects.all())
+    items = []
+    for f in scope_forecasts(snapshots, scope):
+        granularity = f.row.granularity
+        url = f"{reverse('outlook:forecast')}?{urlencode({**scope_params(scope), 'granularity': granularity})}"
+        items.append({"f": f, "url": url})
+    return {"items": items}

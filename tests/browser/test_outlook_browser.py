@@ -62,3 +62,42 @@ def test_an_owner_sees_its_next_90_days_on_its_page(page, live_server, world):
     expect(section).not_to_contain_text("Beta")
     page.locator("[data-testid=owner-renewals-section]").scroll_into_view_if_needed()
     shoot(page, "owner-renewals")
+
+
+def test_an_owner_marks_an_account_at_risk_and_the_forecast_moves(page, live_server, world):
+    """Ann opens Acme from her book, marks it at risk (5,000 expected; its Support line ends 12-15),
+    and her page's quarter forecast GRR falls from 36.8% (14,000 of 38,000) to 31.6% (12,000)."""
+    sign_in(page, live_server, "ann@example.com")
+    forecast = page.locator("[data-testid=forecast-table] tr[data-granularity=quarter]")
+    expect(forecast).to_contain_text("36.8%")
+    expect(forecast).to_contain_text("0 at-risk accounts")
+    page.click("[data-testid=book] >> text=Acme")
+    expect(page.locator("h1")).to_contain_text("Acme")
+    page.select_option("#id_status", "at_risk")
+    page.fill("#id_expected_loss", "5000")
+    page.fill("#id_note", "Champion left; renewal call on Dec 1")
+    page.click("[data-testid=risk-form] button[type=submit]")
+    expect(page.locator("[data-testid=current-risk]")).to_contain_text("At risk")
+    expect(page.locator("[data-testid=risk-history] tbody tr")).to_have_count(1)
+    expect(page.locator("[data-testid=risk-history]")).to_contain_text("Champion left")
+    shoot(page, "customer")
+    page.click("nav >> text=My book")
+    expect(forecast).to_contain_text("31.6%")
+    forecast.locator("a").click()
+    expect(page.locator("h1")).to_contain_text("Forecast, this quarter")
+    expect(page.locator("[data-testid=forecast-accounts] tbody tr")).to_have_count(1)
+    expect(page.locator("[data-testid=forecast-accounts]")).to_contain_text("Acme")
+    shoot(page, "forecast")
+
+
+def test_the_company_page_shows_the_forecast_beside_the_measured_figures(page, live_server, world):
+    from datetime import date
+
+    from outlook.models import RiskMark
+
+    RiskMark.objects.create(customer=world["acme"], status="at_risk", expected_loss=5000, noted_on=date(2026, 11, 20))
+    sign_in(page, live_server, "exec@example.com")
+    expect(page.locator("[data-testid=forecast-table] tr[data-granularity=quarter]")).to_contain_text("1 at-risk account, 5,000.00")
+    expect(page.locator("[data-testid=forecast-table] tbody tr")).to_have_count(2)
+    page.locator("[data-testid=forecast]").scroll_into_view_if_needed()
+    shoot(page, "company-forecast")
