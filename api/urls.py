@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from outlook.api import RenewalViewSet, RiskMarkViewSet
+from outlook.api import RenewalViewSet, RiskMarkViewSet, TargetViewSet
 
 from . import pages, views
 
@@ -21,6 +21,7 @@ router.register("reasons", views.ReasonViewSet, basename="reasons")
 router.register("pareto", views.ParetoViewSet, basename="pareto")
 router.register("renewals", RenewalViewSet, basename="renewals")
 router.register("risk-marks", RiskMarkViewSet, basename="risk-marks")
+router.register("targets", TargetViewSet, basename="targets")
 
 # Mounted at /api/v1/ in the "v1" namespace (NamespaceVersioning reads the version from it).
 v1_patterns = [

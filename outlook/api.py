@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import mixins, permissions, serializers
 from rest_framework.exceptions import PermissionDenied
 
 from accounts.scoping import Visibility
@@ -151,3 +151,88 @@ class RiskMarkViewSet(mixins.CreateModelMixin, ListWithCsv, ApiViewSet):
 
     def perform_create(self, serializer):
         self._save(serializer, recorded_by=self.request.user)
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+class TargetSerializer(serializers.Serializer):
+    """A target as targets.csv writes it: rates as ratios (1.0500), scope_key a team name or an email."""
+
+    id = serializers.IntegerField(read_only=True)
+    fiscal_year = serializers.IntegerField(min_value=2000, max_value=2100)
+    scope_type = serializers.ChoiceField(["company", "team", "owner"])
+    scope_key = serializers.CharField(allow_blank=True, required=False, default="")
+    role = serializers.ChoiceField(["", "csm", "am"], required=False, default="")
+    nrr = serializers.DecimalField(max_digits=6, decimal_places=4, allow_null=True, required=False)
+    grr = serializers.DecimalField(max_digits=6, decimal_places=4, allow_null=True, required=False)
+
+    def to_representation(self, t):
+        return {"id": t.pk, "fiscal_year": t.fiscal_year, "scope_type": t.scope_type, "scope_key": t.scope_key, "role": t.role,
+                "nrr": None if t.nrr is None else f"{t.nrr:.4f}", "grr": None if t.grr is None else f"{t.grr:.4f}"}  # fmt: skip
+
+    def validate(self, attrs):
+        """The same rules as the import: one row of targets.csv."""
+        import csv as _csv
+        import io as _io
+
+        from .targets import COLUMNS, validate_rows
+
+        row = {**attrs, "nrr": "" if attrs.get("nrr") is None else str(attrs["nrr"]), "grr": "" if attrs.get("grr") is None else str(attrs["grr"])}
+        buffer = _io.StringIO()
+        writer = _csv.DictWriter(buffer, COLUMNS)
+        writer.writeheader()
+        writer.writerow({c: row.get(c, "") for c in COLUMNS})
+        wanted, issues = validate_rows(buffer.getvalue(), "request")
+        if issues.error_count:
+            raise serializers.ValidationError({(e.column or "non_field_errors"): [e.message] for e in issues.errors})
+        return {"row": wanted[0]}
+
+    def create(self, validated):
+        from .targets import save_targets
+
+        return save_targets([validated["row"]], self.context["request"].user)[0]
+
+    def update(self, instance, validated):
+        from .targets import save_targets
+
+        validated = validated["row"]
+        (fy, scope_type, team_id, user_id, role), *_ = validated
+        if (instance.fiscal_year, instance.scope_type, instance.team_id, instance.user_id, instance.role) != (fy, scope_type, team_id, user_id, role):
+            raise serializers.ValidationError({"scope_key": ["A target's year and scope do not change; add a new target."]})
+        return save_targets([validated], self.context["request"].user)[0]
+
+
+class AdminSetsTargets(permissions.BasePermission):
+    message = "Only admins set targets."
+
+    def has_permission(self, request, view):
+        return request.method in permissions.SAFE_METHODS or Visibility.for_user(request.user).is_admin
+
+
+class TargetViewSet(mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                    ListWithCsv, ApiViewSet):  # fmt: skip
+    """Yearly NRR and GRR targets (SPEC section 8), filtered by ``fiscal_year``; everyone reads the
+    targets of the scopes it sees, admins write them."""
+
+    serializer_class = TargetSerializer
+    filter_backends = []
+
+    def get_permissions(self):
+        return [*super().get_permissions(), AdminSetsTargets()]
+
+    def get_queryset(self):
+        from django.db.models import Q
+
+        from .models import Target
+
+        vis = self.visibility
+        qs = Target.objects.select_related("team", "user").order_by("-fiscal_year", "scope_type", "team__name", "user__email", "role")
+        if not vis.sees_everything:
+            qs = qs.filter(Q(scope_type="team", team__in=vis.teams()) | Q(scope_type="owner", user__in=vis.users()))
+        year = self.request.query_params.get("fiscal_year")
+        if year:
+            if not year.isdigit():
+                raise serializers.ValidationError({"fiscal_year": ["A year, e.g. 2026."]})
+            qs = qs.filter(fiscal_year=int(year))
+        return qs

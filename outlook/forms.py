@@ -1,4 +1,5 @@
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django import forms
 
@@ -74,3 +75,52 @@ class RiskMarkForm(forms.Form):
         if loss is None:
             data["expected_loss"] = 0
         return data
+
+
+class TargetForm(forms.Form):
+    """One target: rates typed as percentages (105 means 105%)."""
+
+    fiscal_year = forms.IntegerField(label="Fiscal year", min_value=2000, max_value=2100)
+    scope_type = forms.ChoiceField(label="For", choices=[("company", "the company"), ("team", "a team"), ("owner", "an owner")])
+    team = forms.ModelChoiceField(label="Team", queryset=None, required=False)
+    owner = forms.ModelChoiceField(label="Owner", queryset=None, required=False, to_field_name="email")
+    role = forms.ChoiceField(label="Role", choices=[("", "—"), ("csm", "CSM"), ("am", "AM")], required=False)
+    nrr = forms.DecimalField(label="NRR target (%)", required=False, min_value=Decimal("0.01"), max_value=999, decimal_places=2)
+    grr = forms.DecimalField(label="GRR target (%)", required=False, min_value=Decimal("0.01"), max_value=100, decimal_places=2)
+
+    def __init__(self, *args, **kwargs):
+        from accounts.models import Team, User
+        from metrics.models import Assignment
+
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.order_by("name")
+        self.fields["owner"].queryset = User.objects.filter(id__in=Assignment.objects.values("user_id")).order_by("email")
+        self.fields["owner"].label_from_instance = lambda u: u.email
+
+    def clean(self):
+        data = super().clean()
+        scope = data.get("scope_type")
+        if scope == "company":
+            data["team"], data["owner"], data["role"] = None, None, ""
+        elif scope in ("team", "owner"):
+            if not data.get("role"):
+                self.add_error("role", f"A {scope} target is for one role: CSM or AM.")
+            if scope == "team" and not data.get("team"):
+                self.add_error("team", "Choose the team.")
+            if scope == "owner" and not data.get("owner"):
+                self.add_error("owner", "Choose the owner.")
+            if scope == "team":
+                data["owner"] = None
+            else:
+                data["team"] = None
+        if data.get("nrr") is None and data.get("grr") is None:
+            raise forms.ValidationError("Give an NRR target, a GRR target, or both.")
+        return data
+
+    def ratios(self) -> dict:
+        return {name: None if self.cleaned_data.get(name) is None else (self.cleaned_data[name] / 100).quantize(Decimal("0.0001"))
+                for name in ("nrr", "grr")}  # fmt: skip
+
+
+class TargetUploadForm(forms.Form):
+    file = forms.FileField(label="targets.csv")

@@ -8,4 +8,5 @@ urlpatterns = [
     path("renewals/", views.renewals, name="renewals"),
     path("customers/<int:customer_id>/", views.customer, name="customer"),
     path("forecast/", views.forecast_accounts, name="forecast"),
+    path("targets/", views.targets, name="targets"),
 ]

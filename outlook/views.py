@@ -181,3 +181,68 @@ def forecast_accounts(request):
         "found": found, "scope": scope, "scope_title": scope_title(scope), "granularity": granularity,
         "label": labels[granularity], "not_counted": not_counted, "back": back, "as_of": Inputs.current().as_of,
     })  # fmt: skip
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+@login_required
+def targets(request):
+    from django.contrib import messages
+    from django.core.exceptions import PermissionDenied
+    from django.db import transaction
+    from django.shortcuts import redirect
+
+    from metrics.importer import ImportRejected
+
+    from .forms import TargetForm, TargetUploadForm
+    from .models import Target
+    from .targets import fiscal_year_of, import_targets
+
+    vis = Visibility.for_user(request.user)
+    if not vis.is_admin:
+        raise PermissionDenied("Only admins set targets.")
+    current_year = fiscal_year_of(triggers.today(), settings.FISCAL_YEAR_START_MONTH)
+    try:
+        year = int(request.GET.get("year", current_year))
+    except ValueError:
+        year = current_year
+    form = TargetForm(initial={"fiscal_year": year, "scope_type": "company"})
+    upload = TargetUploadForm()
+    upload_errors = []
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "delete":
+            Target.objects.filter(pk=request.POST.get("target")).delete()
+            messages.success(request, "Target removed.")
+            return redirect(f"{request.path}?year={year}")
+        if action == "upload":
+            upload = TargetUploadForm(request.POST, request.FILES)
+            if upload.is_valid():
+                try:
+                    count = import_targets(upload.cleaned_data["file"].read(), by=request.user)
+                except ImportRejected as rejected:
+                    upload_errors = [str(e) for e in rejected.errors]
+                    more = rejected.error_count - len(rejected.errors)
+                    if more:
+                        upload_errors.append(f"... and {more} more error(s)")
+                else:
+                    messages.success(request, f"{count} target(s) imported from targets.csv.")
+                    return redirect(f"{request.path}?year={year}")
+        else:
+            form = TargetForm(request.POST)
+            if form.is_valid():
+                d = form.cleaned_data
+                with transaction.atomic():
+                    Target.objects.update_or_create(
+                        fiscal_year=d["fiscal_year"], scope_type=d["scope_type"], team=d["team"], user=d["owner"], role=d["role"],
+                        defaults={**form.ratios(), "updated_by": request.user},
+                    )  # fmt: skip
+                messages.success(request, "Target saved.")
+                return redirect(f"{request.path}?year={d['fiscal_year']}")
+    rows = Target.objects.filter(fiscal_year=year).select_related("team", "user", "updated_by")
+    years = sorted(set(Target.objects.values_list("fiscal_year", flat=True)) | {current_year, year}, reverse=True)
+    return render(request, "outlook/targets.html", {
+        "rows": rows, "year": year, "years": years, "form": form, "upload": upload, "upload_errors": upload_errors,
+        "start_month": settings.FISCAL_YEAR_START_MONTH,
+    })  # fmt: skip

@@ -27,6 +27,8 @@ from metrics.queries import ATTRIBUTE_SCOPES, FIGURES, UNASSIGNED, Scope
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Inputs
 
+from outlook.targets import attach_gaps, rank_items
+
 from .caching import cached_by_generation
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
 from .links import ROLES, granularity_and_period, scope_from_params
@@ -150,7 +152,7 @@ def company(request):
     team_tables, slice_rows = [], []
     if row and scope.type == "company":
         team_tables = [
-            {"label": ROLE_LABELS[role], "testid": f"teams-{role}", "items": team_items(snapshots, pick, role)} for role in ROLES
+            {"label": ROLE_LABELS[role], "testid": f"teams-{role}", "items": rank_items(request, team_items(snapshots, pick, role), ACCOUNTABLE[role], lambda i: i["label"])} for role in ROLES
         ]
     if row and slice_type and not slice_key:
         slice_rows = [
@@ -229,6 +231,8 @@ def sort_owner_rows(rows: list[dict], sort: str) -> list[dict]:
     if name == "owner":
         return sorted(rows, key=lambda r: r["owner"].display_name.lower(), reverse=descending)
     def value(item):
+        if name == "gap":
+            return item.get("gap")
         return getattr(item["row"], name) if item["row"] is not None else None
 
     with_value = [r for r in rows if value(r) is not None]
@@ -271,8 +275,10 @@ def team(request, team_id: int):
             )
         }  # fmt: skip
         owner_rows = [{"owner": u, "scope": Scope.owner(u, role), "row": by_email.get(u.email)} for u in owners]
-    columns = [("owner", "Owner"), *TEAM_COLUMNS[role]]
-    sort = request.GET.get("sort", "owner")
+    # With yearly targets (outlook), owners rank by their gap to the accountable figure's target.
+    has_gaps = attach_gaps(request, owner_rows, ACCOUNTABLE[role])
+    columns = [("owner", "Owner"), *TEAM_COLUMNS[role], *([("gap", f"Gap to {ACCOUNTABLE[role].upper()} target")] if has_gaps else [])]
+    sort = request.GET.get("sort", "gap" if has_gaps else "owner")
     if sort.lstrip("-") not in dict(columns):
         sort = "owner"
     context = {

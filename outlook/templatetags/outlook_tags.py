@@ -55,7 +55,10 @@ def forecast_panel(context, scope):
     from metrics.models import RetentionSnapshot
     from web.links import scope_params
 
+    from django.conf import settings
+
     from ..forecasting import scope_forecasts
+    from ..targets import book_for, gap, target_year
 
     if scope is None or scope.type not in ("company", "team", "owner"):
         return {"items": []}
@@ -65,5 +68,53 @@ def forecast_panel(context, scope):
     for f in scope_forecasts(snapshots, scope):
         granularity = f.row.granularity
         url = f"{reverse('outlook:forecast')}?{urlencode({**scope_params(scope), 'granularity': granularity})}"
-        items.append({"f": f, "url": url})
+        item = {"f": f, "url": url}
+        # The year's forecast against the year's target.
+        fy = target_year(granularity, f.row.period_start, f.row.period_end, settings.FISCAL_YEAR_START_MONTH)
+        target = book_for(context["request"]).get(fy, scope.type, scope.key, scope.role)
+        for metric in ("nrr", "grr"):
+            value = getattr(target, metric) if target else None
+            item[f"{metric}_note"] = gap_html(gap(getattr(f.forecast, f"forecast_{metric}"), value), value, metric) if value is not None else ""
+        items.append(item)
     return {"items": items}
+
+
+@register.simple_tag(takes_context=True)
+def target_note(context, row, metric: str):
+    """'target 105.0% · -2.1 pts' under a yearly NRR or GRR figure that has a target, green at or
+    above it, red below; nothing otherwise."""
+    from django.conf import settings
+    from django.utils.html import format_html
+
+    from web.templatetags.retention_format import rate
+
+    from ..targets import book_for, gap
+
+    request = context.get("request")
+    if row is None or request is None:
+        return ""
+    value = book_for(request).for_row(row, settings.FISCAL_YEAR_START_MONTH)
+    target = getattr(value, metric) if value else None
+    if target is None:
+        return ""
+    return gap_html(gap(getattr(row, metric), target), target, metric)
+
+
+def gap_html(difference, target, metric: str):
+    from django.utils.html import format_html
+
+    from web.templatetags.retention_format import rate
+
+    if difference is None:
+        return format_html('<small class="target" data-target="{}">target {}</small>', metric, rate(target))
+    css = "gap-up" if difference >= 0 else "gap-down"
+    return format_html('<small class="target {}" data-target="{}" data-gap="{}">target {} · {} pts</small>',
+                       css, metric, difference, rate(target), f"{difference * 100:+.1f}")  # fmt: skip
+
+
+@register.simple_tag
+def gap_cell(item, metric: str):
+    """A table cell's gap of ``metric`` to its target (set by outlook.targets.attach_gaps)."""
+    if item.get("target") is None:
+        return "—"
+    return gap_html(item.get("gap"), item["target"], metric)

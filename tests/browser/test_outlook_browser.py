@@ -101,3 +101,32 @@ def test_the_company_page_shows_the_forecast_beside_the_measured_figures(page, l
     expect(page.locator("[data-testid=forecast-table] tbody tr")).to_have_count(2)
     page.locator("[data-testid=forecast]").scroll_into_view_if_needed()
     shoot(page, "company-forecast")
+
+
+def test_an_admin_imports_targets_and_the_team_page_ranks_owners_by_gap(page, live_server, world, tmp_path):
+    """CS East TTM Nov 2025 - Oct 2026 (outlook company): Ann GRR 14,000/38,000, Cid 7,000/10,000.
+    Targets: Ann 30% (gap +6.8 pts), Cid 80% (gap -10.0 pts): Cid ranks first."""
+    csv_file = tmp_path / "targets.csv"
+    csv_file.write_text(
+        "fiscal_year,scope_type,scope_key,role,nrr,grr\n"
+        "2026,company,,,105%,90%\n2026,team,CS East,csm,,60%\n"
+        "2026,owner,ann@example.com,csm,,30%\n2026,owner,cid@example.com,csm,,80%\n"
+    )
+    sign_in(page, live_server, "admin@example.com")
+    page.click("nav >> text=Targets")
+    expect(page.locator("h1")).to_have_text("Targets")
+    page.set_input_files("[data-testid=target-upload] input[type=file]", str(csv_file))
+    page.click("[data-testid=target-upload] button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("4 target(s) imported")
+    expect(page.locator("[data-testid=targets] tbody tr")).to_have_count(4)
+    shoot(page, "targets")
+    page.click("nav >> text=Company")
+    page.click("[data-testid=teams-csm] >> text=CS East")
+    expect(page.locator("h1")).to_contain_text("CS East")
+    page.goto(f"{live_server.url}/teams/{world['east'].pk}/?granularity=ttm&period=2025-11-01&role=csm")
+    rows = page.locator("[data-testid=owners] tbody tr")
+    expect(rows.nth(0)).to_contain_text("Cid")
+    expect(rows.nth(0).locator("small.target.gap-down").first).to_contain_text("-10.0 pts")
+    expect(rows.nth(1)).to_contain_text("Ann")
+    expect(rows.nth(1).locator("small.target.gap-up").first).to_be_visible()
+    shoot(page, "team-targets")
