@@ -82,3 +82,62 @@ class Target(models.Model):
 
     def __str__(self):
         return f"FY{self.fiscal_year} {self.scope_type} {self.scope_key} {self.role}".strip()
+
+
+class CohortRow(models.Model):
+    """One row of a cohort heatmap: the customers whose first revenue day is in the period starting
+    ``cohort_start`` (a month or a quarter), for one scope, measured at the end of each period k
+    since (``paying[k]`` customers with ARR, ``arr_cents[k]``), the current period on ``as_of``.
+    One row per cohort, not per cell, keeps a recompute's writes small. Written only by the
+    workers (outlook.cohort_snapshots), from the inputs the retention figures were computed from."""
+
+    granularity = models.CharField(max_length=8)  # month or quarter
+    scope_type = models.CharField(max_length=10)
+    scope_key = models.CharField(max_length=254, blank=True)
+    role = models.CharField(max_length=3, blank=True)
+    cohort_start = models.DateField()
+    as_of = models.DateField()
+    customers = models.PositiveIntegerField()
+    base_arr_cents = models.BigIntegerField(help_text="ARR at the end of the first period.")
+    paying = models.JSONField()  # [k] -> customers paying at the end of period k
+    arr_cents = models.JSONField()  # [k] -> ARR at the end of period k, integer cents
+
+    class Meta:
+        ordering = ["granularity", "scope_type", "scope_key", "role", "cohort_start"]
+        indexes = [models.Index(fields=["granularity", "scope_type", "scope_key", "role", "cohort_start"])]
+
+    def cells(self):
+        """(k, measured on, paying, ARR, revenue retention, logo retention) for every k."""
+        from datetime import timedelta
+        from decimal import ROUND_HALF_UP, Decimal
+
+        from metrics.engine import add_months
+
+        step = 1 if self.granularity == "month" else 3
+        four = Decimal("0.0001")
+        base = Decimal(self.base_arr_cents)
+        for k, (paying, cents) in enumerate(zip(self.paying, self.arr_cents, strict=True)):
+            end = min(add_months(self.cohort_start, step * (k + 1)) - timedelta(days=1), self.as_of)
+            revenue = None if not base else (Decimal(cents) / base).quantize(four, rounding=ROUND_HALF_UP)
+            logos = None if not self.customers else (Decimal(paying) / self.customers).quantize(four, rounding=ROUND_HALF_UP)
+            yield k, end, paying, Decimal(cents).scaleb(-2), revenue, logos
+
+    @property
+    def base_arr(self):
+        from decimal import Decimal
+
+        return Decimal(self.base_arr_cents).scaleb(-2)
+
+
+class CohortStatus(models.Model):
+    """Which figures' generation the cohort cells were computed for, and what it cost."""
+
+    generation = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    cells = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+
+    @classmethod
+    def get(cls):
+        return cls.objects.get_or_create(pk=1)[0]

@@ -9,4 +9,5 @@ urlpatterns = [
     path("customers/<int:customer_id>/", views.customer, name="customer"),
     path("forecast/", views.forecast_accounts, name="forecast"),
     path("targets/", views.targets, name="targets"),
+    path("cohorts/", views.cohorts, name="cohorts"),
 ]

@@ -246,3 +246,105 @@ def targets(request):
         "rows": rows, "year": year, "years": years, "form": form, "upload": upload, "upload_errors": upload_errors,
         "start_month": settings.FISCAL_YEAR_START_MONTH,
     })  # fmt: skip
+
+
+# --- cohorts ----------------------------------------------------------------------------------
+
+COHORT_METRICS = {"revenue": "Revenue retention", "logo": "Logo retention"}
+COHORT_CSV_COLUMNS = ["granularity", "scope_type", "scope_key", "role", "cohort_start", "k", "measured_on", "customers", "paying",
+                      "base_arr", "arr", "revenue_retention", "logo_retention"]  # fmt: skip
+
+
+def cohort_colour(value) -> str:
+    """A cell's background: red for nothing kept, through pale, to green above 100%."""
+    if value is None:
+        return ""
+    v = float(value)  # a colour only; the number shown is the Decimal
+    if v >= 1:
+        return f"background: hsl(130, 45%, {max(62, 90 - (v - 1) * 120):.0f}%)"
+    return f"background: hsl({v * 60:.0f}, 75%, {70 + v * 22:.0f}%)"
+
+
+def default_cohort_scope(vis: Visibility):
+    from metrics.queries import Scope
+    from web.views import default_role_for_team
+
+    if vis.sees_everything:
+        return Scope.company()
+    team = vis.teams().order_by("name").first()
+    if team is not None:
+        return Scope.team(team, default_role_for_team(team))
+    return Scope.owner(vis.user, "csm")
+
+
+@login_required
+def cohorts(request):
+    from metrics.queries import ATTRIBUTE_COLUMNS, UNASSIGNED, Scope
+    from web.links import scope_from_params, scope_params
+    from web.views import ROLE_LABELS, scope_title
+
+    from .models import CohortRow, CohortStatus
+
+    vis = Visibility.for_user(request.user)
+    if "pick" in request.GET:  # the scope chooser's choice is a query string of its own
+        from django.shortcuts import redirect
+
+        return redirect(f"{request.path}?{request.GET['pick']}")
+    params = request.GET
+    scope = scope_from_params(vis, params) if "scope" in params else default_cohort_scope(vis)
+    if scope.type not in ("company", "team", "owner", *ATTRIBUTE_COLUMNS) or scope.type == "tenure":
+        raise Http404("Cohorts are for the company, a team, an owner, a segment, a region, an industry or a use case.")
+    granularity = params.get("granularity", "month")
+    granularity = granularity if granularity in ("month", "quarter") else "month"
+    metric = params.get("metric", "revenue")
+    metric = metric if metric in COHORT_METRICS else "revenue"
+    cohort_rows = CohortRow.objects.filter(granularity=granularity, scope_type=scope.type, scope_key=scope.key, role=scope.role)
+    if params.get("format") == "csv":
+        def records():
+            for r in cohort_rows.iterator():
+                for k, measured_on, paying, arr, revenue, logos in r.cells():
+                    yield {"granularity": r.granularity, "scope_type": r.scope_type, "scope_key": r.scope_key, "role": r.role,
+                           "cohort_start": r.cohort_start.isoformat(), "k": k, "measured_on": measured_on.isoformat(),
+                           "customers": r.customers, "paying": paying, "base_arr": f"{r.base_arr:.2f}", "arr": f"{arr:.2f}",
+                           "revenue_retention": "" if revenue is None else f"{revenue:.4f}",
+                           "logo_retention": "" if logos is None else f"{logos:.4f}"}  # fmt: skip
+
+        from api.csvstream import csv_response
+
+        key = "".join(ch if ch.isalnum() else "_" for ch in scope.key)
+        return csv_response(COHORT_CSV_COLUMNS, records(), f"cohorts-{granularity}-{scope.type}{'-' + key if key else ''}")
+    table, width = [], 0
+    for r in cohort_rows:
+        cells = []
+        for k, measured_on, paying, arr, revenue, logos in r.cells():
+            value = revenue if metric == "revenue" else logos
+            cells.append({"value": value, "style": cohort_colour(value), "title": f"{paying} of {r.customers} paying, ARR {arr:,.2f} on {measured_on}"})
+        table.append({"start": r.cohort_start, "customers": r.customers, "base_arr": r.base_arr, "cells": cells})
+        width = max(width, len(cells))
+    # Choices: what the viewer may open.
+    choices = []
+    if vis.sees_everything:
+        choices.append(("Company", Scope.company()))
+        for attribute in ("segment", "region", "industry", "use_case"):
+            for key in CohortRow.objects.filter(granularity=granularity, scope_type=attribute).values_list("scope_key", flat=True).distinct().order_by("scope_key"):
+                choices.append((f"{attribute.replace('_', ' ').capitalize()}: {key}", Scope(attribute, key)))
+    for team in vis.teams().order_by("name"):
+        for role in ("csm", "am"):
+            choices.append((f"Team {team.name} ({ROLE_LABELS[role]})", Scope.team(team, role)))
+    if not vis.sees_everything:
+        for user in vis.users().order_by("email"):
+            for role in ("csm", "am"):
+                choices.append((f"Owner {user.email} ({ROLE_LABELS[role]})", Scope.owner(user, role)))
+    from urllib.parse import urlencode
+
+    options = [{"label": label, "query": urlencode({**scope_params(s), "granularity": granularity, "metric": metric}), "selected": s == scope}
+               for label, s in choices]  # fmt: skip
+    here = {**scope_params(scope), "granularity": granularity, "metric": metric}
+    return render(request, "outlook/cohorts.html", {
+        "scope": scope, "scope_title": scope_title(scope) if scope.key != UNASSIGNED or scope.type not in ("team", "owner") else f"{scope.type.capitalize()} unassigned",
+        "granularity": granularity, "metric": metric, "metrics": COHORT_METRICS, "rows": table, "ks": range(width),
+        "options": options, "here": here, "csv_url": "?" + urlencode({**here, "format": "csv"}),
+        "switch": {name: "?" + urlencode({**here, "metric": name}) for name in COHORT_METRICS},
+        "switch_granularity": {g: "?" + urlencode({**here, "granularity": g}) for g in ("month", "quarter")},
+        "status": CohortStatus.objects.filter(pk=1).first(),
+    })  # fmt: skip

@@ -118,3 +118,8 @@ def gap_cell(item, metric: str):
     if item.get("target") is None:
         return "—"
     return gap_html(item.get("gap"), item["target"], metric)
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key)

@@ -130,3 +130,22 @@ def test_an_admin_imports_targets_and_the_team_page_ranks_owners_by_gap(page, li
     expect(rows.nth(1)).to_contain_text("Ann")
     expect(rows.nth(1).locator("small.target.gap-up").first).to_be_visible()
     shoot(page, "team-targets")
+
+
+def test_an_executive_reads_the_cohort_heatmap_and_switches_to_logos(page, live_server, world):
+    """The live server's recompute lands with its commit: the cohort step runs right after it."""
+    from outlook.cohort_snapshots import recompute_cohorts
+
+    recompute_cohorts()
+    sign_in(page, live_server, "exec@example.com")
+    page.click("nav >> text=Cohorts")
+    expect(page.locator("h1")).to_contain_text("Cohorts")
+    heatmap = page.locator("[data-testid=cohort-heatmap] tbody tr")
+    expect(heatmap.first).to_contain_text("Jan 2025")
+    shoot(page, "cohorts")
+    page.click("[data-testid=cohort-switches] >> text=Logo retention")
+    expect(page.locator("[data-testid=cohort-switches] strong").first).to_have_text("Logo retention")
+    page.select_option("select[name=pick]", label="Segment: SMB")
+    page.click("[data-testid=cohort-filters] button")
+    expect(page.locator("h1")).to_contain_text("Segment: SMB")
+    expect(heatmap.first).to_contain_text("Feb 2025")
