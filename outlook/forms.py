@@ -124,3 +124,7 @@ class TargetForm(forms.Form):
 
 class TargetUploadForm(forms.Form):
     file = forms.FileField(label="targets.csv")
+
+
+class DigestPreferenceForm(forms.Form):
+    weekly_digest = forms.BooleanField(label="Send me the weekly digest email", required=False)

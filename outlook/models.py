@@ -141,3 +141,22 @@ class CohortStatus(models.Model):
     @classmethod
     def get(cls):
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class DigestPreference(models.Model):
+    """A user's choice about the weekly digest email (no row: it is sent)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_preference")
+    weekly_digest = models.BooleanField(default=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+
+class DigestSent(models.Model):
+    """A digest sent to a user for a week: a second run of the same week sends nothing again."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    week_start = models.DateField(help_text="The Monday of the week the digest reports on.")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "week_start"], name="digest_once_per_week")]

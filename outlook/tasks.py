@@ -21,3 +21,12 @@ def queue_cohorts() -> None:
         recompute_cohorts_task.delay()
     except Exception:  # the broker down, or an in-process run failing: the next landing retries
         log.exception("cohorts: could not run or queue the heatmap recompute")
+
+
+@shared_task(name="outlook.tasks.send_weekly_digests", bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+def send_weekly_digests_task(self):
+    """Beat runs it weekly (DIGEST_DAY_OF_WEEK, DIGEST_HOUR, DIGEST_MINUTE); a retry sends only
+    the digests not sent yet."""
+    from .digest import send_weekly_digests
+
+    return send_weekly_digests()

@@ -10,4 +10,5 @@ urlpatterns = [
     path("forecast/", views.forecast_accounts, name="forecast"),
     path("targets/", views.targets, name="targets"),
     path("cohorts/", views.cohorts, name="cohorts"),
+    path("digest/", views.digest_preference, name="digest"),
 ]

@@ -348,3 +348,29 @@ def cohorts(request):
         "switch_granularity": {g: "?" + urlencode({**here, "granularity": g}) for g in ("month", "quarter")},
         "status": CohortStatus.objects.filter(pk=1).first(),
     })  # fmt: skip
+
+
+# --- the weekly digest: turning it off or on ---------------------------------------------------
+
+
+@login_required
+def digest_preference(request):
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from .digest import build, recipients
+    from .forms import DigestPreferenceForm
+    from .models import DigestPreference
+
+    preference = DigestPreference.objects.filter(user=request.user).first()
+    wanted = preference.weekly_digest if preference else True
+    if request.method == "POST":
+        form = DigestPreferenceForm(request.POST)
+        if form.is_valid():
+            DigestPreference.objects.update_or_create(user=request.user, defaults={"weekly_digest": form.cleaned_data["weekly_digest"]})
+            messages.success(request, "The weekly digest is on." if form.cleaned_data["weekly_digest"] else "The weekly digest is off.")
+            return redirect("outlook:digest")
+    form = DigestPreferenceForm(initial={"weekly_digest": wanted})
+    eligible = recipients().filter(pk=request.user.pk).exists() or not wanted
+    preview = build(request.user, triggers.today()) if eligible else None
+    return render(request, "outlook/digest_preference.html", {"form": form, "wanted": wanted, "eligible": eligible, "preview": preview})

@@ -236,6 +236,29 @@ CELERY_BEAT_SCHEDULE = {
     "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0},
 }
 
+# The weekly digest (outlook): each owner and lead gets its week by email, unless it turned it off.
+CELERY_BEAT_SCHEDULE["weekly-digest"] = {
+    "task": "outlook.tasks.send_weekly_digests",
+    "schedule": crontab(
+        minute=os.environ.get("DIGEST_MINUTE", "0"),
+        hour=os.environ.get("DIGEST_HOUR", "7"),
+        day_of_week=os.environ.get("DIGEST_DAY_OF_WEEK", "mon"),
+    ),
+}
+
+# Mail: EMAIL_URL configures Django's mail settings in one URL (dj-email-url), e.g.
+# smtp://user:password@mail.example.com:587/?tls=True; without it mail goes to the console.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if EMAIL_URL:
+    import dj_email_url
+
+    globals().update(dj_email_url.parse(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Retention Site <retention@localhost>")
+# Where links in emails point.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # A full recompute is split into shards of this many customers, each a Celery task (run by any
 # free worker process): shards bound each task's memory, and several worker processes (on one
 # machine or many) compute them side by side.

@@ -123,3 +123,11 @@ def gap_cell(item, metric: str):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key)
+
+
+@register.filter
+def points(difference) -> str:
+    """A gap in rate points: Decimal('-0.0213') -> '-2.1 pts'."""
+    if difference is None:
+        return "—"
+    return f"{difference * 100:+.1f} pts"

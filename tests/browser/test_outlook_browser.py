@@ -149,3 +149,15 @@ def test_an_executive_reads_the_cohort_heatmap_and_switches_to_logos(page, live_
     page.click("[data-testid=cohort-filters] button")
     expect(page.locator("h1")).to_contain_text("Segment: SMB")
     expect(heatmap.first).to_contain_text("Feb 2025")
+
+
+def test_an_owner_turns_the_weekly_email_off_from_the_navigation(page, live_server, world):
+    sign_in(page, live_server, "ann@example.com")
+    page.click("nav >> text=Weekly email")
+    expect(page.locator("[data-testid=digest-state]")).to_have_text("You get the weekly digest at ann@example.com.")
+    expect(page.locator("[data-testid=digest-preview]")).to_contain_text("Your book (CSM)")
+    shoot(page, "digest")
+    page.uncheck("#id_weekly_digest")
+    page.click("[data-testid=digest-form] button")
+    expect(page.locator("[data-testid=digest-state]")).to_have_text("You will not get the weekly digest.")
+    expect(page.locator(".messages")).to_contain_text("The weekly digest is off.")
