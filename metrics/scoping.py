@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Role, Team, TeamMembership, User
+from accounts.models import Role, Team, TeamMembership, User, overlapping_spans
 
 from .vocabulary import COMPANY, OWNER, ROLES, SLICES, TEAM, UNASSIGNED
 from .models import Assignment
@@ -100,6 +100,21 @@ class Visibility:
     def can_record_reasons(self) -> bool:
         """Whether the user records reasons at all: admins, and leads of at least one team."""
         return self.is_admin or bool(self.led_team_ids)
+
+    def can_mark_risk(self, customer_id: int, on: date) -> bool:
+        """Risk marks (SPEC section 8): admins; an owner of the customer (either role) on that day;
+        the lead of a team that one of those owners belonged to on that day."""
+        if self.is_admin:
+            return True
+        if not self.user.is_authenticated:
+            return False
+        held = overlapping_spans(Assignment.objects.filter(customer_id=customer_id), on, on)
+        if held.filter(user_id=self.user.pk).exists():
+            return True
+        if not self.led_team_ids:
+            return False
+        in_led_team = TeamMembership.objects.filter(user_id__in=held.values("user_id"), team_id__in=self.led_team_ids)
+        return overlapping_spans(in_led_team, on, on).exists()
 
     def can_see_company(self) -> bool:
         return self.sees_everything

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -232,6 +232,10 @@ def record_status(*, full: bool, as_of: date, seconds: float, input_version: int
         values["first_month"] = first_month
     RecomputeStatus.get()
     RecomputeStatus.objects.filter(pk=1).update(**values)
+    # The cohort heatmaps (outlook) follow every landing, from the same frozen inputs.
+    from outlook.tasks import queue_cohorts
+
+    transaction.on_commit(queue_cohorts)
 
 
 def record_failure(error: BaseException) -> None:
