@@ -18,12 +18,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from metrics.vocabulary import UNASSIGNED, UNKNOWN
+
 from .cohorts import OPEN_END, compute, day_number, grid
 
 log = logging.getLogger(__name__)
 ATTRIBUTES = ("segment", "region", "industry", "use_case")
 GRANULARITIES = ("month", "quarter")
-UNASSIGNED, UNKNOWN = "unassigned", "unknown"
 BATCH = 5000
 
 

@@ -280,7 +280,8 @@ def default_cohort_scope(vis: Visibility):
 
 @login_required
 def cohorts(request):
-    from metrics.queries import ATTRIBUTE_COLUMNS, UNASSIGNED, Scope
+    from metrics.queries import Scope
+    from metrics.vocabulary import COMPANY, CUSTOMER_ATTRIBUTES, OWNER, TEAM, UNASSIGNED
     from web.links import scope_from_params, scope_params
     from metrics.vocabulary import ROLE_LABELS
     from web.views import scope_title
@@ -294,7 +295,7 @@ def cohorts(request):
         return redirect(f"{request.path}?{request.GET['pick']}")
     params = request.GET
     scope = scope_from_params(vis, params) if "scope" in params else default_cohort_scope(vis)
-    if scope.type not in ("company", "team", "owner", *ATTRIBUTE_COLUMNS) or scope.type == "tenure":
+    if scope.type not in (COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES):
         raise Http404("Cohorts are for the company, a team, an owner, a segment, a region, an industry or a use case.")
     granularity = params.get("granularity", "month")
     granularity = granularity if granularity in ("month", "quarter") else "month"
@@ -343,7 +344,7 @@ def cohorts(request):
                for label, s in choices]  # fmt: skip
     here = {**scope_params(scope), "granularity": granularity, "metric": metric}
     return render(request, "outlook/cohorts.html", {
-        "scope": scope, "scope_title": scope_title(scope) if scope.key != UNASSIGNED or scope.type not in ("team", "owner") else f"{scope.type.capitalize()} unassigned",
+        "scope": scope, "scope_title": scope_title(scope) if scope.key != UNASSIGNED or scope.type not in (TEAM, OWNER) else f"{scope.type.capitalize()} unassigned",
         "granularity": granularity, "metric": metric, "metrics": COHORT_METRICS, "rows": table, "ks": range(width),
         "options": options, "here": here, "csv_url": "?" + urlencode({**here, "format": "csv"}),
         "switch": {name: "?" + urlencode({**here, "metric": name}) for name in COHORT_METRICS},

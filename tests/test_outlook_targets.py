@@ -98,13 +98,13 @@ def test_owners_rank_by_gap_on_the_team_page(client, company):
     page = response.content.decode()
     assert "Gap to GRR target" in page and "-10.0 pts" in page
     by_name = client.get(f"/teams/{company['east'].pk}/?{TTM_OCT}&role=csm&sort=owner").context["owner_rows"]
-    assert [r["owner"].email for r in by_name] == ["ann@example.com", "cid@example.com"]
+    assert [r.owner.email for r in by_name] == ["ann@example.com", "cid@example.com"]
 
 
 def test_without_targets_the_tables_keep_their_order(client, company):
     client.force_login(company["lead"])
     response = client.get(f"/teams/{company['east'].pk}/?{TTM_OCT}&role=csm")
-    assert [r["owner"].email for r in response.context["owner_rows"]] == ["ann@example.com", "cid@example.com"]
+    assert [r.owner.email for r in response.context["owner_rows"]] == ["ann@example.com", "cid@example.com"]
     assert "Gap to GRR target" not in response.content.decode()
 
 
