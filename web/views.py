@@ -113,7 +113,7 @@ def pick_period(request, snapshots, scope: Scope) -> PeriodPick:
         requested = parse_date(request.GET.get("period", ""))
     except ValueError:
         requested = None
-    by_start = {s: (s, e) for s, e, _ in available}
+    by_start: dict[date | None, tuple[date, date]] = {s: (s, e) for s, e, _ in available}
     complete = [(s, e) for s, e, partial in available if not partial]
     pick.start, pick.end = by_start.get(requested) or (complete or available)[0]
     return pick
@@ -190,6 +190,7 @@ def period_query(pick: PeriodPick, **extra) -> str:
 
 def team_items(snapshots, pick: PeriodPick, role: str) -> list[dict]:
     """Each team's row of a period for one role, linked to its team page (none for unassigned)."""
+    assert pick.start is not None  # only with a row of the period
     rows = queries.snapshot_rows(snapshots, "team", pick.granularity, pick.start, role=role)
     teams = {t.name: t for t in Team.objects.filter(name__in=[r.scope_key for r in rows])}
     items = []
@@ -320,6 +321,7 @@ def owner(request, user_id: int):
         period = inputs.period(pick.granularity, pick.start)
         book = shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
         movers = shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
+        assert pick.end is not None  # set with pick.start
         cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
         team_id = queries.team_of_owner(inputs.version, user.pk, pick.start)
         # The team's totals to compare against: for leads, executives, admins and the team's members.
