@@ -115,7 +115,7 @@ def pick_period(request, snapshots, scope: Scope) -> PeriodPick:
         requested = None
     by_start: dict[date | None, tuple[date, date]] = {s: (s, e) for s, e, _ in available}
     complete = [(s, e) for s, e, partial in available if not partial]
-    pick.start, pick.end = by_start.get(requested) or (complete or available)[0]
+    pick.start, pick.end = by_start.get(requested) or (complete or list(by_start.values()))[0]
     return pick
 
 
