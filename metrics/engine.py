@@ -273,7 +273,7 @@ class _MovementColumns(TypedDict):
     tenure_band: str
 
 
-def classify(a: Decimal, b: Decimal) -> str:
+def classify(a: Decimal | int, b: Decimal | int) -> str:
     if b == 0:
         return "churn"
     if b < a:
