@@ -88,9 +88,9 @@ def pick_period(params, snapshots, scope: Scope, default: str = MONTH) -> Period
     pick = PeriodPick(granularity, options=[(s.isoformat(), period_label(granularity, s, e)) for s, e, _ in available])
     if not available:
         return pick
-    by_start = {s: (s, e) for s, e, _ in available}
+    by_start: dict[date | None, tuple[date, date]] = {s: (s, e) for s, e, _ in available}
     complete = [(s, e) for s, e, partial in available if not partial]
-    pick.start, pick.end = by_start.get(asked_start) or (complete or available)[0]
+    pick.start, pick.end = by_start.get(asked_start) or (complete or list(by_start.values()))[0]
     return pick
 
 
