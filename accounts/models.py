@@ -9,15 +9,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from metrics.vocabulary import USER_ROLES
+from metrics import vocabulary
 
 
-def text_choices(name: str, labels: dict[str, str]) -> type[models.TextChoices]:
-    """Django choices from a ``metrics.vocabulary`` mapping: member NAME = value, label."""
-    return models.TextChoices(name, [(value.upper(), (value, label)) for value, label in labels.items()])
-
-
-Role = text_choices("Role", USER_ROLES)
+class Role(models.TextChoices):
+    ADMIN = vocabulary.ADMIN, vocabulary.USER_ROLES[vocabulary.ADMIN]
+    EXECUTIVE = vocabulary.EXECUTIVE, vocabulary.USER_ROLES[vocabulary.EXECUTIVE]
+    LEAD = vocabulary.LEAD, vocabulary.USER_ROLES[vocabulary.LEAD]
+    MEMBER = vocabulary.MEMBER, vocabulary.USER_ROLES[vocabulary.MEMBER]
 
 
 class UserManager(BaseUserManager):

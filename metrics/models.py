@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from accounts.models import User, overlapping_spans, text_choices
+from accounts.models import User, overlapping_spans
 
 from . import vocabulary
 from .rounding import ratio
@@ -73,7 +73,9 @@ class ContractLine(models.Model):
             raise ValidationError({"end_date": "The end date is before the start date."})
 
 
-AssignmentRole = text_choices("AssignmentRole", vocabulary.ROLE_NAMES)
+class AssignmentRole(models.TextChoices):
+    CSM = vocabulary.CSM, vocabulary.ROLE_NAMES[vocabulary.CSM]
+    AM = vocabulary.AM, vocabulary.ROLE_NAMES[vocabulary.AM]
 
 
 class Assignment(models.Model):
@@ -141,7 +143,9 @@ class ChurnReason(models.Model):
         return self.label
 
 
-CaseKind = text_choices("CaseKind", vocabulary.CASE_KINDS)
+class CaseKind(models.TextChoices):
+    CHURN = vocabulary.CHURN, vocabulary.CASE_KINDS[vocabulary.CHURN]
+    CONTRACTION = vocabulary.CONTRACTION, vocabulary.CASE_KINDS[vocabulary.CONTRACTION]
 
 
 class ChurnCase(models.Model):
@@ -211,8 +215,23 @@ class ChurnCase(models.Model):
             )
 
 
-Granularity = text_choices("Granularity", vocabulary.GRANULARITIES)
-ScopeType = text_choices("ScopeType", vocabulary.SCOPE_TYPES)
+class Granularity(models.TextChoices):
+    MONTH = vocabulary.MONTH, vocabulary.GRANULARITIES[vocabulary.MONTH]
+    QUARTER = vocabulary.QUARTER, vocabulary.GRANULARITIES[vocabulary.QUARTER]
+    YEAR = vocabulary.YEAR, vocabulary.GRANULARITIES[vocabulary.YEAR]
+    TTM = vocabulary.TTM, vocabulary.GRANULARITIES[vocabulary.TTM]
+
+
+class ScopeType(models.TextChoices):
+    COMPANY = vocabulary.COMPANY, vocabulary.SCOPE_TYPES[vocabulary.COMPANY]
+    TEAM = vocabulary.TEAM, vocabulary.SCOPE_TYPES[vocabulary.TEAM]
+    OWNER = vocabulary.OWNER, vocabulary.SCOPE_TYPES[vocabulary.OWNER]
+    SEGMENT = vocabulary.SEGMENT, vocabulary.SCOPE_TYPES[vocabulary.SEGMENT]
+    REGION = vocabulary.REGION, vocabulary.SCOPE_TYPES[vocabulary.REGION]
+    INDUSTRY = vocabulary.INDUSTRY, vocabulary.SCOPE_TYPES[vocabulary.INDUSTRY]
+    USE_CASE = vocabulary.USE_CASE, vocabulary.SCOPE_TYPES[vocabulary.USE_CASE]
+    PRODUCT = vocabulary.PRODUCT, vocabulary.SCOPE_TYPES[vocabulary.PRODUCT]
+    TENURE = vocabulary.TENURE, vocabulary.SCOPE_TYPES[vocabulary.TENURE]
 
 
 class RetentionSnapshot(models.Model):
@@ -256,7 +275,13 @@ class RetentionSnapshot(models.Model):
         return ratio(self.logos_start - self.logos_churned, self.logos_start)
 
 
-Movement = text_choices("Movement", vocabulary.MOVEMENTS)
+class Movement(models.TextChoices):
+    NEW = vocabulary.NEW, vocabulary.MOVEMENTS[vocabulary.NEW]
+    REACTIVATION = vocabulary.REACTIVATION, vocabulary.MOVEMENTS[vocabulary.REACTIVATION]
+    EXPANSION = vocabulary.EXPANSION, vocabulary.MOVEMENTS[vocabulary.EXPANSION]
+    CONTRACTION = vocabulary.CONTRACTION, vocabulary.MOVEMENTS[vocabulary.CONTRACTION]
+    CHURN = vocabulary.CHURN, vocabulary.MOVEMENTS[vocabulary.CHURN]
+    NONE = vocabulary.NO_CHANGE, vocabulary.MOVEMENTS[vocabulary.NO_CHANGE]
 
 
 class RecomputeStatus(models.Model):

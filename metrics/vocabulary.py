@@ -22,16 +22,17 @@ GRANULARITIES = {MONTH: "Month", QUARTER: "Quarter", YEAR: "Year", TTM: "Trailin
 # Scopes a figure is computed for. The customer attributes are columns of a customer; the
 # slices a company page offers add the tenure band and the product.
 COMPANY, TEAM, OWNER, TENURE, PRODUCT = "company", "team", "owner", "tenure", "product"
-CUSTOMER_ATTRIBUTES = ("segment", "region", "industry", "use_case")
+SEGMENT, REGION, INDUSTRY, USE_CASE = "segment", "region", "industry", "use_case"
+CUSTOMER_ATTRIBUTES = (SEGMENT, REGION, INDUSTRY, USE_CASE)
 SLICES = (*CUSTOMER_ATTRIBUTES, TENURE, PRODUCT)
 SCOPE_TYPES = {
     COMPANY: "Company",
     TEAM: "Team",
     OWNER: "Owner",
-    "segment": "Segment",
-    "region": "Region",
-    "industry": "Industry",
-    "use_case": "Use case",
+    SEGMENT: "Segment",
+    REGION: "Region",
+    INDUSTRY: "Industry",
+    USE_CASE: "Use case",
     PRODUCT: "Product",
     TENURE: "Tenure band",
 }

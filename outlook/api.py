@@ -110,7 +110,7 @@ class VisibleCustomerField(serializers.SlugRelatedField):
 
 class RiskMarkSerializer(serializers.ModelSerializer):
     customer = VisibleCustomerField(slug_field="external_id", help_text="Customer external_id.")
-    recorded_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    recorded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="email", read_only=True)
 
     class Meta:
         from .models import RiskMark

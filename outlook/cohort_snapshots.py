@@ -62,7 +62,7 @@ def recompute_cohorts(force: bool = False) -> dict:
             codes, keys = _codes([c[i] or UNKNOWN for c in customers])
             scopes[attribute, ""] = (cids, codes, keys)
         assignments = list(SnapshotAssignment.objects.filter(version=version).values_list("customer_id", "user_id", "role", "start_date", "end_date"))
-        memberships = {}
+        memberships: dict = {}
         for user_id, team_id, start, end in SnapshotMembership.objects.filter(version=version).values_list("user_id", "team_id", "start_date", "end_date"):
             memberships.setdefault(user_id, []).append((day_number(start), day_number(end), team_id))
         emails = dict(User.objects.values_list("id", "email"))
@@ -70,6 +70,7 @@ def recompute_cohorts(force: bool = False) -> dict:
         first_paid = lines[1][lines[3] > 0]
         first_day = None if not len(first_paid) else _date(int(first_paid.min()))
         for granularity in GRANULARITIES if first_day else ():
+            assert first_day is not None
             starts, ends, g = grid(granularity, first_day, as_of, settings.FISCAL_YEAR_START_MONTH)
             owned = _owner_scopes(lines, cids, g, assignments, memberships, emails, names)
             rows = compute(lines, {**scopes, **owned}, g)

@@ -52,7 +52,7 @@ def scope_forecast(snapshots, scope: Scope, granularity: str, label: str = "", i
     if marks:
         rows = accounts.account_rows(inputs.version, period, scope, filters=Filters(customer_ids=frozenset(marks)), limit=None)
     cohort = {r.customer_id: r for r in rows if r.starting_arr > 0 and not r.product}
-    upcoming = {}
+    upcoming: dict = {}
     if cohort:
         for r in load_renewals(None, inputs.as_of, period.end, inputs.as_of, settings.RENEWAL_GRACE_DAYS, customer_ids=cohort):
             upcoming.setdefault(r.customer_id, []).append(UpcomingRenewal(r.end_date, r.arr, r.status))

@@ -1,6 +1,8 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+from typing import cast
+
 from django import forms
 
 from metrics.engine import add_months
@@ -29,8 +31,8 @@ class RenewalFilter(forms.Form):
     def __init__(self, data, *, teams, owners, today: date):
         super().__init__(data)
         self.today = today
-        self.fields["team"].choices = [("", "every team"), *((t.pk, t.name) for t in teams)]
-        self.fields["owner"].choices = [("", "every owner"), *((u.pk, u.email) for u in owners)]
+        cast(forms.ChoiceField, self.fields["team"]).choices = [("", "every team"), *((t.pk, t.name) for t in teams)]
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [("", "every owner"), *((u.pk, u.email) for u in owners)]
 
     def clean(self):
         data = super().clean()
@@ -56,7 +58,7 @@ class RiskMarkForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.today = today
-        self.fields["status"].choices = RiskStatus.choices
+        cast(forms.ChoiceField, self.fields["status"]).choices = RiskStatus.choices
         self.fields["noted_on"].initial = today
 
     def clean_noted_on(self):
@@ -82,8 +84,8 @@ class TargetForm(forms.Form):
 
     fiscal_year = forms.IntegerField(label="Fiscal year", min_value=2000, max_value=2100)
     scope_type = forms.ChoiceField(label="For", choices=[("company", "the company"), ("team", "a team"), ("owner", "an owner")])
-    team = forms.ModelChoiceField(label="Team", queryset=None, required=False)
-    owner = forms.ModelChoiceField(label="Owner", queryset=None, required=False, to_field_name="email")
+    team: forms.ModelChoiceField = forms.ModelChoiceField(label="Team", queryset=None, required=False)
+    owner: forms.ModelChoiceField = forms.ModelChoiceField(label="Owner", queryset=None, required=False, to_field_name="email")
     role = forms.ChoiceField(label="Role", choices=[("", "—"), ("csm", "CSM"), ("am", "AM")], required=False)
     nrr = forms.DecimalField(label="NRR target (%)", required=False, min_value=Decimal("0.01"), max_value=999, decimal_places=2)
     grr = forms.DecimalField(label="GRR target (%)", required=False, min_value=Decimal("0.01"), max_value=100, decimal_places=2)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from metrics.models import MONEY, Customer
+from metrics.vocabulary import OWNER, TEAM
 
 
 class RiskStatus(models.TextChoices):
@@ -74,9 +75,9 @@ class Target(models.Model):
     @property
     def scope_key(self) -> str:
         """As the retention export names the scope: team name, owner email, or empty."""
-        if self.scope_type == "team":
+        if self.scope_type == TEAM and self.team is not None:
             return self.team.name
-        if self.scope_type == "owner":
+        if self.scope_type == OWNER and self.user is not None:
             return self.user.email
         return ""
 

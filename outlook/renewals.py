@@ -108,7 +108,9 @@ class Summaries:
 
 def summarize(renewals: Iterable[Renewal], role: str) -> Summaries:
     """Totals, by month (of the end date) and by owner in ``role`` on the end date; owners by ARR up."""
-    total, months, owners = Summary("total"), {}, {}
+    total = Summary("total")
+    months: dict = {}
+    owners: dict = {}
     for r in renewals:
         total.add(r)
         months.setdefault(r.month, Summary(r.month)).add(r)
@@ -137,10 +139,10 @@ def load_renewals(visibility, start: date, end: date, today: date, grace_days: i
 
     from .models import RiskMark
 
-    lines = ContractLine.objects.filter(end_date__gte=start, end_date__lte=end).select_related("customer")
+    ending = ContractLine.objects.filter(end_date__gte=start, end_date__lte=end).select_related("customer")
     if customer_ids is not None:
-        lines = lines.filter(customer_id__in=list(customer_ids))
-    lines = list(lines.order_by("end_date", "customer__name", "product", "external_id"))
+        ending = ending.filter(customer_id__in=list(customer_ids))
+    lines = list(ending.order_by("end_date", "customer__name", "product", "external_id"))
     if not lines:
         return []
     customers = {line.customer_id for line in lines}
@@ -157,21 +159,23 @@ def load_renewals(visibility, start: date, end: date, today: date, grace_days: i
     user_ids = {user_id for spans in held.values() for *_, user_id in spans}
     emails = dict(User.objects.filter(id__in=user_ids).values_list("id", "email"))
     membership = defaultdict(list)
-    for user_id, team, m_start, m_end in TeamMembership.objects.filter(user_id__in=user_ids).values_list(
+    for user_id, member_of, m_start, m_end in TeamMembership.objects.filter(user_id__in=user_ids).values_list(
         "user_id", "team_id", "start_date", "end_date"
     ):
-        membership[user_id].append((m_start, m_end, team))
-    team_names = dict(Team.objects.values_list("id", "name"))
+        membership[user_id].append((m_start, m_end, member_of))
+    team_names: dict[int | None, str] = dict(Team.objects.values_list("id", "name"))
     risk = current_risk(RiskMark.objects.filter(customer_id__in=customers))
 
     restricted = visibility is not None and not visibility.sees_everything
     led, me = (visibility.led_team_ids, visibility.user.pk) if restricted else (frozenset(), None)
     out = []
     for line in lines:
+        ends = line.end_date
+        assert ends is not None  # only lines with an end date come up for renewal
         owners, teams = {}, {}
         for r in ROLES:
-            user_id = _covering(held[line.customer_id, r], line.end_date)
-            team = _covering(membership[user_id], line.end_date) if user_id else None
+            user_id = _covering(held[line.customer_id, r], ends)
+            team = _covering(membership[user_id], ends) if user_id else None
             owners[r] = (user_id, emails.get(user_id))
             teams[r] = (team, team_names.get(team))
         if restricted and not any(owners[r][0] == me or teams[r][0] in led for r in ROLES):
@@ -180,13 +184,13 @@ def load_renewals(visibility, start: date, end: date, today: date, grace_days: i
             continue
         if team_id is not None and teams[role][0] != team_id:
             continue
-        line_status = renewal_status(line.end_date, successors[line.customer_id, line.product], grace_days, today)
+        line_status = renewal_status(ends, successors[line.customer_id, line.product], grace_days, today)
         if status and line_status != status:
             continue
         mark = risk.get(line.customer_id)
         out.append(Renewal(
             line.pk, line.external_id, line.customer_id, line.customer.name, line.customer.external_id, line.product,
-            line.end_date, line.arr, line_status, owners, teams,
+            ends, line.arr, line_status, owners, teams,
             mark.status if mark else "", mark.expected_loss if mark else None,
         ))  # fmt: skip
     return out

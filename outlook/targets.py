@@ -150,12 +150,13 @@ def validate_rows(text: str, filename: str):
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
     if missing or unknown:
-        what = "; ".join(filter(None, [missing and f"missing column(s) {', '.join(missing)}", unknown and f"unknown column(s) {', '.join(unknown)}"]))
+        what = "; ".join([f"missing column(s) {', '.join(missing)}"] * bool(missing) + [f"unknown column(s) {', '.join(unknown)}"] * bool(unknown))
         issues.error(filename, 1, None, f"{what} (columns: {', '.join(COLUMNS)}).")
         return [], issues
     teams = dict(Team.objects.values_list("name", "id"))
-    users = {}
-    wanted, seen = [], {}
+    users: dict = {}
+    wanted: list = []
+    seen: dict = {}
     for line, raw in enumerate(reader, start=2):
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         errors_before = issues.error_count

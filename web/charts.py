@@ -44,13 +44,14 @@ def trend_chart(snapshots, lines: Sequence[TrendLine]) -> dict:
             series[wanted] = {r.period_end.strftime("%Y-%m"): r for r in queries.snapshot_series(snapshots, *wanted)}
     labels = sorted({month for rows in series.values() for month in rows})
     datasets = []
+    confident: list[float] = []  # the points that set the axis range
     for line in lines:
         rows = series[(line.scope, line.granularity)]
         data = [percent(getattr(rows[m], line.metric)) if m in rows else None for m in labels]
         logos = [rows[m].logos_start if m in rows else None for m in labels]
         low = [value is not None and n is not None and n < threshold for value, n in zip(data, logos)]
         datasets.append({"label": line.label, "data": data, "style": line.style, "metric": line.metric, "low": low, "logos": logos})
-    confident = [v for d in datasets for v, low in zip(d["data"], d["low"]) if v is not None and not low]
+        confident += [value for value, is_low in zip(data, low) if value is not None and not is_low]
     axis = None
     if confident:
         low_end, high_end = min(confident), max(confident)

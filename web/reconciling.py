@@ -9,6 +9,7 @@ queries per page, whatever the number of cases (customer ids go in chunks).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from metrics import queries
 from metrics.models import ChurnCase
@@ -25,7 +26,7 @@ class CasesBeside:
     cases: list  # ChurnCase rows, each with .verdict
     total_cases: int
     reconciliation: Reconciliation
-    moved_out: list[tuple[str, object, str]]  # (customer name, loss, figure)
+    moved_out: list[tuple[str, Decimal, str]]  # (customer name, loss, figure)
     churn: object  # the snapshot's figures, to set the reconciled totals beside
     contraction: object
 
@@ -72,7 +73,7 @@ def cases_beside(vis, scope: Scope, pick, row, inputs, limit: int | None = None)
         paying_before |= {r.customer_id for r in rows}
     result = reconcile((CaseIn(c.pk, c.customer_id, c.date, c.lost_arr) for c in listed), cohort, paying_before)
     for case in listed:
-        case.verdict = result.verdicts[case.pk]
+        case.verdict = result.verdicts[case.pk]  # type: ignore[attr-defined]  # shown beside the case
     shown = listed
     if limit is not None and len(listed) > limit:
         shown = sorted(listed, key=lambda c: (-c.lost_arr, c.date))[:limit]

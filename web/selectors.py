@@ -119,6 +119,7 @@ class ScopeItem:
 
 def team_items(snapshots, pick: PeriodPick, role: str) -> list[ScopeItem]:
     """Each team's row of a period for one role, linked to its team page (none for unassigned)."""
+    assert pick.start is not None  # only with a row of the period
     rows = queries.snapshot_rows(snapshots, TEAM, pick.granularity, pick.start, role=role)
     teams = {t.name: t for t in Team.objects.filter(name__in=[r.scope_key for r in rows])}
     items = []
@@ -142,7 +143,7 @@ def sort_owner_rows(rows: list[ScopeItem], sort: str) -> list[ScopeItem]:
     name = sort.lstrip("-")
     descending = sort.startswith("-")
     if name == "owner":
-        return sorted(rows, key=lambda r: r.owner.display_name.lower(), reverse=descending)
+        return sorted(rows, key=lambda r: r.owner.display_name.lower() if r.owner else "", reverse=descending)
     def value(item):
         if name == "gap":
             return item.gap
