@@ -61,6 +61,27 @@ class ContractLine(models.Model):
             raise ValidationError({"end_date": "The end date is before the start date."})
 
 
+class FxRate(models.Model):
+    """An exchange rate (SPEC section 7): one unit of ``currency`` is worth ``rate`` of the
+    reporting currency from ``valid_from`` until the next rate of that currency; the earliest
+    also stands for every day before it."""
+
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
+    valid_from = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=9, help_text="Reporting currency per unit.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["currency", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="fx_rate_unique_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="fx_rate_above_zero"),
+        ]
+
+    def __str__(self):
+        return f"{self.currency} {self.rate} from {self.valid_from}"
+
+
 class AssignmentRole(models.TextChoices):
     CSM = "csm", "Customer success manager"
     AM = "am", "Account manager"
@@ -336,6 +357,7 @@ class SnapshotLine(models.Model):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     arr_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3, blank=True, default="")
 
     class Meta:
         indexes = [
@@ -374,6 +396,18 @@ class SnapshotMembership(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["version", "user_id"]), models.Index(fields=["version", "team_id"])]
+
+
+class SnapshotFxRate(models.Model):
+    """The exchange rates an input version was computed with (rate in units of 10**-9)."""
+
+    version = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    rate_units = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "currency"])]
 
 
 class ShardResult(models.Model):
