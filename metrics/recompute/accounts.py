@@ -268,7 +268,7 @@ class _Query:
             whole, fraction = divmod(units, RATE_SCALE)
             whens.append(
                 f"WHEN {self.q.p(code)} THEN ({cents} * {whole} + ({cents} / {RATE_SCALE}) * {fraction} "
-                f"+ (({cents} % {RATE_SCALE}) * {fraction} + {RATE_SCALE // 2}) / {RATE_SCALE})"
+                f"+ (({cents} - ({cents} / {RATE_SCALE}) * {RATE_SCALE}) * {fraction} + {RATE_SCALE // 2}) / {RATE_SCALE})"
             )
         return f"(CASE {alias}.currency {' '.join(whens)} ELSE {cents} END)"
 
