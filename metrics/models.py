@@ -15,6 +15,11 @@ from accounts.models import overlapping_spans
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
 
+def reporting_currency() -> str:
+    """The default currency of a contract line (SPEC section 7: empty means the reporting one)."""
+    return settings.REPORTING_CURRENCY
+
+
 class Customer(models.Model):
     external_id = models.CharField(max_length=100, unique=True, help_text="The CRM id.")
     name = models.CharField(max_length=250)
@@ -39,7 +44,8 @@ class ContractLine(models.Model):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     arr = models.DecimalField(**MONEY, help_text="Annualized recurring revenue.")
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, default=reporting_currency, blank=True,
+                                help_text="ISO 4217 code; empty means the reporting currency.")
 
     class Meta:
         ordering = ["customer", "start_date", "external_id"]
@@ -59,6 +65,14 @@ class ContractLine(models.Model):
             raise ValidationError({"arr": "ARR cannot be negative."})
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": "The end date is before the start date."})
+        from . import currency
+
+        try:
+            self.currency = currency.parse_code(self.currency) if self.currency else reporting_currency()
+        except ValueError as error:
+            raise ValidationError({"currency": str(error)}) from None
+        if currency.needs_rate(self.currency) and not FxRate.objects.filter(currency=self.currency).exists():
+            raise ValidationError({"currency": currency.missing_rate_error(self.currency)})
 
 
 class FxRate(models.Model):
@@ -80,6 +94,30 @@ class FxRate(models.Model):
 
     def __str__(self):
         return f"{self.currency} {self.rate} from {self.valid_from}"
+
+    def clean(self):
+        from . import currency
+
+        errors = {}
+        try:
+            self.currency = currency.parse_code(self.currency or "")
+            if self.currency == reporting_currency():
+                errors["currency"] = f"{self.currency} is the reporting currency: its rate is 1 by definition."
+        except ValueError as error:
+            errors["currency"] = str(error)
+        if self.rate is not None:
+            try:
+                currency.parse_rate(self.rate)
+            except ValueError as error:
+                errors["rate"] = str(error)
+        if errors:
+            raise ValidationError(errors)
+
+    @staticmethod
+    def last_of_a_currency_in_use(rate: "FxRate") -> bool:
+        """Deleting this rate would leave contract lines in a currency with no rate at all."""
+        others = FxRate.objects.filter(currency=rate.currency).exclude(pk=rate.pk)
+        return not others.exists() and ContractLine.objects.filter(currency=rate.currency).exists()
 
 
 class AssignmentRole(models.TextChoices):

@@ -5,6 +5,8 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+import metrics.models
+
 
 def recompute_in_the_reporting_currency(apps, schema_editor):
     """Figures computed before exchange rates summed every currency unconverted: once the rates
@@ -22,6 +24,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='contractline',
+            name='currency',
+            field=models.CharField(blank=True, default=metrics.models.reporting_currency, help_text='ISO 4217 code; empty means the reporting currency.', max_length=3),
+        ),
+    
         migrations.AddField(
             model_name='snapshotline',
             name='currency',
