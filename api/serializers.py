@@ -128,6 +128,7 @@ class RetentionRowSerializer(serializers.Serializer):
     logos_churned = serializers.IntegerField()
     new_arr = MoneyField(allow_null=True, help_text="Company rows only.")
     reactivation_arr = MoneyField(allow_null=True, help_text="Company rows only.")
+    currency = serializers.CharField(help_text="The reporting currency (ISO 4217) every amount of the row is in.")
 
     def to_representation(self, instance):
         return retention_export_row(instance)

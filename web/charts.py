@@ -10,6 +10,7 @@ from decimal import Decimal
 from metrics import queries
 from metrics.queries import FIGURES, Scope
 
+from . import money
 from .links import drill_url
 
 
@@ -91,4 +92,5 @@ def bridge_chart(row, scope: Scope) -> dict:
     kinds.append("total")
     amounts.append(float(end))
     links.append(drill_url(scope, row.granularity, row.period_start, end_figure))
-    return {"kind": "bridge", "labels": labels, "bars": bars, "kinds": kinds, "amounts": amounts, "links": links}
+    return {"kind": "bridge", "labels": labels, "bars": bars, "kinds": kinds, "amounts": amounts, "links": links,
+            "money": money.chart_format()}  # fmt: skip

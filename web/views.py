@@ -8,9 +8,10 @@ one period and scope shown.
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, QueryDict, StreamingHttpResponse
@@ -65,6 +66,9 @@ class ShownAccount:
     csm_team: str
     am_owner: str
     am_team: str
+    # Its lines in other currencies (accounts.NativeAmount), on s-1 and on l, when asked for.
+    native_start: tuple = ()
+    native_end: tuple = ()
 
     @property
     def change(self):
@@ -88,6 +92,15 @@ def shown_accounts(rows, figure=None) -> list[ShownAccount]:
         )  # fmt: skip
         for r in rows
     ]
+
+
+def with_native_amounts(rows: list[ShownAccount], version: int, period) -> list[ShownAccount]:
+    """Each account's lines in their own currency beside the converted amounts (one query)."""
+    native = accounts.native_amounts(version, period, [(r.customer_id, r.product) for r in rows])
+    if not native:
+        return rows
+    return [replace(row, native_start=native[key][0], native_end=native[key][1]) if key in native else row
+            for row, key in ((row, (row.customer_id, row.product)) for row in rows)]  # fmt: skip
 
 
 @dataclass
@@ -417,7 +430,7 @@ def drilldown(request):
         "snapshot": snapshot,
         "movement": movement,
         "movement_choices": Movement.choices,
-        "rows": shown_accounts(rows, figure),
+        "rows": with_native_amounts(shown_accounts(rows, figure), inputs.version, period),
         "totals": totals,
         "page": page,
         "pages": pages,
@@ -426,8 +439,19 @@ def drilldown(request):
         "show_product": scope.type == "product",
         "csv_url": f"{request.path}?{_query(request, format='csv', page=None)}",
         "back_url": back_url(scope, granularity, period_start),
+        "currency_note": currency_note(inputs.version, period),
     }
     return render(request, "web/drilldown.html", context)
+
+
+def currency_note(version: int, period) -> str:
+    """What the amounts are in, when some lines are in other currencies (SPEC section 7)."""
+    rates = accounts.rates_on(version, period.start)
+    if not rates:
+        return ""
+    return (f"Amounts in {settings.REPORTING_CURRENCY}. Lines in other currencies convert at the rates in force on "
+            f"{period.start:%Y-%m-%d}, the period's first day, at both ends (constant currency), so a move of a rate "
+            f"is never expansion or contraction.")
 
 
 def _int(value, default: int) -> int:

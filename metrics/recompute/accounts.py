@@ -924,3 +924,41 @@ def top_movers(
     query.figure = Figure("moved", "", tuple(moved), None)
     sql = query.decorated_select(["-abs_change", "name"], count, 0)
     return [_row(period, record) for record in _fetch(connection, sql, query.q.params)]
+
+
+@dataclass(frozen=True)
+class NativeAmount:
+    """Part of an account's ARR on one day in its own currency, and the rate it converts at."""
+
+    currency: str
+    amount: Decimal  # in ``currency``
+    rate: Decimal  # reporting currency per unit, in force on the period's first day
+
+
+def native_amounts(version: int, period: Period, keys: Iterable[tuple[int, str]],
+                   using: str = "default") -> dict[tuple[int, str], tuple[list[NativeAmount], list[NativeAmount]]]:  # fmt: skip
+    """For each (customer id, product; '' = the whole customer) of a page: its lines in other
+    currencies than the reporting one, summed per currency on s-1 and on l, in their own currency
+    (one query, for the page's customers only). Accounts with none are left out."""
+    keys = list(keys)
+    units = rates_on(version, period.start, using)
+    if not keys or not units:
+        return {}
+    lines = (SnapshotLine.objects.using(using)
+             .filter(version=version, customer_id__in={c for c, _ in keys}, currency__in=list(units), arr_cents__gt=0)
+             .values_list("customer_id", "product", "start_date", "end_date", "arr_cents", "currency"))  # fmt: skip
+    wanted = set(keys)
+    sums: dict[tuple[int, str], tuple[dict, dict]] = {}
+    for customer_id, product, start, end, cents_, code in lines:
+        for key in ((customer_id, ""), (customer_id, product)):
+            if key not in wanted:
+                continue
+            before, after = sums.setdefault(key, ({}, {}))
+            for day, into in ((period.before_start, before), (period.measured_end, after)):
+                if start <= day and (end is None or day <= end):
+                    into[code] = into.get(code, 0) + cents_
+
+    def shown(by_code: dict) -> list[NativeAmount]:
+        return [NativeAmount(code, cents(total), Decimal(units[code]).scaleb(-9).normalize()) for code, total in sorted(by_code.items())]
+
+    return {key: (shown(before), shown(after)) for key, (before, after) in sums.items() if before or after}

@@ -1,17 +1,21 @@
-"""Display of the reason pages' fractions: 0.6250 -> 62.5%; undefined -> a dash."""
-
-from decimal import Decimal
+"""Display of the reason pages' amounts and fractions, through ``web.money`` (the one formatting
+module): lost ARR in the reporting currency ($6,500), 0.6250 -> 62.5%; undefined -> a dash."""
 
 from django import template
+
+from web import money as formatting
 
 register = template.Library()
 
 
 @register.filter
 def percent(fraction):
-    if fraction is None or fraction == "":
-        return "—"
-    return f"{(Decimal(fraction) * 100).quantize(Decimal('0.1'))}%"
+    return formatting.percent(fraction)
+
+
+@register.filter
+def money(value):
+    return formatting.full(value)
 
 
 @register.inclusion_tag("reasons/_subnav.html", takes_context=True)
