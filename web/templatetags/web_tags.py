@@ -60,6 +60,8 @@ def nav_links(context):
         url = optional_url(name)
         if url:
             links.append((label, url))
+    if vis.is_admin:
+        links.append(("Exchange rates", reverse("fx-rates")))
     links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
     return {"links": links, "current": request.path}
 
