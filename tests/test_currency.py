@@ -133,3 +133,19 @@ def test_cards_show_compact_money_with_the_exact_amount_in_the_title(books):
     client.force_login(books["admin"])
     html = client.get("/company/").content.decode()
     assert 'title="$2,270">$2.3K</a>' in html or 'title="$2,250">$2.2K</a>' in html
+
+
+def test_arr_today_converts_at_todays_rates(books):
+    # On 2026-03-10: Acme 1000 EUR x 1.10 + 500 = 1600; Bolt 100000 JPY x 0.0067 = 670: 2270.
+    inputs = accounts.Inputs.current()
+    assert accounts.arr_today(inputs.version, inputs.as_of) == Decimal("2270.00")
+    FxRate.objects.create(currency="EUR", valid_from=date(2026, 3, 5), rate=Decimal("1.2"))
+    recompute.process_pending(TODAY)
+    inputs = accounts.Inputs.current()
+    # Today's rate (1.2 since Mar 5) for ARR today; March's figures stay at Mar 1's rate (1.10).
+    assert accounts.arr_today(inputs.version, inputs.as_of) == Decimal("2370.00")
+    assert month(date(2026, 3, 1)).ending_arr == Decimal("2270.00")
+    client = Client()
+    client.force_login(books["admin"])
+    html = client.get("/company/").content.decode()
+    assert 'data-testid="arr-today"' in html and 'title="$2,370">$2.4K<' in html

@@ -188,8 +188,18 @@ def company(request):
         "has_data": snapshots.filter(scope_type="company").exists(),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
+        "arr_today": company_arr_today() if scope.type == "company" else None,
     }
     return render(request, "web/company.html", context)
+
+
+def company_arr_today():
+    """(ARR today at today's rates, the day), when some lines are in other currencies."""
+    inputs = Inputs.current()
+    if not inputs.version:
+        return None
+    total = accounts.arr_today(inputs.version, inputs.as_of)
+    return None if total is None else {"amount": total, "day": inputs.as_of}
 
 
 def period_query(pick: PeriodPick, **extra) -> str:

@@ -962,3 +962,18 @@ def native_amounts(version: int, period: Period, keys: Iterable[tuple[int, str]]
         return [NativeAmount(code, cents(total), Decimal(units[code]).scaleb(-9).normalize()) for code, total in sorted(by_code.items())]
 
     return {key: (shown(before), shown(after)) for key, (before, after) in sums.items() if before or after}
+
+
+def arr_today(version: int, as_of: date, using: str = "default") -> Decimal | None:
+    """The company's ARR on ``as_of`` with every line at the rates in force that day ("ARR today",
+    SPEC section 7), from the frozen inputs; None when no line converts (then it is the current
+    month's ARR at period end, to the cent)."""
+    connection = connections[using]
+    query = _Query(connection, version, Period("month", as_of, as_of, as_of), None, None, None, None, None)
+    if not query.units:
+        return None
+    p = query.q.p
+    sql = (f"SELECT SUM({query.amount('l')}) FROM {LINE} l WHERE l.version = {p(query.version)} AND l.arr_cents > 0 "
+           f"AND {_running('l', p(as_of))}")  # fmt: skip
+    (total,) = _fetch(connection, sql, query.q.params, one=True)
+    return cents(total)
