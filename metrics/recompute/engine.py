@@ -191,7 +191,7 @@ def _encode_lines(customer_ids: np.ndarray, lines, rates: Rates) -> tuple[list[s
         raise ValueError("a contract line ends before it starts")
     revenue = listed[arr[listed] > 0]
     codes = np.zeros(len(revenue), dtype=np.int64)
-    if currency:
+    if currency and not all(rates.native(code) for code in set(currency[0])):  # else: all zeros, no loop per line
         index = {code: k for k, code in enumerate(sorted(rates.table), start=1)}
         wanted = [currency[0][i] for i in revenue.tolist()]
         missing = sorted({c for c in wanted if not rates.native(c) and c not in index})
