@@ -20,7 +20,6 @@ from rest_framework.exceptions import ValidationError
 from accounts.models import Role, Team, TeamFunction, User
 from metrics.engine import Period
 from metrics.models import (
-    FxRate,
     Assignment,
     AssignmentRole,
     CaseKind,
@@ -28,6 +27,7 @@ from metrics.models import (
     ChurnReason,
     ContractLine,
     Customer,
+    FxRate,
     Granularity,
     Movement,
     ReasonCategory,

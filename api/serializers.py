@@ -18,12 +18,12 @@ from accounts.models import Team, User
 from metrics.export import RETENTION_COLUMNS, money, rate, retention_export_row
 from metrics import currency
 from metrics.models import (
-    FxRate,
     Assignment,
     ChurnCase,
     ChurnReason,
     ContractLine,
     Customer,
+    FxRate,
     Granularity,
     Movement,
     ScopeType,

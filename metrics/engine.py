@@ -1,7 +1,10 @@
 """The metric engine: SPEC section 3 as plain Python over plain data.
 
 No ORM here. Callers (``metrics.snapshots``) load rows into the dataclasses below, and write
-what comes out. Money is ``Decimal`` throughout; rates are quantized to four decimals.
+what comes out. Money is ``Decimal`` throughout; rates are quantized to four decimals. Lines in other
+currencies than the reporting one convert with ``Rates`` (SPEC section 7): at the rate in force
+on a period's first day for both of its ends, on a case's own day for a case; each line rounded
+once, half up to the cent (``convert_cents``).
 
 Vocabulary, as in the SPEC: a period runs from its first day ``s`` to its last day ``l``;
 revenue changes at the start of a day, so a period starts with ``ARR(c, s-1)`` (called ``a``)

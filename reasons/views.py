@@ -17,9 +17,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.scoping import Visibility
 from metrics.models import ChurnCase, ChurnReason
-from web import money as formatting
 from metrics.pareto import ORDER_BY_LOST_ARR, coverage_of, pareto_rows, reason_coverage
 from metrics.reasons import ReasonForm
+from web import money as formatting
 
 from .forms import CaseFilterForm, ChurnReasonForm
 

@@ -9,6 +9,12 @@ Money is int64 cents from input to output and never a float (``np.bincount`` wit
 cast to float64, so sums go through ``np.add.at`` on int64). ``Decimal`` comes back only in the
 objects handed out (rows, cases, account movements).
 
+Money in several currencies (SPEC section 7): lines in the reporting currency are summed once for
+every day needed; the others (``Inputs.foreign``) convert per period at the rate in force on its
+first day, looked up for every line at once (``RateTable.units_on``, one ``searchsorted``), each
+line's cents rounded once, half up (``convert_cents``, exact in int64), then summed the same way.
+A case converts at the rates of its own day.
+
 Every figure is a sum over customers: the ``Partial`` of disjoint customer shards add up to the
 ``Partial`` of all of them, and a customer's old contribution subtracts exactly.
 
