@@ -28,6 +28,7 @@ from metrics.models import (
     ChurnReason,
     ContractLine,
     Customer,
+    FxRate,
     Granularity,
     Movement,
     ReasonCategory,
@@ -263,6 +264,22 @@ class ContractLineFilter(ApiFilterSet):
     class Meta:
         model = ContractLine
         fields = ["external_id", "customer", "product", "currency"]
+
+
+class FxRateFilter(ApiFilterSet):
+    currency = filters.CharFilter(lookup_expr="iexact", help_text="ISO 4217 code, any case.")
+    in_force_on = filters.DateFilter(method="in_force", help_text="Per currency, the rate in force on this day.", **ISO_DATE)
+
+    class Meta:
+        model = FxRate
+        fields = ["currency"]
+
+    def in_force(self, queryset, name, value):
+        chosen = {}  # a handful of rows: the latest on or before the day, else the earliest
+        for pk, code, day in FxRate.objects.order_by("currency", "valid_from").values_list("id", "currency", "valid_from"):
+            if day <= value or code not in chosen:
+                chosen[code] = pk
+        return queryset.filter(id__in=chosen.values())
 
 
 class AssignmentFilter(ApiFilterSet):

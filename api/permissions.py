@@ -6,7 +6,7 @@ from metrics.scoping import visibility
 
 
 class AdminWrites(permissions.BasePermission):
-    message = "Only admins can change customers, contract lines and assignments."
+    message = "Only admins can change customers, contract lines, assignments and exchange rates."
 
     def has_permission(self, request, view):
         return request.method in permissions.SAFE_METHODS or visibility(request).is_admin

@@ -17,12 +17,14 @@ from rest_framework.settings import api_settings
 
 from accounts.models import Team, User
 from metrics.export import RETENTION_COLUMNS, money, rate, retention_export_row
+from metrics import currency
 from metrics.models import (
     Assignment,
     ChurnCase,
     ChurnReason,
     ContractLine,
     Customer,
+    FxRate,
     Granularity,
     Movement,
     ScopeType,
@@ -128,6 +130,7 @@ class RetentionRowSerializer(serializers.Serializer):
     logos_churned = serializers.IntegerField()
     new_arr = MoneyField(allow_null=True, help_text="Company rows only.")
     reactivation_arr = MoneyField(allow_null=True, help_text="Company rows only.")
+    currency = serializers.CharField(help_text="The reporting currency (ISO 4217) every amount of the row is in.")
 
     def to_representation(self, instance):
         return retention_export_row(instance)
@@ -239,13 +242,75 @@ class CustomerSerializer(serializers.ModelSerializer):
         fields = ["id", "external_id", "name", "segment", "region", "industry", "use_case"]
 
 
+def currency_code(value: str) -> str:
+    """ISO 4217, case-insensitive in, upper case out."""
+    try:
+        return currency.parse_code(value)
+    except ValueError as error:
+        raise serializers.ValidationError(str(error)) from None
+
+
 class ContractLineSerializer(ModelCleanMixin, serializers.ModelSerializer):
     customer = customer_key()
     arr = MoneyField(help_text="Annualized recurring revenue, not negative.")
+    currency = serializers.CharField(
+        max_length=3, required=False, allow_blank=True,
+        help_text="ISO 4217 code, any case; empty or left out: the reporting currency. A currency needs an exchange rate.",
+    )  # fmt: skip
 
     class Meta:
         model = ContractLine
         fields = ["id", "external_id", "customer", "product", "start_date", "end_date", "arr", "currency"]
+
+    def validate_currency(self, value):
+        return currency_code(value) if value else currency.reporting_currency()
+
+
+class RateValueField(serializers.DecimalField):
+    """An exchange rate: a decimal string with at most 9 decimals, no trailing zeros out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=18, decimal_places=9, **kwargs)
+
+    def to_representation(self, value):
+        text = format(value.normalize(), "f") if value is not None else None
+        return text
+
+    def to_internal_value(self, data):
+        try:
+            return currency.parse_rate(data)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+class FxRateSerializer(ModelCleanMixin, serializers.ModelSerializer):
+    """SPEC section 7: one unit of ``currency`` is worth ``rate`` of the reporting currency from
+    ``valid_from`` until the next rate of that currency (the earliest also before it)."""
+
+    rate = RateValueField(help_text="Reporting currency per unit of the currency, above zero, up to 9 decimals.")
+    reporting_currency = serializers.SerializerMethodField(help_text="The currency the rate converts into.")
+
+    class Meta:
+        model = FxRate
+        fields = ["id", "currency", "valid_from", "rate", "reporting_currency"]
+        validators = []  # one rate per currency and day: said in words below
+
+    def get_reporting_currency(self, obj) -> str:
+        return currency.reporting_currency()
+
+    def validate_currency(self, value):
+        return currency_code(value)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        code = attrs.get("currency", getattr(self.instance, "currency", None))
+        day = attrs.get("valid_from", getattr(self.instance, "valid_from", None))
+        others = FxRate.objects.filter(currency=code, valid_from=day)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError({"valid_from": f"{code} already has a rate from {day}; change that one."})
+        return attrs
 
 
 class AssignmentSerializer(ModelCleanMixin, serializers.ModelSerializer):

@@ -25,7 +25,7 @@ from accounts.models import Team, TeamMembership, User
 from metrics.scoping import Visibility, visibility
 from metrics.pareto import ORDER_BY_LOST_ARR, ORDERINGS, coverage_of, pareto_rows
 from metrics.reasons import REASON_FIELDS, ReasonForm
-from metrics.models import Assignment, ChurnCase, ChurnReason, ContractLine, Customer, RetentionSnapshot
+from metrics.models import Assignment, ChurnCase, ChurnReason, ContractLine, Customer, FxRate, RetentionSnapshot
 
 from . import filters, serializers
 from .permissions import AdminWrites, RecordsReasons
@@ -213,6 +213,27 @@ class ContractLineViewSet(WritableViewSet):
 
     def get_queryset(self):
         return self.visibility.customer_related(ContractLine.objects.select_related("customer"))
+
+
+@extend_schema_view(list=list_schema)
+class FxRateViewSet(mixins.DestroyModelMixin, WritableViewSet):
+    """Exchange rates into the reporting currency (SPEC section 7). Everyone signed in reads them
+    (every figure is converted with them); admins add, change and delete them, and every change
+    queues a full recompute. The last rate of a currency that contract lines use cannot go."""
+
+    serializer_class = serializers.FxRateSerializer
+    filterset_class = filters.FxRateFilter
+    ordering_fields = ["currency", "valid_from"]
+    ordering = ["currency", "valid_from"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    queryset = FxRate.objects.all()
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            if FxRate.last_of_a_currency_in_use(FxRate.objects.select_for_update().get(pk=instance.pk)):
+                raise ValidationError({"currency": [
+                    f"Contract lines are in {instance.currency}: its last rate cannot be deleted (change it instead)."]})
+            instance.delete()
 
 
 @extend_schema_view(list=list_schema)

@@ -7,6 +7,7 @@ from .models import (
     ChurnReason,
     ContractLine,
     Customer,
+    FxRate,
     RecomputeStatus,
     RetentionSnapshot,
 )
@@ -29,6 +30,12 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["segment", "region", "industry"]
     search_fields = ["external_id", "name"]
     inlines = [ContractLineInline, AssignmentInline]
+
+
+@admin.register(FxRate)
+class FxRateAdmin(SimpleHistoryAdmin):
+    list_display = ["currency", "valid_from", "rate"]
+    list_filter = ["currency"]
 
 
 @admin.register(ContractLine)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
+from decimal import Decimal
 
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
@@ -84,6 +85,7 @@ def build_demo(today=None, stdout=None) -> DemoSummary:
             directory, customers=CUSTOMERS, years=YEARS, today=today, seed=SEED,
             teams=TEAMS, users=TEAM_PEOPLE, named_users=LOGINS,
         )  # fmt: skip
+        bill_some_in_euros_and_pounds(directory, today)
         # One transaction: all or nothing, and the recompute the import queues for after the
         # commit finds nothing left to do, since recompute_all has done it.
         with transaction.atomic():
@@ -101,6 +103,58 @@ def build_demo(today=None, stdout=None) -> DemoSummary:
         cases=ChurnCase.objects.filter(void=False).count(),
         reasons_recorded=recorded,
     )
+
+
+# SPEC section 7 in the demo: EMEA customers bill in EUR (every third in GBP) and the rates move
+# month by month, so the pages show figures converted at constant currency.
+DEMO_RATES = {"EUR": (Decimal("1.05"), Decimal("0.004")), "GBP": (Decimal("1.24"), Decimal("0.005"))}
+
+
+def demo_rate(code: str, month_index: int) -> Decimal:
+    """A rate that drifts up and down by a few cents over the months (deterministic)."""
+    base, step = DEMO_RATES[code]
+    wave = (0, 1, 2, 3, 2, 1, 0, -1, -2, -3, -2, -1)[month_index % 12]
+    return base + step * wave
+
+
+def bill_some_in_euros_and_pounds(directory, today) -> None:
+    """Rewrite the generated contracts of EMEA customers into EUR or GBP (amounts in whole units of
+    that currency, about the same value) and write their rate history as fx_rates.csv."""
+    import csv
+    from pathlib import Path
+
+    from .engine import add_months
+
+    directory = Path(directory)
+    with open(directory / "customers.csv", newline="", encoding="utf-8") as f:
+        emea = [row["external_id"] for row in csv.DictReader(f) if row["region"] == "EMEA"]
+    currency_of = {external_id: "GBP" if n % 3 == 2 else "EUR" for n, external_id in enumerate(emea)}
+    first = date(today.year - YEARS - 1, 1, 1)
+    months = []
+    month = first
+    while month <= today:
+        months.append(month)
+        month = add_months(month, 1)
+    with open(directory / "fx_rates.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["currency", "valid_from", "rate"])
+        for code in sorted(DEMO_RATES):
+            for index, month in enumerate(months):
+                writer.writerow([code, month.isoformat(), f"{demo_rate(code, index)}"])
+    path = directory / "contracts.csv"
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns, rows = reader.fieldnames, list(reader)
+    for row in rows:
+        code = currency_of.get(row["customer_external_id"])
+        if code:
+            base = DEMO_RATES[code][0]
+            row["currency"] = code
+            row["arr"] = f"{(Decimal(row['arr']) / base).quantize(Decimal('100'))}.00"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def demo_customer_ids() -> list[str]:

@@ -1,7 +1,10 @@
 """The metric engine: SPEC section 3 as plain Python over plain data.
 
 No ORM here. Callers (``metrics.snapshots``) load rows into the dataclasses below, and write
-what comes out. Money is ``Decimal`` throughout; rates are quantized to four decimals.
+what comes out. Money is ``Decimal`` throughout; rates are quantized to four decimals. Lines in other
+currencies than the reporting one convert with ``Rates`` (SPEC section 7): at the rate in force
+on a period's first day for both of its ends, on a case's own day for a case; each line rounded
+once, half up to the cent (``convert_cents``).
 
 Vocabulary, as in the SPEC: a period runs from its first day ``s`` to its last day ``l``;
 revenue changes at the start of a day, so a period starts with ``ARR(c, s-1)`` (called ``a``)
@@ -13,7 +16,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypedDict
@@ -25,6 +28,8 @@ from .vocabulary import (
 
 ZERO = Decimal("0")
 ONE_DAY = timedelta(days=1)
+RATE_DECIMALS = 9  # an exchange rate has at most this many decimals: held as integer "units"
+RATE_SCALE = 10**RATE_DECIMALS
 
 
 # --- input --------------------------------------------------------------------------------
@@ -39,6 +44,78 @@ class Line:
     start: date
     end: date | None
     arr: Decimal
+    currency: str = ""  # ISO 4217; empty = the reporting currency
+
+
+# --- money in the reporting currency (SPEC section 7) -------------------------------------
+
+
+def rate_units(rate) -> int:
+    """An exchange rate as integer units of 10**-RATE_DECIMALS, exactly (a ValueError for a rate
+    that is not above zero or has more decimals)."""
+    rate = Decimal(rate)
+    units = rate.scaleb(RATE_DECIMALS)
+    if not units.is_finite() or units != units.to_integral_value():
+        raise ValueError(f"the rate {rate} has more than {RATE_DECIMALS} decimals")
+    if units <= 0:
+        raise ValueError(f"the rate {rate} is not above zero")
+    return int(units)
+
+
+def convert_cents(cents: int, units: int) -> int:
+    """Cents of a line converted at a rate: rounded once, half up to the cent (cents >= 0)."""
+    return (2 * cents * units + RATE_SCALE) // (2 * RATE_SCALE)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """The reporting currency and the exchange rates: currency -> ((valid_from, units), ...) sorted.
+
+    A rate is in force from its ``valid_from`` until the next one of its currency; the earliest
+    also stands for every day before it. Lines in the reporting currency (or with none) are not
+    converted; a line in a currency with no rate at all is an error, never summed unconverted.
+    """
+
+    reporting: str = "USD"
+    table: Mapping[str, tuple[tuple[date, int], ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, date, object]], reporting: str = "USD") -> Rates:
+        """From (currency, valid_from, rate) rows; the rate a Decimal (or already units, an int)."""
+        table: dict[str, list[tuple[date, int]]] = defaultdict(list)
+        for currency, valid_from, rate in rows:
+            if currency != reporting:
+                table[currency].append((valid_from, rate if isinstance(rate, int) else rate_units(rate)))
+        return cls(reporting, {currency: tuple(sorted(spans)) for currency, spans in table.items()})
+
+    def native(self, currency: str) -> bool:
+        return not currency or currency == self.reporting
+
+    def units_on(self, currency: str, day: date) -> int:
+        spans = self.table.get(currency)
+        if not spans:
+            raise ValueError(f"no exchange rate for currency {currency!r}")
+        index = bisect_right(spans, day, key=lambda span: span[0]) - 1
+        return spans[max(index, 0)][1]
+
+    def convert(self, arr: Decimal, currency: str, day: date) -> Decimal:
+        """``arr`` (a whole number of cents in ``currency``) in the reporting currency at the rate
+        in force on ``day``."""
+        if self.native(currency):
+            return arr
+        cents = int(arr.scaleb(2))
+        return Decimal(convert_cents(cents, self.units_on(currency, day))).scaleb(-2)
+
+    def converted(self, lines: Iterable[Line], day: date) -> list[Line]:
+        """Every line at the rate in force on ``day`` (constant currency)."""
+        return [line if self.native(line.currency) else replace(line, arr=self.convert(line.arr, line.currency, day), currency="")
+                for line in lines]  # fmt: skip
+
+    def foreign(self, lines: Iterable[Line]) -> bool:
+        return any(line.arr and not self.native(line.currency) for line in lines)
+
+
+NO_RATES = Rates()
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,9 +372,11 @@ class Ownership:
 
 
 def customer_movements(
-    info: CustomerInfo, lines: Sequence[Line], ownership: Ownership, periods: Iterable[Period]
+    info: CustomerInfo, lines: Sequence[Line], ownership: Ownership, periods: Iterable[Period], rates: Rates = NO_RATES
 ) -> list[AccountMovement]:
-    """Every movement row of one customer: whole-customer rows, then product rows."""
+    """Every movement row of one customer: whole-customer rows, then product rows.
+
+    Constant currency: both ends of a period convert every line at the rate in force on ``s``."""
     total = StepFunction(lines)
     first_day = total.first_revenue_day
     if first_day is None:
@@ -308,11 +387,16 @@ def customer_movements(
     ends_at_zero = total.values[-1] == 0
     last_change = total.last_change_day
     assert last_change is not None  # first_day is not None: the same change days
+    foreign = rates.foreign(lines)
     rows: list[AccountMovement] = []
     for period in periods:
         if period.measured_end < first_day or (ends_at_zero and period.before_start >= last_change):
             continue
         s, l = period.start, period.measured_end
+        if foreign:  # the native steps tell which periods to skip; the amounts are at s's rates
+            converted = rates.converted(lines, s)
+            total = StepFunction(converted)
+            by_product = {p: StepFunction(line for line in converted if line.product == p) for p in products}
         a, b = total.at(period.before_start), total.at(l)
         if a > 0:
             kind = classify(a, b)
@@ -374,10 +458,14 @@ class Case:
         return self.previous_arr - self.new_arr
 
 
-def customer_cases(customer_id: int, lines: Sequence[Line], ownership: Ownership, today: date) -> list[Case]:
-    """Every day up to today on which the customer's ARR fell; owned as of the day before."""
+def customer_cases(
+    customer_id: int, lines: Sequence[Line], ownership: Ownership, today: date, rates: Rates = NO_RATES
+) -> list[Case]:
+    """Every day up to today on which the customer's ARR fell; owned as of the day before.
+
+    A case on day d converts both sides at the rate in force on d."""
     cases = []
-    for day, before, after in StepFunction(lines).changes():
+    for day, before, after in _changes(lines, rates):
         if day > today:
             break
         if after < before:
@@ -387,6 +475,20 @@ def customer_cases(customer_id: int, lines: Sequence[Line], ownership: Ownership
             kind = "churn" if after == 0 else "contraction"
             cases.append(Case(customer_id, day, kind, before, after, csm_owner, csm_team, am_owner, am_team))
     return cases
+
+
+def _changes(lines: Sequence[Line], rates: Rates) -> Iterator[tuple[date, Decimal, Decimal]]:
+    """(day, ARR the day before, ARR that day) for every day a line starts or stops, both at
+    that day's rates (only the native steps when no line is in another currency)."""
+    if not rates.foreign(lines):
+        yield from StepFunction(lines).changes()
+        return
+    days = sorted({line.start for line in lines if line.arr} | {line.end + ONE_DAY for line in lines if line.arr and line.end})
+    for day in days:
+        converted = rates.converted(lines, day)
+        before, after = arr_on(converted, day - ONE_DAY), arr_on(converted, day)
+        if before != after:
+            yield day, before, after
 
 
 # --- aggregation --------------------------------------------------------------------------
@@ -570,6 +672,7 @@ class Dataset:
     customers: Sequence[CustomerInfo]
     lines: Sequence[Line]
     ownership: Ownership = field(default_factory=Ownership)
+    rates: Rates = NO_RATES
 
 
 @dataclass
@@ -602,6 +705,6 @@ def compute(data: Dataset, today: date, fiscal_year_start_month: int = 1) -> Res
     cases: list[Case] = []
     for info in data.customers:
         lines = lines_by_customer.get(info.id, [])
-        movements += customer_movements(info, lines, data.ownership, periods)
-        cases += customer_cases(info.id, lines, data.ownership, today)
+        movements += customer_movements(info, lines, data.ownership, periods, data.rates)
+        cases += customer_cases(info.id, lines, data.ownership, today, data.rates)
     return Result(periods, retention_rows(aggregate(movements), periods), movements, cases)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from django.conf import settings
+
 from .vocabulary import COMPANY
 
 RETENTION_COLUMNS = [
@@ -33,6 +35,7 @@ RETENTION_COLUMNS = [
     "logos_churned",
     "new_arr",
     "reactivation_arr",
+    "currency",  # the reporting currency every amount is in (SPEC section 7), last
 ]
 
 MONEY_COLUMNS = ("starting_arr", "expansion", "upsell", "cross_sell", "contraction", "churn", "ending_arr")
@@ -69,6 +72,7 @@ def retention_export_row(snapshot) -> dict:
     # The ARR bridge's new and reactivated revenue exist for the whole company only.
     row["new_arr"] = money(snapshot.new_arr) if company else None
     row["reactivation_arr"] = money(snapshot.reactivation_arr) if company else None
+    row["currency"] = settings.REPORTING_CURRENCY
     return row
 
 

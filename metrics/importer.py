@@ -1,4 +1,5 @@
-"""CSV import of SPEC section 4: teams, users, memberships, customers, contracts, assignments.
+"""CSV import of SPEC section 4: teams, users, memberships, customers, exchange rates, contracts,
+assignments.
 
 Three steps, so that nothing is half-saved:
 
@@ -14,9 +15,9 @@ database are named tuples, and the values that recur (dates, amounts, products, 
 
 Rows are matched by their natural key (teams by name, users by email, customers and contract
 lines by external_id, memberships by user and start date, assignments by customer, role and
-start date), so importing the same files twice changes nothing. A column missing from a file
+start date, exchange rates by currency and valid_from), so importing the same files twice changes nothing. A column missing from a file
 leaves that attribute of existing rows alone; an empty cell in a present column means empty
-(no end date, no lead, blank segment, USD for currency), except ``role`` and ``team`` in
+(no end date, no lead, blank segment, the reporting currency for currency), except ``role`` and ``team`` in
 users.csv: an empty cell there never demotes a user nor drops their team history.
 """
 
@@ -44,8 +45,9 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from accounts.models import Role, Team, TeamFunction, TeamMembership, User
 
+from . import currency as money
 from .bulk import copy_rows
-from .models import Assignment, AssignmentRole, ContractLine, Customer
+from .models import Assignment, AssignmentRole, ContractLine, Customer, FxRate
 from .tasks import request_recompute
 
 BATCH_SIZE = 2000
@@ -156,9 +158,14 @@ def parse_email(value: str) -> str:
 
 @lru_cache(maxsize=1024)
 def parse_currency(value: str) -> str:
+    """An ISO 4217 code, case-insensitive (``eur`` is EUR)."""
     if not CURRENCY_FORMAT.fullmatch(value):
         raise ValueError(f"'{value}' is not a three-letter currency code such as USD")
-    return value.upper()
+    return money.parse_code(value)
+
+
+def parse_rate(value: str) -> Decimal:
+    return money.parse_rate(value)
 
 
 def choice(choices, what: str) -> Callable[[str], str]:
@@ -193,7 +200,7 @@ class Column:
     parse: Callable[[str], object]
     required: bool = True  # the column must be in the header and its cells not empty
     blank_ok: bool = False  # ... unless this says an empty cell is fine
-    empty: object = None  # the value an empty cell stands for
+    empty: object = None  # the value an empty cell stands for (called, if callable)
 
 
 def optional(name, parse, empty=None):
@@ -236,6 +243,11 @@ FILES: dict[str, FileSpec] = {  # in dependency order
         optional("industry", text(Customer, "industry", recurs=True), empty=""),
         optional("use_case", text(Customer, "use_case", recurs=True), empty=""),
     )),
+    "fx_rates": FileSpec("fx_rates.csv", (
+        Column("currency", parse_currency),
+        Column("valid_from", parse_date),
+        Column("rate", parse_rate),
+    )),
     "contracts": FileSpec("contracts.csv", (
         Column("external_id", text(ContractLine, "external_id")),
         Column("customer_external_id", text(Customer, "external_id", recurs=True)),
@@ -243,7 +255,7 @@ FILES: dict[str, FileSpec] = {  # in dependency order
         Column("start_date", parse_date),
         optional("end_date", parse_date),
         Column("arr", parse_arr),
-        optional("currency", parse_currency, empty="USD"),
+        optional("currency", parse_currency, empty=money.reporting_currency),
     )),
     "assignments": FileSpec("assignments.csv", (
         Column("customer_external_id", text(Customer, "external_id", recurs=True)),
@@ -271,7 +283,7 @@ def validate_row(kind: str, row: dict) -> tuple[dict, dict[str, str]]:
         cell = (row[column.name] or "").strip()
         if not cell:
             if column.blank_ok:
-                values[column.name] = column.empty
+                values[column.name] = column.empty() if callable(column.empty) else column.empty
             else:
                 errors[column.name] = "is empty; a value is required"
             continue
@@ -474,6 +486,7 @@ class Database:
     lines: dict[str, DbLine]  # external_id -> row (the file's lines and all lines of its customers)
     assignments: dict[int, list[DbAssignment]]  # customer id -> rows
     memberships: dict[int, list[dict]]  # user id -> rows
+    rates: dict[tuple[str, date], dict] = field(default_factory=dict)  # (currency, valid_from) -> row
 
     @classmethod
     def load(cls, rows: dict[str, list[Row]]):
@@ -513,7 +526,8 @@ class Database:
         for row in _fetch(TeamMembership.objects, "user_id", members,
                           "id", "user_id", "team_id", "start_date", "end_date"):
             memberships[row["user_id"]].append(row)
-        return cls(teams, users, customers, lines, assignments, memberships)
+        rates = {(r["currency"], r["valid_from"]): r for r in FxRate.objects.values("id", "currency", "valid_from", "rate")}
+        return cls(teams, users, customers, lines, assignments, memberships, rates)
 
 
 def _span(start, end):
@@ -549,8 +563,21 @@ def check(rows: dict[str, list[Row]], db: Database, issues: Issues) -> None:
 
     for kind, key in (("teams", ("name",)), ("users", ("email",)), ("customers", ("external_id",)),
                       ("contracts", ("external_id",)), ("team_memberships", ("email", "start_date")),
-                      ("assignments", ("customer_external_id", "role", "start_date"))):
+                      ("assignments", ("customer_external_id", "role", "start_date")),
+                      ("fx_rates", ("currency", "valid_from"))):
         _check_unique(kind, valid(kind), key, issues)
+
+    # SPEC section 7: a line in a currency with no rate at all is refused, never summed unconverted.
+    reporting = money.reporting_currency()
+    for row in valid("fx_rates"):
+        if row.values["currency"] == reporting:
+            issues.error(FILES["fx_rates"].filename, row.line, "currency",
+                         f"{reporting} is the reporting currency: its rate is 1 by definition")
+    with_rates = {code for code, _ in db.rates} | {row.values["currency"] for row in valid("fx_rates")}
+    for row in valid("contracts"):
+        code = row.values.get("currency")
+        if code and code != reporting and code not in with_rates:
+            issues.error(FILES["contracts"].filename, row.line, "currency", money.missing_rate_error(code))
 
     for row in valid("teams"):
         refer("teams", row, "lead_email", known_users, "user")
@@ -824,6 +851,14 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
         touched.update(values["id"] for values in changes.update)
         counts["customers.csv"] = changes.counts()
 
+    if "fx_rates" in rows:
+        desired = (((v["currency"], v["valid_from"]), dict(v)) for v in (r.values for r in rows["fx_rates"]))
+        changes = diff(desired, db.rates)
+        write(FxRate, changes, ["rate"], history=True)
+        if changes.create or changes.update:
+            touched.add(None)  # every figure converts with the rates: a full recompute
+        counts["fx_rates.csv"] = changes.counts()
+
     if "contracts" in rows:
         fields = ["product", "start_date", "end_date", "arr", "currency"]
         desired = ((v["external_id"], _given(v, "external_id", *fields) | {"customer_id": customer_ids[v["customer_external_id"]]})
@@ -907,5 +942,6 @@ def import_directory(directory) -> ImportResult:
         touched: set[int] = set()
         result = ImportResult(apply(rows, db, touched), issues.warnings)
         if result.changed:
-            request_recompute(touched)  # the workers start after the commit
+            # the workers start after the commit; a change of rates recomputes everything
+            request_recompute(None if None in touched else touched)
     return result

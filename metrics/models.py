@@ -27,6 +27,11 @@ class _MoneyDigits(TypedDict):
 MONEY: _MoneyDigits = {"max_digits": 16, "decimal_places": 2}
 
 
+def reporting_currency() -> str:
+    """The default currency of a contract line (SPEC section 7: empty means the reporting one)."""
+    return settings.REPORTING_CURRENCY
+
+
 class Customer(models.Model):
     external_id = models.CharField(max_length=100, unique=True, help_text="The CRM id.")
     name = models.CharField(max_length=250)
@@ -51,7 +56,8 @@ class ContractLine(models.Model):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     arr = models.DecimalField(**MONEY, help_text="Annualized recurring revenue.")
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, default=reporting_currency, blank=True,
+                                help_text="ISO 4217 code; empty means the reporting currency.")
 
     class Meta:
         ordering = ["customer", "start_date", "external_id"]
@@ -71,6 +77,59 @@ class ContractLine(models.Model):
             raise ValidationError({"arr": "ARR cannot be negative."})
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": "The end date is before the start date."})
+        from . import currency
+
+        try:
+            self.currency = currency.parse_code(self.currency) if self.currency else reporting_currency()
+        except ValueError as error:
+            raise ValidationError({"currency": str(error)}) from None
+        if currency.needs_rate(self.currency) and not FxRate.objects.filter(currency=self.currency).exists():
+            raise ValidationError({"currency": currency.missing_rate_error(self.currency)})
+
+
+class FxRate(models.Model):
+    """An exchange rate (SPEC section 7): one unit of ``currency`` is worth ``rate`` of the
+    reporting currency from ``valid_from`` until the next rate of that currency; the earliest
+    also stands for every day before it."""
+
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
+    valid_from = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=9, help_text="Reporting currency per unit.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["currency", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="fx_rate_unique_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="fx_rate_above_zero"),
+        ]
+
+    def __str__(self):
+        return f"{self.currency} {self.rate} from {self.valid_from}"
+
+    def clean(self):
+        from . import currency
+
+        errors = {}
+        try:
+            self.currency = currency.parse_code(self.currency or "")
+            if self.currency == reporting_currency():
+                errors["currency"] = f"{self.currency} is the reporting currency: its rate is 1 by definition."
+        except ValueError as error:
+            errors["currency"] = str(error)
+        if self.rate is not None:
+            try:
+                currency.parse_rate(self.rate)
+            except ValueError as error:
+                errors["rate"] = str(error)
+        if errors:
+            raise ValidationError(errors)
+
+    @staticmethod
+    def last_of_a_currency_in_use(rate: "FxRate") -> bool:
+        """Deleting this rate would leave contract lines in a currency with no rate at all."""
+        others = FxRate.objects.filter(currency=rate.currency).exclude(pk=rate.pk)
+        return not others.exists() and ContractLine.objects.filter(currency=rate.currency).exists()
 
 
 class AssignmentRole(models.TextChoices):
@@ -348,6 +407,7 @@ class SnapshotLine(models.Model):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     arr_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3, blank=True, default="")
 
     class Meta:
         indexes = [
@@ -386,6 +446,18 @@ class SnapshotMembership(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["version", "user_id"]), models.Index(fields=["version", "team_id"])]
+
+
+class SnapshotFxRate(models.Model):
+    """The exchange rates an input version was computed with (rate in units of 10**-9)."""
+
+    version = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    rate_units = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "currency"])]
 
 
 class ShardResult(models.Model):

@@ -1,13 +1,14 @@
 """Every committed change of contracts, assignments, customers or memberships queues a recompute
 of just the customers it touches (a membership: the member's customers); renaming a team or an
-owner's email queues a full one (the snapshots carry those names)."""
+owner's email, or changing an exchange rate, queues a full one (the snapshots carry those names;
+every figure converts with the rates)."""
 
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from accounts.models import Team, TeamMembership, User
 
-from .models import Assignment, ContractLine, Customer
+from .models import Assignment, ContractLine, Customer, FxRate
 from .tasks import request_recompute
 
 
@@ -31,6 +32,11 @@ def customer_deleted(sender, instance, **kwargs):
 def membership_changed(sender, instance, **kwargs):
     customers = Assignment.objects.filter(user_id=instance.user_id).values_list("customer_id", flat=True)
     request_recompute(set(customers))
+
+
+@receiver([post_save, post_delete], sender=FxRate)
+def rate_changed(sender, instance, **kwargs):
+    request_recompute(None)  # every figure converts with the rates: a full recompute
 
 
 @receiver([post_save, post_delete], sender=Team)

@@ -19,6 +19,7 @@ from metrics.scoping import Visibility, visibility
 from metrics.models import ChurnCase, ChurnReason
 from metrics.pareto import ORDER_BY_LOST_ARR, pareto_rows, reason_coverage
 from metrics.reasons import ReasonForm
+from web import money as formatting
 
 from .forms import CaseFilterForm, ChurnReasonForm
 
@@ -154,8 +155,9 @@ def pareto(request):
         "values": [str(row.lost_arr) if by_lost_arr else row.count for row, _ in rows],
         "cumulative": [None if row.cumulative_share is None else str(row.cumulative_share * 100) for row, _ in rows],
         "links": [link for _, link in rows],
-        "measure": "Lost ARR" if by_lost_arr else "Cases",
+        "measure": f"Lost ARR ({formatting.currency()})" if by_lost_arr else "Cases",
         "byCount": not by_lost_arr,
+        "money": formatting.chart_format(),
     }
     context = {
         "form": form,

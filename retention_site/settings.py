@@ -175,6 +175,16 @@ if RENEWAL_GRACE_DAYS < 1:
 
     raise ImproperlyConfigured("RENEWAL_GRACE_DAYS must be at least 1 (a renewal line starts the day after the old one ends).")
 
+# The reporting currency (ISO 4217): every figure is in it; lines in other currencies convert at
+# the exchange rates of fx_rates.csv (SPEC section 7).
+REPORTING_CURRENCY = os.environ.get("REPORTING_CURRENCY", "USD").strip().upper()
+from babel.numbers import list_currencies as _currencies  # noqa: E402
+
+if REPORTING_CURRENCY not in _currencies():
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"REPORTING_CURRENCY {REPORTING_CURRENCY!r} is not an ISO 4217 currency code.")
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -47,16 +47,21 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=None, help="default: 1 per 400 customers, at least 28")
     parser.add_argument("--today", type=date.fromisoformat, default=date.today())
     parser.add_argument("--reference", action="store_true", help="also time the reference engine and compare")
+    parser.add_argument("--foreign", type=float, default=0.0,
+                        help="share of customers (0-1) whose lines are in EUR or GBP, with monthly rates (SPEC section 7)")
     args = parser.parse_args()
 
     data = ensure_data(args)
     timings: dict[str, float] = {}
     with timer(timings, "parse CSV"):
         customers, lines, assignments, memberships = read_rows(data)
+    rates = reference.Rates()
+    if args.foreign:
+        lines, rates = in_other_currencies(lines, args.foreign, args.today)
     print(f"{len(customers):,} customers, {len(lines):,} contract lines, {len(assignments):,} assignments, "
           f"{len(memberships):,} memberships; today {args.today}")  # fmt: skip
     with timer(timings, "encode (Inputs.from_rows)"):
-        inputs = vectorized.Inputs.from_rows(customers, lines, assignments, memberships)
+        inputs = vectorized.Inputs.from_rows(customers, lines, assignments, memberships, rates=rates)
     first = min((row[2] for row in lines if row[4] > 0), default=None)
     periods = reference.periods_between(first, args.today) if first and first <= args.today else []
     with timer(timings, "partial_totals"):
@@ -78,6 +83,21 @@ def main() -> None:
 
     if args.reference:
         run_reference(args, customers, lines, assignments, memberships, rows, cases, timings)
+
+
+def in_other_currencies(lines, share: float, today: date):
+    """Every line of a ``share`` of the customers in EUR (odd ids) or GBP, and a rate of each for
+    every month since 2015 that drifts by a few tenths of a cent."""
+    step = max(1, round(1 / share))
+    moved = [(c, p, s, e, a, ("EUR" if c % 2 else "GBP") if c % step == 0 else "") for c, p, s, e, a in lines]
+    rows, month = [], date(2015, 1, 1)
+    while month <= today:
+        index = (month.year - 2015) * 12 + month.month
+        rows += [("EUR", month, Decimal("1.08") + Decimal(index % 7) / 1000),
+                 ("GBP", month, Decimal("1.25") + Decimal(index % 5) / 1000)]  # fmt: skip
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    print(f"{sum(1 for line in moved if line[5]):,} lines in EUR or GBP, {len(rows)} rates")
+    return moved, reference.Rates.from_rows(rows)
 
 
 def run_reference(args, customers, lines, assignments, memberships, rows, cases, timings) -> None:

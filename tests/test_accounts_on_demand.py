@@ -2,7 +2,10 @@
 reference engine: for random small companies written into the Snapshot* tables, every period's
 rows equal ``metrics.engine.customer_movements``'s, every scope's rows and totals equal the
 engine's movements and retention rows, pages and sort orders are right, visibility filters,
-and rows of another version are never read. Runs on PostgreSQL and on SQLite."""
+and rows of another version are never read. Runs on PostgreSQL and on SQLite.
+
+Seeds 3 and 4 bill in several currencies with random dated rates (frozen with the version): the
+SQL converts each line at the rate of the period's first day exactly as the engine does."""
 
 from __future__ import annotations
 
@@ -13,8 +16,10 @@ from decimal import Decimal
 
 import pytest
 
-from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, compute, month_end
-from metrics.models import Customer, SnapshotAssignment, SnapshotCustomer, SnapshotLine, SnapshotMembership
+from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Rates, Span, compute, month_end
+from metrics.models import (
+    Customer, SnapshotAssignment, SnapshotCustomer, SnapshotFxRate, SnapshotLine, SnapshotMembership,
+)  # fmt: skip
 from metrics.queries import FIGURES, Scope
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Filters, Visible
@@ -66,7 +71,19 @@ def random_spans(rng: random.Random, holder: int, values, change_days=()) -> lis
     return spans
 
 
-def random_lines(rng: random.Random, customer_id: int, products) -> list[Line]:
+MULTI_CURRENCY_SEEDS = (3, 4)
+
+
+def random_rates(rng: random.Random) -> Rates:
+    """EUR and JPY (and, unused by any line, CHF) with 1 to 3 dated rates of up to 9 decimals."""
+    rows = []
+    for code, scale in (("EUR", 1), ("JPY", 0.01), ("CHF", 1)):
+        for day in {random_day(rng) for _ in range(rng.randrange(1, 4))}:
+            rows.append((code, day, Decimal(int(rng.uniform(0.2, 2.5) * scale * 10**9)).scaleb(-9)))
+    return Rates.from_rows(rows, reporting="USD")
+
+
+def random_lines(rng: random.Random, customer_id: int, products, currencies=("",)) -> list[Line]:
     lines, previous_end = [], None
     for _ in range(rng.choice((1, 2, 3, 4, 5, 6, 0))):
         start = previous_end + ONE_DAY if previous_end is not None and rng.random() < 0.5 else random_day(rng)
@@ -77,23 +94,25 @@ def random_lines(rng: random.Random, customer_id: int, products) -> list[Line]:
             end = start + timedelta(days=rng.randrange(500))
         else:
             end = max(start, month_end(date(start.year + rng.randrange(2), rng.randrange(1, 13), 1)))
-        lines.append(Line(customer_id, rng.choice(products), start, end, random_arr(rng)))
+        lines.append(Line(customer_id, rng.choice(products), start, end, random_arr(rng), rng.choice(currencies)))
         previous_end = end
     return lines
 
 
-def random_dataset(rng: random.Random, customer_ids) -> Dataset:
+def random_dataset(rng: random.Random, customer_ids, rates: Rates | None = None) -> Dataset:
     products = PRODUCTS[: rng.randrange(1, 5)]
+    currencies = ("", "USD", "EUR", "JPY") if rates else ("",)
     infos, lines, csm, am = [], [], {}, {}
     for customer_id in customer_ids:
         infos.append(CustomerInfo(customer_id, *(rng.choice(("", "a", "b", "unknown")) for _ in range(4))))
-        own = random_lines(rng, customer_id, products)
+        own = random_lines(rng, customer_id, products, currencies)
         lines += own
         change_days = sorted({one.start for one in own} | {one.end + ONE_DAY for one in own if one.end})
         csm[customer_id] = random_spans(rng, customer_id, USERS, change_days)
         am[customer_id] = random_spans(rng, customer_id, USERS, change_days)
     memberships = {user: random_spans(rng, user, TEAMS) for user in USERS[:-1]}
-    return Dataset(infos, lines, Ownership(assignments={"csm": csm, "am": am}, memberships=memberships))
+    ownership = Ownership(assignments={"csm": csm, "am": am}, memberships=memberships)
+    return Dataset(infos, lines, ownership, rates or Rates())
 
 
 def write_snapshot(data: Dataset, version: int) -> None:
@@ -103,9 +122,14 @@ def write_snapshot(data: Dataset, version: int) -> None:
     )
     SnapshotLine.objects.bulk_create(
         SnapshotLine(version=version, customer_id=one.customer_id, product=one.product, start_date=one.start,
-                     end_date=one.end, arr_cents=int(one.arr * 100))
+                     end_date=one.end, arr_cents=int(one.arr * 100), currency=one.currency)
         for one in data.lines
     )  # fmt: skip
+    SnapshotFxRate.objects.bulk_create(
+        SnapshotFxRate(version=version, currency=code, valid_from=day, rate_units=units)
+        for code, spans in data.rates.table.items()
+        for day, units in spans
+    )
     SnapshotAssignment.objects.bulk_create(
         SnapshotAssignment(version=version, customer_id=span.holder, user_id=span.value, role=role,
                            start_date=span.start, end_date=span.end)
@@ -132,11 +156,12 @@ class Company:
         ]
         ids = [c.pk for c in self.customers]
         self.names = {c.pk: (c.name, c.external_id) for c in self.customers}
-        self.data = random_dataset(rng, ids)
-        self.other = random_dataset(rng, ids)
+        rates = random_rates(rng) if seed in MULTI_CURRENCY_SEEDS else None
+        self.data = random_dataset(rng, ids, rates)
+        self.other = random_dataset(rng, ids, random_rates(rng) if rates else None)
         write_snapshot(self.data, 1)
         write_snapshot(self.other, 2)
-        write_snapshot(random_dataset(rng, ids), 3)
+        write_snapshot(random_dataset(rng, ids, rates), 3)
         self.today = rng.choice([date(2025, 8, 17), date(2026, 1, 31), date(2025, 12, 1), date(2024, 11, 30)])
         self.result = compute(self.data, self.today)
         self.by_period = defaultdict(list)

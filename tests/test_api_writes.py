@@ -197,3 +197,73 @@ def test_a_key_with_a_null_character_is_a_400_not_a_500(world):
     )
     assert response.status_code == 400
     assert response.json()["customer"] == ["Null characters are not allowed."]
+
+
+# --- exchange rates (SPEC section 7) --------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_admin_edits_exchange_rates_and_each_change_queues_a_full_recompute(world):  # noqa: F811
+    from metrics.models import FxRate
+
+    admin = token_client(world["admin"])
+    created = admin.post("/api/v1/fx-rates/", {"currency": "eur", "valid_from": "2026-01-01", "rate": "1.0834"}, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json() == {"id": created.json()["id"], "currency": "EUR", "valid_from": "2026-01-01", "rate": "1.0834",
+                              "reporting_currency": "USD"}  # fmt: skip
+    assert queued_customers() == {None}
+    PendingRecompute.objects.all().delete()
+    changed = admin.patch(f"/api/v1/fx-rates/{created.json()['id']}/", {"rate": "1.1"}, format="json")
+    assert changed.status_code == 200 and changed.json()["rate"] == "1.1"
+    assert queued_customers() == {None}
+    assert FxRate.history.filter(currency="EUR").count() == 2
+
+    # Every signed-in user reads the rates (the figures they see convert with them), in JSON and CSV.
+    member = token_client(world["bob"])
+    listed = member.get("/api/v1/fx-rates/?currency=Eur")
+    assert listed.status_code == 200 and [r["rate"] for r in listed.json()["results"]] == ["1.1"]
+    csv = member.get("/api/v1/fx-rates/?format=csv")
+    assert csv.status_code == 200
+    assert b"".join(csv.streaming_content).decode().splitlines()[0] == "id,currency,valid_from,rate,reporting_currency"
+    assert member.post("/api/v1/fx-rates/", {"currency": "GBP", "valid_from": "2026-01-01", "rate": "1.25"},
+                       format="json").status_code == 403  # fmt: skip
+
+    # A line in EUR is accepted now that EUR has a rate; the last EUR rate cannot go while it is used.
+    line = admin.post("/api/v1/contract-lines/", {"external_id": "LE", "customer": "C1", "product": "Core",
+                                                  "start_date": "2026-01-01", "arr": "100", "currency": "eur"}, format="json")  # fmt: skip
+    assert line.status_code == 201 and line.json()["currency"] == "EUR"
+    refused = admin.delete(f"/api/v1/fx-rates/{created.json()['id']}/")
+    assert refused.status_code == 400 and "its last rate cannot be deleted" in refused.json()["currency"][0]
+    later = admin.post("/api/v1/fx-rates/", {"currency": "EUR", "valid_from": "2026-06-01", "rate": "1.2"}, format="json")
+    assert admin.delete(f"/api/v1/fx-rates/{later.json()['id']}/").status_code == 204
+    assert list(FxRate.objects.values_list("rate", flat=True)) == [Decimal("1.1")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body, errors", [
+    ({"currency": "XYZ", "valid_from": "2026-01-01", "rate": "1.1"}, {"currency": ["'XYZ' is not an ISO 4217 currency code"]}),
+    ({"currency": "USD", "valid_from": "2026-01-01", "rate": "1.1"},
+     {"currency": ["USD is the reporting currency: its rate is 1 by definition."]}),
+    ({"currency": "EUR", "valid_from": "2026-01-01", "rate": "0"}, {"rate": ["the rate 0 must be above zero"]}),
+    ({"currency": "EUR", "valid_from": "2026-01-01", "rate": "1.1234567891"},
+     {"rate": ["the rate 1.1234567891 has more than 9 decimals"]}),
+])
+def test_bad_exchange_rates_are_refused_naming_the_field(world, body, errors):  # noqa: F811
+    from metrics.models import FxRate
+
+    response = token_client(world["admin"]).post("/api/v1/fx-rates/", body, format="json")
+    assert response.status_code == 400 and response.json() == errors
+    assert not FxRate.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_contract_line_in_a_currency_without_a_rate_is_refused(world):  # noqa: F811
+    admin = token_client(world["admin"])
+    body = {"external_id": "LJ", "customer": "C1", "product": "Core", "start_date": "2026-01-01", "arr": "5000000"}
+    refused = admin.post("/api/v1/contract-lines/", body | {"currency": "jpy"}, format="json")
+    assert refused.status_code == 400
+    assert "there is no exchange rate for JPY" in refused.json()["currency"][0]
+    assert admin.post("/api/v1/contract-lines/", body | {"currency": "JPYY"}, format="json").status_code == 400
+    assert not ContractLine.objects.filter(external_id="LJ").exists()
+    plain = admin.post("/api/v1/contract-lines/", body | {"currency": ""}, format="json")
+    assert plain.status_code == 201 and plain.json()["currency"] == "USD"  # empty: the reporting currency

@@ -4,6 +4,10 @@ Expected figures come from the SPEC's definitions evaluated by brute force with 
 (ARR straight from the contract lines) and a hand-written span lookup, never from the engine's
 step functions, classifiers or aggregates. Plain Python: no database.
 
+Companies sometimes bill in several currencies with random exchange rates: the brute force then
+converts each line itself (``Decimal`` quantized half up to the cent, at the rate it looks up by
+hand for the period's first day, or a case's day), never with the engines' conversion.
+
 Every property runs against both engines (``metrics.engine``, the per-customer reference, and
 ``metrics.recompute.engine``, the vectorized one); further properties check that the vectorized
 engine gives exactly the reference's rows, cases and accounts, and that its partial totals add
@@ -13,14 +17,14 @@ up over shards of customers.
 import calendar
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics import engine as reference
-from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, aggregate, arr_on, retention_rows
+from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Rates, Span, aggregate, arr_on, retention_rows
 from metrics.recompute import engine as vectorized
 
 ONE_DAY = timedelta(days=1)
@@ -81,8 +85,26 @@ def dated_spans(draw, holder: int, values: tuple[int, ...], change_days: list[da
     return spans
 
 
+# Exchange rates: up to six decimals, now and then round ones (so that converted sums tie).
+fx_rates = st.one_of(
+    st.sampled_from([Decimal("0.5"), Decimal("1.25"), Decimal("2")]),
+    st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("250"), places=6),
+)
+CURRENCIES = ("EUR", "JPY")
+
+
 @st.composite
-def customer_lines(draw, customer_id: int, products: tuple[str, ...]) -> list[Line]:
+def rate_tables(draw) -> Rates:
+    """A few dated rates per foreign currency (USD is the reporting currency)."""
+    rows = []
+    for currency in CURRENCIES:
+        for valid_from in sorted(set(draw(st.lists(days, min_size=1, max_size=3)))):
+            rows.append((currency, valid_from, draw(fx_rates)))
+    return Rates.from_rows(rows, reporting="USD")
+
+
+@st.composite
+def customer_lines(draw, customer_id: int, products: tuple[str, ...], currencies=("",)) -> list[Line]:
     lines: list[Line] = []
     previous_end = None
     for _ in range(draw(st.sampled_from((1, 2, 3, 4, 5, 0)))):
@@ -98,7 +120,8 @@ def customer_lines(draw, customer_id: int, products: tuple[str, ...]) -> list[Li
         else:
             end = last_of_month(start.year + draw(st.integers(0, 1)), draw(months))
             end = max(end, start)
-        lines.append(Line(customer_id, draw(st.sampled_from(products)), start, end, draw(arrs)))
+        currency = draw(st.sampled_from(currencies))
+        lines.append(Line(customer_id, draw(st.sampled_from(products)), start, end, draw(arrs), currency))
         previous_end = end
     return lines
 
@@ -106,11 +129,14 @@ def customer_lines(draw, customer_id: int, products: tuple[str, ...]) -> list[Li
 @st.composite
 def companies(draw):
     products = PRODUCTS[: draw(st.integers(1, 4))]
+    multi_currency = draw(st.booleans())
+    currencies = ("", "USD", *CURRENCIES) if multi_currency else ("",)
+    rates = draw(rate_tables()) if multi_currency else Rates()
     infos, lines, csm, am = [], [], {}, {}
     for customer_id in range(1, draw(st.integers(1, 5)) + 1):
         attribute = st.sampled_from(("", "a", "b"))
         infos.append(CustomerInfo(customer_id, draw(attribute), draw(attribute), draw(attribute), draw(attribute)))
-        own_lines = draw(customer_lines(customer_id, products))
+        own_lines = draw(customer_lines(customer_id, products, currencies))
         lines += own_lines
         change_days = sorted({one.start for one in own_lines} | {one.end + ONE_DAY for one in own_lines if one.end})
         csm[customer_id] = draw(dated_spans(customer_id, USERS, change_days))
@@ -120,10 +146,31 @@ def companies(draw):
     today = draw(st.one_of(later, later, days))  # mostly after some revenue; sometimes on a month edge
     fiscal_year_start_month = draw(st.sampled_from((1, 1, 2, 4, 10)))
     ownership = Ownership(assignments={"csm": csm, "am": am}, memberships=memberships)
-    return Dataset(infos, lines, ownership), today, fiscal_year_start_month
+    return Dataset(infos, lines, ownership, rates), today, fiscal_year_start_month
 
 
 # --- brute force from the definitions -----------------------------------------------------------
+
+
+def rate_on(rates: Rates, currency: str, day: date) -> Decimal:
+    """The rate in force on a day, looked up by hand: the latest valid_from on or before it, else
+    the earliest; 1 for the reporting currency (or none)."""
+    if currency in ("", "USD"):
+        return Decimal(1)
+    spans = rates.table[currency]
+    in_force = [units for valid_from, units in spans if valid_from <= day] or [spans[0][1]]
+    return Decimal(in_force[-1]) / Decimal(10**9)
+
+
+def at_rates_of(data: Dataset, lines, day: date) -> list[Line]:
+    """Every line converted at the rates in force on ``day``, rounded half up to the cent, per line."""
+    return [Line(one.customer_id, one.product, one.start, one.end,
+                 (one.arr * rate_on(data.rates, one.currency, day)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+            for one in lines]  # fmt: skip
+
+
+def multi_currency(data: Dataset) -> bool:
+    return any(one.currency not in ("", "USD") for one in data.lines)
 
 
 def held_on(spans, day):
@@ -159,8 +206,10 @@ def expected_movements(data, periods, today):
             continue
         first_revenue = min(revenue_starts)
         products = {one.product for one in lines}
+        native = lines
         for p in periods:
             s, day_before, l = p.start, p.start - ONE_DAY, min(p.end, today)
+            lines = at_rates_of(data, native, s)  # constant currency: both ends at s's rates
             a, b = arr_on(lines, day_before), arr_on(lines, l)
             if a == 0 and b == 0:
                 continue
@@ -196,15 +245,15 @@ def expected_cases(data, today):
             continue
         day = min(one.start for one in lines)
         last = min(today, max((one.end + ONE_DAY for one in lines if one.end), default=day))
-        previous = arr_on(lines, day - ONE_DAY)
         while day <= last:
-            current = arr_on(lines, day)
+            converted = at_rates_of(data, lines, day)  # a case converts both sides at its day's rates
+            previous, current = arr_on(converted, day - ONE_DAY), arr_on(converted, day)
             if current < previous:
                 owners = (*owner_and_team(data.ownership, info.id, "csm", day - ONE_DAY),
                           *owner_and_team(data.ownership, info.id, "am", day - ONE_DAY))
                 kind = "churn" if current == 0 else "contraction"
                 expected.append((info.id, day, kind, previous, current, previous - current, *owners))
-            previous, day = current, day + ONE_DAY
+            day = day + ONE_DAY
     return sorted(expected)
 
 
@@ -322,18 +371,19 @@ def test_the_company_bridge_and_logos_hold_on_total_arr(company, engine):
         lines_of[one.customer_id].append(one)
     for p in result.periods:
         r = rows[(p.granularity, p.start, "company", "", "")]
-        total_before = arr_on(data.lines, p.start - ONE_DAY)
-        total_end = arr_on(data.lines, min(p.end, today))
+        converted = {c: at_rates_of(data, lines, p.start) for c, lines in lines_of.items()}
+        total_before = arr_on(at_rates_of(data, data.lines, p.start), p.start - ONE_DAY)
+        total_end = arr_on(at_rates_of(data, data.lines, p.start), min(p.end, today))
         assert r.partial == (today < p.end)
         assert r.starting_arr == total_before  # the cohort is everyone with revenue on s-1
-        cohort = [info.id for info in data.customers if arr_on(lines_of[info.id], p.start - ONE_DAY) > 0]
-        lost = [c for c in cohort if arr_on(lines_of[c], min(p.end, today)) == 0]
+        cohort = [info.id for info in data.customers if arr_on(converted.get(info.id, []), p.start - ONE_DAY) > 0]
+        lost = [c for c in cohort if arr_on(converted[c], min(p.end, today)) == 0]
         assert (r.logos_start, r.logos_churned) == (len(cohort), len(lost))
         # From outside the cohort: new if the first revenue day is on or after s, else reactivation.
         new, reactivation = Decimal(0), Decimal(0)
         for info in data.customers:
             lines = lines_of[info.id]
-            end_arr = arr_on(lines, min(p.end, today))
+            end_arr = arr_on(converted.get(info.id, []), min(p.end, today))
             if info.id in cohort or not end_arr:
                 continue
             if min(one.start for one in lines if one.arr > 0) >= p.start:
@@ -376,6 +426,11 @@ def test_quarters_years_and_ttm_are_point_to_point_over_the_whole_book(company, 
         first_month = months.get(p.start)
         # Starting ARR is the whole book on s-1: the first month's, or zero before the first revenue.
         assert r.starting_arr == (first_month.starting_arr if first_month else 0)
+        if multi_currency(data):
+            # In constant currency the end is the whole book on l at the rates of s (the last
+            # month's figures are at the rates of its own first day).
+            assert whole_book_end(r) == arr_on(at_rates_of(data, data.lines, p.start), min(p.end, today))
+            continue
         last_month = months[min(p.end, today).replace(day=1)]
         assert whole_book_end(r) == whole_book_end(last_month)
 
@@ -418,7 +473,7 @@ def row_key(r):
 def customers_of(data, ids):
     """The same company with only some customers listed (lines and ownership are left as they are:
     the engine ignores the lines and assignments of customers it is not given)."""
-    return Dataset([info for info in data.customers if info.id in ids], data.lines, data.ownership)
+    return Dataset([info for info in data.customers if info.id in ids], data.lines, data.ownership, data.rates)
 
 
 @PROPERTY_SETTINGS
@@ -499,26 +554,27 @@ def test_a_new_day_needs_only_the_lines_and_assignments_ending_from_the_first_s_
     current = [p for p in periods if p.end > last_day]
     needed_from = min([p.before_start for p in current] + [last_day])
     customers = [(c.id, c.segment, c.region, c.industry, c.use_case) for c in data.customers]
-    lines = [(x.customer_id, x.product, x.start, x.end, vectorized.decimal_to_cents(x.arr)) for x in data.lines]
+    lines = [(x.customer_id, x.product, x.start, x.end, vectorized.decimal_to_cents(x.arr), x.currency)
+             for x in data.lines]  # fmt: skip
     if edge:  # a line whose last day is the first day needed (the periods stay the same)
         day = max(needed_from, min(revenue_starts))
-        lines.append((customers[0][0], "Edge", day, day, 123_00))
+        lines.append((customers[0][0], "Edge", day, day, 123_00, "EUR" if multi_currency(data) else ""))
     assignments = [(customer_id, span.value, role, span.start, span.end)
                    for role, by_customer in data.ownership.assignments.items()
                    for customer_id, spans in by_customer.items() for span in spans]  # fmt: skip
     memberships = [(user, span.value, span.start, span.end)
                    for user, spans in data.ownership.memberships.items() for span in spans]  # fmt: skip
     first_days = {}
-    for customer_id, _, start, _, cents in lines:
+    for customer_id, _, start, _, cents, _ in lines:
         if cents > 0:
             first_days[customer_id] = min(start, first_days.get(customer_id, start))
 
     def recent(rows, end):
         return [row for row in rows if row[end] is None or row[end] >= needed_from]
 
-    whole = vectorized.Inputs.from_rows(customers, lines, assignments, memberships)
+    whole = vectorized.Inputs.from_rows(customers, lines, assignments, memberships, rates=data.rates)
     recent_only = vectorized.Inputs.from_rows(
-        customers, recent(lines, 3), recent(assignments, 4), memberships, first_days.items()
+        customers, recent(lines, 3), recent(assignments, 4), memberships, first_days.items(), rates=data.rates
     )
     assert vectorized.partial_totals(recent_only, current) == vectorized.partial_totals(whole, current)
     assert vectorized.cases(recent_only, today, since=last_day) == [

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from metrics import engine as reference
-from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Span, arr_on
+from metrics.engine import CustomerInfo, Dataset, Line, Ownership, Rates, Span, arr_on
 from metrics.recompute import engine as vectorized
 
 ENGINES = {"reference": reference.compute, "vectorized": vectorized.compute}
@@ -41,8 +41,13 @@ def d(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def line(customer: int, product: str, start: str, end: str | None, arr: str) -> Line:
-    return Line(customer, product, d(start), d(end) if end else None, Decimal(arr))
+def line(customer: int, product: str, start: str, end: str | None, arr: str, currency: str = "") -> Line:
+    return Line(customer, product, d(start), d(end) if end else None, Decimal(arr), currency)
+
+
+def fx(*rows: tuple[str, str, str]) -> Rates:
+    """Rates (currency, valid_from, rate) into USD, the reporting currency."""
+    return Rates.from_rows([(currency, d(day), Decimal(rate)) for currency, day, rate in rows], reporting="USD")
 
 
 def span(holder: int, value: int, start: str, end: str | None = None) -> Span:
@@ -56,12 +61,12 @@ def by_holder(spans):
     return dict(grouped)
 
 
-def run(lines, today, infos=None, csm=(), am=(), memberships=(), fiscal_year_start_month=1):
+def run(lines, today, infos=None, csm=(), am=(), memberships=(), fiscal_year_start_month=1, rates=None):
     infos = infos or [CustomerInfo(i) for i in sorted({one.customer_id for one in lines})]
     ownership = Ownership(
         assignments={"csm": by_holder(csm), "am": by_holder(am)}, memberships=by_holder(memberships)
     )
-    return compute(Dataset(infos, lines, ownership), d(today), fiscal_year_start_month)
+    return compute(Dataset(infos, lines, ownership, rates or Rates()), d(today), fiscal_year_start_month)
 
 
 # --- reading results ------------------------------------------------------------------------
@@ -758,3 +763,115 @@ def test_logo_retention_counts_customers_not_revenue():
     three = run(lines[:3], "2025-03-10")
     check(row(three, "month", "2025-02-01"), logos_start=3, logos_churned=1, logo_retention="0.6667",
           nrr="0.6667", grr="0.6667")  # 200 / 300
+
+
+# --- money in several currencies (SPEC section 7) ---------------------------------------------
+# Every line converts at the rate in force on the period's first day s, for both ends of the
+# period (constant currency); a case on day d at the rate in force on d. Each line's converted
+# amount is rounded once, half up to the cent, then summed.
+
+
+def test_a_customer_with_lines_in_two_currencies_sums_them_converted():
+    lines = [
+        line(1, "Core", "2025-01-01", None, "1000.00", "EUR"),
+        line(1, "Seats", "2025-01-01", None, "500.00"),  # no currency: the reporting currency
+        line(2, "Core", "2025-01-01", None, "200000", "JPY"),
+        line(2, "Seats", "2025-02-01", None, "300.00", "USD"),
+    ]
+    rates = fx(("EUR", "2025-01-01", "1.08"), ("JPY", "2025-01-01", "0.0067"))
+    result = run(lines, "2025-03-15", rates=rates)
+    # February: customer 1 = 1000 x 1.08 + 500 = 1580 on Jan 31 and on Feb 28;
+    # customer 2 = 200000 x 0.0067 = 1340 on Jan 31, 1340 + 300 = 1640 on Feb 28: expansion 300, cross-sell 300.
+    check(row(result, "month", "2025-02-01"), starting_arr="2920", expansion="300", cross_sell="300",
+          ending_arr="3220", nrr="1.1027")  # 3220 / 2920 = 1.10273..
+    check(movement(result, "month", "2025-02-01", 2), starting_arr="1340", ending_arr="1640", cross_sell="300")
+    # January: both customers are new: 1580 + 1340 = 2920, never 1500 + 200000 unconverted.
+    check(row(result, "month", "2025-01-01"), starting_arr="0", new_arr="2920")
+
+
+def test_a_rate_change_inside_a_quarter_is_no_expansion():
+    lines = [line(1, "Core", "2024-06-01", None, "1000.00", "EUR")]
+    rates = fx(("EUR", "2024-01-01", "1.10"), ("EUR", "2025-02-15", "1.20"))
+    result = run(lines, "2025-06-10", rates=rates)
+    # Q1 2025: s = Jan 1 (rate 1.10): a = ARR(Dec 31) = 1100, b = ARR(Mar 31) at the same 1.10 = 1100.
+    check(row(result, "quarter", "2025-01-01"), starting_arr="1100", ending_arr="1100", expansion="0",
+          contraction="0", nrr="1.0000")
+    # February (s = Feb 1, rate 1.10): still 1100 -> 1100, though the rate moved on Feb 15.
+    check(row(result, "month", "2025-02-01"), starting_arr="1100", ending_arr="1100", nrr="1.0000")
+    # March (s = Mar 1, rate 1.20): 1200 -> 1200. Q2 likewise at 1.20.
+    check(row(result, "month", "2025-03-01"), starting_arr="1200", ending_arr="1200", nrr="1.0000")
+    check(row(result, "quarter", "2025-04-01"), starting_arr="1200", ending_arr="1200")
+    assert result.cases == []  # no line changed: a rate move is never a case
+
+
+def test_a_ttm_window_spanning_two_rates_uses_the_rate_of_its_first_day():
+    lines = [
+        line(1, "Core", "2024-01-01", "2024-12-31", "1000.00", "GBP"),
+        line(1, "Core", "2025-01-01", None, "1100.00", "GBP"),  # a 10% upgrade in GBP
+    ]
+    rates = fx(("GBP", "2024-01-01", "1.25"), ("GBP", "2024-11-01", "1.30"))
+    result = run(lines, "2025-11-20", rates=rates)
+    # TTM ending June 2025: s = 2024-07-01 (rate 1.25): a = 1000 x 1.25 = 1250, b = 1100 x 1.25 = 1375.
+    check(row(result, "ttm", "2024-07-01"), starting_arr="1250", ending_arr="1375", expansion="125",
+          nrr="1.1000")  # the upgrade alone: the move to 1.30 in November shows nowhere
+    # TTM ending November 2025 (partial, on today): s = 2024-12-01 (rate 1.30): a = 1000 x 1.30 = 1300,
+    # b = 1100 x 1.30 = 1430.
+    check(row(result, "ttm", "2024-12-01"), partial=True, starting_arr="1300", ending_arr="1430", expansion="130",
+          nrr="1.1000")
+    # The upgrade month, January 2025 (rate 1.30): 1300 -> 1430.
+    check(row(result, "month", "2025-01-01"), starting_arr="1300", ending_arr="1430", expansion="130")
+
+
+def test_a_product_scope_pair_in_a_foreign_currency():
+    lines = [
+        line(1, "Core", "2025-01-01", "2025-02-28", "999.99", "EUR"),
+        line(1, "Core", "2025-03-01", None, "800.00", "EUR"),  # downgraded in March
+        line(2, "Core", "2025-01-01", None, "100.00"),
+    ]
+    rates = fx(("EUR", "2024-12-01", "1.0834"), ("EUR", "2025-03-01", "1.10"))
+    result = run(lines, "2025-04-10", rates=rates)
+    # March, s = Mar 1 (rate 1.10): customer 1's Core: 999.99 x 1.10 = 1099.989 -> 1099.99 (once, per line);
+    # 800 x 1.10 = 880. Product Core: a = 1099.99 + 100 = 1199.99, b = 880 + 100 = 980.
+    check(row(result, "month", "2025-03-01", "product", "Core"), starting_arr="1199.99", contraction="219.99",
+          ending_arr="980", logos_start=2, nrr="0.8167")  # 980 / 1199.99 = 0.81667..
+    check(movement(result, "month", "2025-03-01", 1, "Core"), movement="contraction", starting_arr="1099.99",
+          ending_arr="880")
+    # February, s = Feb 1 (rate 1.0834): 999.99 x 1.0834 = 1083.389166 -> 1083.39, both ends.
+    check(row(result, "month", "2025-02-01", "product", "Core"), starting_arr="1183.39", ending_arr="1183.39")
+
+
+def test_a_churn_case_in_eur_converts_at_the_rate_of_its_day():
+    lines = [
+        line(1, "Core", "2025-01-01", "2025-03-31", "1000.00", "EUR"),
+        line(1, "Seats", "2025-01-01", "2025-05-14", "200.00", "EUR"),
+        line(2, "Core", "2025-01-01", "2025-04-30", "500.00", "eur".upper()),
+    ]
+    rates = fx(("EUR", "2025-01-01", "1.05"), ("EUR", "2025-04-01", "1.10"), ("EUR", "2025-05-10", "1.125"))
+    result = run(lines, "2025-06-10", rates=rates)
+    # Apr 1 (rate 1.10): customer 1 falls from (1000 + 200) x 1.10 = 1320 to 200 x 1.10 = 220: contraction 1100.
+    # May 1 (rate 1.10): customer 2 falls from 500 x 1.10 = 550 to 0: churn 550.
+    # May 15 (rate 1.125): customer 1 falls from 200 x 1.125 = 225 to 0: churn 225.
+    assert cases_of(result) == [
+        (1, d("2025-04-01"), "contraction", Decimal("1320"), Decimal("220"), Decimal("1100")),
+        (1, d("2025-05-15"), "churn", Decimal("225"), Decimal("0"), Decimal("225")),
+        (2, d("2025-05-01"), "churn", Decimal("550"), Decimal("0"), Decimal("550")),
+    ]
+    # The figures of April (s = Apr 1, rate 1.10) lose the same 1100 as the case of Apr 1;
+    # May (s = May 1, rate 1.10): churn 550 (customer 2) + 220 (customer 1 at May 1's rate, not 225).
+    check(row(result, "month", "2025-04-01"), starting_arr="1870", contraction="1100", ending_arr="770")
+    check(row(result, "month", "2025-05-01"), starting_arr="770", churn="770", logos_churned=2, ending_arr="0")
+
+
+def test_a_line_in_a_currency_without_any_rate_is_an_error_never_summed_unconverted():
+    lines = [line(1, "Core", "2025-01-01", None, "1000.00", "CHF")]
+    with pytest.raises(ValueError, match="CHF"):
+        run(lines, "2025-03-01", rates=fx(("EUR", "2025-01-01", "1.1")))
+
+
+def test_the_earliest_rate_stands_for_the_days_before_it_and_conversion_rounds_half_up_per_line():
+    lines = [
+        line(1, "Core", "2024-01-01", None, "0.05", "EUR"),  # 0.05 x 1.1 = 0.055 -> 0.06 (half up)
+        line(1, "Seats", "2024-01-01", None, "0.05", "EUR"),  # per line: 0.06 + 0.06 = 0.12 (not 0.11)
+    ]
+    result = run(lines, "2024-03-10", rates=fx(("EUR", "2025-01-01", "1.1")))
+    check(row(result, "month", "2024-02-01"), starting_arr="0.12", ending_arr="0.12")

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 HEADER = (
     "period_start,period_end,granularity,partial,scope_type,scope_key,role,starting_arr,expansion,"
-    "upsell,cross_sell,contraction,churn,ending_arr,nrr,grr,logos_start,logos_churned,new_arr,reactivation_arr"
+    "upsell,cross_sell,contraction,churn,ending_arr,nrr,grr,logos_start,logos_churned,new_arr,reactivation_arr,currency"
 )
 
 
@@ -31,7 +31,7 @@ def test_export_has_the_spec_columns_and_formats(company):
         "scope_type": "company", "scope_key": "", "role": "", "starting_arr": "5300.00", "expansion": "500.00",
         "upsell": "500.00", "cross_sell": "0.00", "contraction": "0.00", "churn": "4000.00", "ending_arr": "1800.00",
         "nrr": "0.3396", "grr": "0.2453", "logos_start": "3", "logos_churned": "1", "new_arr": "0.00",
-        "reactivation_arr": "0.00",
+        "reactivation_arr": "0.00", "currency": "USD",
     }  # fmt: skip
     owner = next(r for r in rows if r["scope_type"] == "owner" and r["scope_key"] == "bob@example.com")
     assert owner["role"] == "csm" and owner["new_arr"] == "" and owner["reactivation_arr"] == ""
@@ -50,3 +50,10 @@ def test_undefined_rates_are_empty_and_scope_filter_applies(company):
 def test_a_bad_date_is_a_clear_error(company):
     with pytest.raises(CommandError, match="'2026-13-01' is not a date"):
         export("--from", "2026-13-01")
+
+
+def test_the_last_column_names_the_reporting_currency(company, settings):  # noqa: F811
+    settings.REPORTING_CURRENCY = "EUR"
+    text = export("--granularity", "year", "--scope-type", "company")
+    assert text.splitlines()[0].endswith(",reactivation_arr,currency")
+    assert {row["currency"] for row in csv.DictReader(io.StringIO(text))} == {"EUR"}

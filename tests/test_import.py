@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Team, TeamMembership, User
 from metrics import importer
 from metrics.importer import parse_arr, validate_row
-from metrics.models import Assignment, ContractLine, Customer, PendingRecompute
+from metrics.models import Assignment, ContractLine, Customer, FxRate, PendingRecompute
 
 BASE = {
     "teams.csv": """name,function,lead_email
@@ -31,6 +31,9 @@ am@example.com,Growth,2024-07-01,
     "customers.csv": """external_id,name,segment,region,industry,use_case
 C-1,Acme,Enterprise,EMEA,Manufacturing,Reporting
 C-2,Beta,SMB,,,
+""",
+    "fx_rates.csv": """currency,valid_from,rate
+EUR,2024-01-01,1.08
 """,
     "contracts.csv": """external_id,customer_external_id,product,start_date,end_date,arr,currency
 L-1,C-1,Core,2024-01-01,2024-12-31,"1,234.50",
@@ -74,7 +77,7 @@ def rejected(directory):
 def table_contents():
     """Every row of every table the import writes, to prove a run changed nothing."""
     models = [User, Team, TeamMembership, Customer, ContractLine, Assignment,
-              Assignment.history.model, PendingRecompute]
+              Assignment.history.model, PendingRecompute, FxRate, FxRate.history.model]
     return {model.__name__: list(model.objects.order_by("pk").values_list()) for model in models}
 
 
@@ -118,8 +121,9 @@ def test_full_import_creates_every_kind_of_row(tmp_path):
                       ("lead@example.com", date(2024, 7, 1), None)]
     history = Assignment.history.filter(customer_id=acme.pk)
     assert history.count() == 3 and set(history.values_list("history_change_reason", flat=True)) == {"CSV import"}
-    # The recompute is queued for exactly the customers the import wrote.
-    assert set(PendingRecompute.objects.values_list("customer_id", flat=True)) == set(Customer.objects.values_list("id", flat=True))
+    # Exchange rates came in (every figure converts with them): the recompute queued is a full one.
+    assert set(PendingRecompute.objects.values_list("customer_id", flat=True)) == {None}
+    assert list(FxRate.objects.values_list("currency", "valid_from", "rate")) == [("EUR", date(2024, 1, 1), Decimal("1.08"))]
 
 
 @pytest.mark.django_db
@@ -430,7 +434,9 @@ def natural_contents():
         "history": sorted((assignments[h.id], (h.customer_id, h.user_id, h.role, h.start_date, h.end_date) == columns[h.id],
                            h.history_type, h.history_change_reason, h.history_user_id, h.history_date is not None)
                           for h in Assignment.history.all()),
-        "pending": sorted(external_id[p] for p in PendingRecompute.objects.values_list("customer_id", flat=True)),
+        "pending": sorted(external_id.get(p, "everything") for p in PendingRecompute.objects.values_list("customer_id", flat=True)),
+        "rates": sorted(FxRate.objects.values_list("currency", "valid_from", "rate")),
+        "rate history": sorted(FxRate.history.values_list("currency", "valid_from", "rate", "history_type", "history_change_reason")),
     }
 
 
@@ -474,3 +480,57 @@ def test_row_validation_is_reusable_and_reports_errors_by_column():
     assert errors == {"arr": "'1,2' is not an amount; write it like 1234.50 or 1,234.50",
                       "end_date": "the end date 2024-04-30 is before the start date 2024-05-01"}
     assert values["currency"] == "USD" and values["start_date"] == date(2024, 5, 1)
+
+
+# --- exchange rates (SPEC section 7) --------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_exchange_rates_import_all_or_nothing_idempotent_and_case_insensitive(tmp_path):
+    files = {"fx_rates.csv": "currency,valid_from,rate\neur,2024-01-01,1.08\nGBP,2024-01-01,1.25\nEUR,2024-07-01,1.1\n"}
+    out, _ = run_import(write_files(tmp_path / "first", files))
+    assert "fx_rates.csv: 3 created, 0 updated, 0 unchanged" in out
+    assert sorted(FxRate.objects.values_list("currency", "valid_from", "rate")) == [
+        ("EUR", date(2024, 1, 1), Decimal("1.08")), ("EUR", date(2024, 7, 1), Decimal("1.1")),
+        ("GBP", date(2024, 1, 1), Decimal("1.25"))]
+    assert set(PendingRecompute.objects.values_list("customer_id", flat=True)) == {None}  # a full recompute
+    before = table_contents()
+    out, _ = run_import(write_files(tmp_path / "first", files))
+    assert "Nothing changed." in out and table_contents() == before
+    # A changed rate updates its row (kept in the history) and asks for a full recompute again.
+    PendingRecompute.objects.all().delete()
+    run_import(write_files(tmp_path / "second", {"fx_rates.csv": "currency,valid_from,rate\nEUR,2024-07-01,1.12\n"}))
+    assert FxRate.objects.get(currency="EUR", valid_from=date(2024, 7, 1)).rate == Decimal("1.12")
+    assert FxRate.history.filter(currency="EUR", valid_from=date(2024, 7, 1)).count() == 2
+    assert set(PendingRecompute.objects.values_list("customer_id", flat=True)) == {None}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("row, column, reason", [
+    ("EURO,2024-01-01,1.1", "currency", "'EURO' is not a three-letter currency code such as USD"),
+    ("ABC,2024-01-01,1.1", "currency", "'ABC' is not an ISO 4217 currency code"),
+    ("EUR,2024-13-01,1.1", "valid_from", "'2024-13-01' is not a real calendar date"),
+    ("EUR,2024-01-01,0", "rate", "the rate 0 must be above zero"),
+    ("EUR,2024-01-01,-1.1", "rate", "the rate -1.1 must be above zero"),
+    ("EUR,2024-01-01,1.0000000001", "rate", "has more than 9 decimals"),
+    ("EUR,2024-01-01,abc", "rate", "'abc' is not a number"),
+    ("USD,2024-01-01,1", "currency", "USD is the reporting currency"),
+])
+def test_a_bad_rate_row_rejects_the_whole_run_naming_file_line_and_column(tmp_path, row, column, reason):
+    files = {**BASE, "fx_rates.csv": f"currency,valid_from,rate\nEUR,2024-01-01,1.08\n{row}\n"}
+    message = rejected(write_files(tmp_path, files))
+    assert f"fx_rates.csv, line 3, column {column}" in message and reason in message
+    assert not FxRate.objects.exists() and not ContractLine.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_line_in_a_currency_without_any_rate_is_refused_at_import(tmp_path):
+    files = {name: content for name, content in BASE.items() if name != "fx_rates.csv"}
+    message = rejected(write_files(tmp_path, files))
+    # L-2 (line 3 of contracts.csv) is in EUR and no rate of EUR is in the database nor the files.
+    assert "contracts.csv, line 3, column currency" in message and "no exchange rate for EUR" in message
+    assert not ContractLine.objects.exists() and not Customer.objects.exists()
+    # With the rate already in the database, the same files go in.
+    FxRate.objects.create(currency="EUR", valid_from=date(2020, 1, 1), rate=Decimal("1.1"))
+    run_import(write_files(tmp_path, files))
+    assert ContractLine.objects.get(external_id="L-2").currency == "EUR"

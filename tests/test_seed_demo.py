@@ -76,3 +76,16 @@ def test_seed_demo_builds_logins_books_snapshots_and_reasons_and_rebuilds_the_sa
     assert recorded.filter(secondary_reason_1__isnull=False).exists()
     assert recorded.exclude(notes="").exists()
 
+
+
+@pytest.mark.django_db
+def test_seed_demo_bills_emea_customers_in_euros_and_pounds_with_a_rate_history():
+    from metrics.models import FxRate
+
+    call_command("seed_demo")
+    currencies = set(ContractLine.objects.values_list("currency", flat=True))
+    assert currencies == {"USD", "EUR", "GBP"}
+    assert set(ContractLine.objects.exclude(currency="USD").values_list("customer__region", flat=True)) == {"EMEA"}
+    for code in ("EUR", "GBP"):
+        rates = set(FxRate.objects.filter(currency=code).values_list("rate", flat=True))
+        assert FxRate.objects.filter(currency=code).count() >= 12 and len(rates) > 1  # the rate moves

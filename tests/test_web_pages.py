@@ -30,8 +30,9 @@ def company_row(granularity="month", period_start=OCTOBER, **scope):
 # --- formatting -------------------------------------------------------------------------------
 
 
-def test_money_has_two_decimals_and_rates_are_percentages_with_a_dash_when_undefined():
-    assert money(Decimal("1234567.5")) == "1,234,567.50"
+def test_money_shows_the_currency_with_cents_only_when_not_zero_and_rates_are_percentages_with_a_dash_when_undefined():
+    assert money(Decimal("1234567.5")) == "$1,234,567.50"
+    assert money(Decimal("87539250.00")) == "$87,539,250"
     assert money(None) == "—"
     assert rate(Decimal("1.0834")) == "108.3%"
     assert rate(Decimal("0")) == "0.0%"

@@ -13,6 +13,7 @@ from metrics import queries
 from metrics.queries import FIGURES, Scope
 from metrics.vocabulary import MONTH, TTM
 
+from . import money
 from .links import drill_url
 
 
@@ -111,4 +112,5 @@ def bridge_chart(row, scope: Scope) -> dict:
     kinds.append("total")
     amounts.append(float(end))
     links.append(drill_url(scope, row.granularity, row.period_start, end_figure))
-    return {"kind": "bridge", "labels": labels, "bars": bars, "kinds": kinds, "amounts": amounts, "links": links}
+    return {"kind": "bridge", "labels": labels, "bars": bars, "kinds": kinds, "amounts": amounts, "links": links,
+            "money": money.chart_format()}  # fmt: skip

@@ -4,7 +4,7 @@ a request into a response)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.http import QueryDict
@@ -14,6 +14,7 @@ from accounts.models import Team, TeamFunction, User
 from metrics import queries
 from metrics.models import Movement, RetentionSnapshot
 from metrics.queries import Scope
+from metrics.recompute import accounts
 from metrics.recompute.accounts import Inputs
 from metrics.scoping import Visibility
 from metrics.vocabulary import AM, CSM, MONTH, OWNER, TEAM, UNASSIGNED
@@ -43,6 +44,9 @@ class ShownAccount:
     csm_team: str
     am_owner: str
     am_team: str
+    # Its lines in other currencies (accounts.NativeAmount), on s-1 and on l, when asked for.
+    native_start: tuple = ()
+    native_end: tuple = ()
 
     @property
     def change(self):
@@ -66,6 +70,15 @@ def shown_accounts(rows, figure=None) -> list[ShownAccount]:
         )  # fmt: skip
         for r in rows
     ]
+
+
+def with_native_amounts(rows: list[ShownAccount], version: int, period) -> list[ShownAccount]:
+    """Each account's lines in their own currency beside the converted amounts (one query)."""
+    native = accounts.native_amounts(version, period, [(r.customer_id, r.product) for r in rows])
+    if not native:
+        return rows
+    return [replace(row, native_start=native[key][0], native_end=native[key][1]) if key in native else row
+            for row, key in ((row, (row.customer_id, row.product)) for row in rows)]  # fmt: skip
 
 
 @dataclass

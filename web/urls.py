@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import health, views
+from . import health, rates, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +10,10 @@ urlpatterns = [
     path("owners/<int:user_id>/", views.owner, name="owner"),
     path("drilldown/", views.drilldown, name="drilldown"),
     path("help/figures/", views.figures_help, name="figures_help"),
+    path("rates/", rates.rate_list, name="fx-rates"),
+    path("rates/add/", rates.rate_edit, name="fx-rate-add"),
+    path("rates/<int:pk>/", rates.rate_edit, name="fx-rate-edit"),
+    path("rates/<int:pk>/delete/", rates.rate_delete, name="fx-rate-delete"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

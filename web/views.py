@@ -10,6 +10,7 @@ import csv
 import io
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, QueryDict, StreamingHttpResponse
@@ -100,8 +101,18 @@ def company(request):
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
         "beside": cases_beside(vis, scope, pick, row, Inputs.current(), limit=SHOWN_CASES) if scope.type == COMPANY else None,
+        "arr_today": company_arr_today() if scope.type == COMPANY else None,
     }
     return render(request, "web/company.html", context)
+
+
+def company_arr_today():
+    """(ARR today at today's rates, the day), when some lines are in other currencies."""
+    inputs = Inputs.current()
+    if not inputs.version:
+        return None
+    total = accounts.arr_today(inputs.version, inputs.as_of)
+    return None if total is None else {"amount": total, "day": inputs.as_of}
 
 
 # Team view columns per role: CSMs answer for GRR, account managers for NRR and expansion.
@@ -294,7 +305,7 @@ def drilldown(request):
         "movement": movement,
         "movement_choices": [(v, label) for v, label in Movement.choices if not figure or v in figure.movements],
         "search": search,
-        "rows": selectors.shown_accounts(rows, figure),
+        "rows": selectors.with_native_amounts(selectors.shown_accounts(rows, figure), inputs.version, period),
         "totals": totals,
         "page": page,
         "pages": pages,
@@ -303,8 +314,19 @@ def drilldown(request):
         "show_product": scope.type == "product",
         "csv_url": f"{request.path}?{_query(request, format='csv', page=None)}",
         "back_url": back_url(scope, granularity, period_start),
+        "currency_note": currency_note(inputs.version, period),
     }
     return render(request, "web/drilldown.html", context)
+
+
+def currency_note(version: int, period) -> str:
+    """What the amounts are in, when some lines are in other currencies (SPEC section 7)."""
+    rates = accounts.rates_on(version, period.start)
+    if not rates:
+        return ""
+    return (f"Amounts in {settings.REPORTING_CURRENCY}. Lines in other currencies convert at the rates in force on "
+            f"{period.start:%Y-%m-%d}, the period's first day, at both ends (constant currency), so a move of a rate "
+            f"is never expansion or contraction.")
 
 
 def _int(value, default: int) -> int:

@@ -15,7 +15,10 @@ computed here when asked, by one SQL query over the frozen inputs the figures we
 
 Scopes narrow the customers before anything is summed (attribution is a property of the
 customer on day ``s``), so an owner's, a team's or a product's page reads only its own lines.
-Money is integer cents in SQL and ``Decimal`` here. The SQL is plain (CTEs, CASE, correlated
+Money is integer cents in SQL and ``Decimal`` here. Lines in another currency than the reporting
+one convert in SQL at the frozen rate in force on ``s`` (both ends: constant currency), each line
+rounded half up to the cent exactly as ``metrics.recompute.engine.convert_cents`` does, so the
+rows add up to the figures to the cent. The SQL is plain (CTEs, CASE, correlated
 subqueries, bound parameters) and runs on PostgreSQL and SQLite alike.
 
 Public functions: ``account_rows`` (a sorted page), ``account_totals`` (sums over every
@@ -35,8 +38,11 @@ from typing import cast
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from metrics.engine import ONE_DAY, AccountFigures, Period, add_months, month_end
-from metrics.models import Customer, SnapshotAssignment, SnapshotCustomer, SnapshotLine, SnapshotMembership
+from metrics.currency import reporting_currency
+from metrics.engine import ONE_DAY, RATE_SCALE, AccountFigures, Period, add_months, month_end
+from metrics.models import (
+    Customer, SnapshotAssignment, SnapshotCustomer, SnapshotFxRate, SnapshotLine, SnapshotMembership,
+)  # fmt: skip
 from metrics.queries import FIGURES, Figure, Scope, recompute_status
 from metrics.vocabulary import (
     COHORT_MOVEMENTS, COMPANY, CUSTOMER_ATTRIBUTES, MONTH, MOVEMENTS, NO_CHANGE, OWNER, PRODUCT, QUARTER, ROLES, TEAM, TENURE,
@@ -244,12 +250,30 @@ class _Query:
         self.movement = movement
         self.visible = visible
         self.filters = filters or Filters()
+        self.units = rates_on(self.version, period.start, connection.alias)
         if movement is not None and movement not in MOVEMENTS:
             raise ValueError(f"Unknown movement {movement!r}.")
         if scope is not None and scope.type not in (COMPANY, TEAM, OWNER, PRODUCT, TENURE, *ATTRIBUTES):
             raise ValueError(f"Unknown scope type {scope.type!r}.")
         if scope is not None and scope.type in (TEAM, OWNER) and scope.role not in ROLES:
             raise ValueError(f"A {scope.type} scope needs role csm or am, not {scope.role!r}.")
+
+    # -- money
+    def amount(self, alias: str) -> str:
+        """A line's ARR (SQL, alias of a SnapshotLine) in cents of the reporting currency at the
+        rates in force on s: cents * units / 10**9 rounded half up, split as the engine splits it
+        so that no product leaves 64 bits. Plain ``arr_cents`` when no line needs converting."""
+        if not self.units:
+            return f"{alias}.arr_cents"
+        cents = f"{alias}.arr_cents"
+        whens = []
+        for code, units in sorted(self.units.items()):
+            whole, fraction = divmod(units, RATE_SCALE)
+            whens.append(
+                f"WHEN {self.q.p(code)} THEN ({cents} * {whole} + ({cents} / {RATE_SCALE}) * {fraction} "
+                f"+ (({cents} - ({cents} / {RATE_SCALE}) * {RATE_SCALE}) * {fraction} + {RATE_SCALE // 2}) / {RATE_SCALE})"
+            )
+        return f"(CASE {alias}.currency {' '.join(whens)} ELSE {cents} END)"
 
     # -- days
     @property
@@ -446,13 +470,13 @@ class _Query:
         tenure_here = bool(self.bands) and not products
         line_where = [f"l.version = {p(self.version)}", "l.arr_cents > 0"]
         if tenure_here:
-            a_part = f"CASE WHEN {_running('l', p(self.before))} THEN l.arr_cents ELSE 0 END"
-            b_part = f"CASE WHEN {_running('l', p(self.l))} THEN l.arr_cents ELSE 0 END"
+            a_part = f"CASE WHEN {_running('l', p(self.before))} THEN {self.amount('l')} ELSE 0 END"
+            b_part = f"CASE WHEN {_running('l', p(self.l))} THEN {self.amount('l')} ELSE 0 END"
         else:
             # Only lines reaching back to s-1 or on to l: each adds to a (running on s-1), to b (on l), or both.
             line_where += [f"l.start_date <= {p(self.l)}", f"(l.end_date IS NULL OR l.end_date >= {p(self.before)})"]
-            a_part = f"CASE WHEN l.start_date <= {p(self.before)} THEN l.arr_cents ELSE 0 END"
-            b_part = f"CASE WHEN l.end_date IS NULL OR l.end_date >= {p(self.l)} THEN l.arr_cents ELSE 0 END"
+            a_part = f"CASE WHEN l.start_date <= {p(self.before)} THEN {self.amount('l')} ELSE 0 END"
+            b_part = f"CASE WHEN l.end_date IS NULL OR l.end_date >= {p(self.l)} THEN {self.amount('l')} ELSE 0 END"
         product = self.scope.key if self.scope is not None and self.scope.type == "product" else self.filters.product
         if product and not whole:
             line_where.append(f"l.product = {p(product)}")
@@ -565,11 +589,11 @@ class _Query:
         )
         # Cross-sell of an expanding customer: min(b - a, ARR on l of its products with none on s-1).
         new_products = (
-            f"CASE WHEN pg.a > 0 AND pg.b > pg.a AND pg.product = '' THEN (SELECT COALESCE(SUM(nl.arr_cents), 0) "
+            f"CASE WHEN pg.a > 0 AND pg.b > pg.a AND pg.product = '' THEN (SELECT COALESCE(SUM({self.amount('nl')}), 0) "
             f"FROM {LINE} nl WHERE nl.version = {p(self.version)} AND nl.customer_id = pg.customer_id "
             f"AND nl.arr_cents > 0 AND nl.start_date <= {p(self.l)} AND (nl.end_date IS NULL OR nl.end_date >= {p(self.l)}) "
             f"AND NOT EXISTS (SELECT 1 FROM {LINE} ol WHERE ol.version = {p(self.version)} AND ol.customer_id = nl.customer_id "
-            f"AND ol.product = nl.product AND ol.arr_cents > 0 AND ol.start_date <= {p(self.before)} "
+            f"AND ol.product = nl.product AND {self.amount('ol')} > 0 AND ol.start_date <= {p(self.before)} "
             f"AND (ol.end_date IS NULL OR ol.end_date >= {p(self.before)}))) ELSE 0 END"
         )
         cross_sell = "o.x" if has_cross_sell else (
@@ -612,6 +636,18 @@ class _Query:
             total("r.a = 0", "r.b"),  # new and reactivation: reactivation is this minus new
         ]
         return f"{cte} SELECT {', '.join(columns)} FROM rows r{' WHERE ' + where if where else ''}"
+
+
+def rates_on(version: int, day: date, using: str = "default") -> dict[str, int]:
+    """currency -> rate (units of 10**-9) in force on ``day`` among a version's frozen rates
+    (the earliest of a currency for the days before it); the reporting currency never converts."""
+    rows = (SnapshotFxRate.objects.using(using).filter(version=version).exclude(currency=reporting_currency())
+            .order_by("currency", "valid_from").values_list("currency", "valid_from", "rate_units"))  # fmt: skip
+    units: dict[str, int] = {}
+    for code, valid_from, rate in rows:
+        if valid_from <= day or code not in units:
+            units[code] = int(rate)
+    return units
 
 
 def _running(alias: str, day: str) -> str:
@@ -904,3 +940,56 @@ def top_movers(
     query.figure = Figure("moved", "", tuple(moved), None)
     sql = query.decorated_select(["-abs_change", "name"], count, 0)
     return [_row(period, record) for record in _fetch(connection, sql, query.q.params)]
+
+
+@dataclass(frozen=True)
+class NativeAmount:
+    """Part of an account's ARR on one day in its own currency, and the rate it converts at."""
+
+    currency: str
+    amount: Decimal  # in ``currency``
+    rate: Decimal  # reporting currency per unit, in force on the period's first day
+
+
+def native_amounts(version: int, period: Period, keys: Iterable[tuple[int, str]],
+                   using: str = "default") -> dict[tuple[int, str], tuple[list[NativeAmount], list[NativeAmount]]]:  # fmt: skip
+    """For each (customer id, product; '' = the whole customer) of a page: its lines in other
+    currencies than the reporting one, summed per currency on s-1 and on l, in their own currency
+    (one query, for the page's customers only). Accounts with none are left out."""
+    keys = list(keys)
+    units = rates_on(version, period.start, using)
+    if not keys or not units:
+        return {}
+    lines = (SnapshotLine.objects.using(using)
+             .filter(version=version, customer_id__in={c for c, _ in keys}, currency__in=list(units), arr_cents__gt=0)
+             .values_list("customer_id", "product", "start_date", "end_date", "arr_cents", "currency"))  # fmt: skip
+    wanted = set(keys)
+    sums: dict[tuple[int, str], tuple[dict, dict]] = {}
+    for customer_id, product, start, end, cents_, code in lines:
+        for key in ((customer_id, ""), (customer_id, product)):
+            if key not in wanted:
+                continue
+            before, after = sums.setdefault(key, ({}, {}))
+            for day, into in ((period.before_start, before), (period.measured_end, after)):
+                if start <= day and (end is None or day <= end):
+                    into[code] = into.get(code, 0) + cents_
+
+    def shown(by_code: dict) -> list[NativeAmount]:
+        return [NativeAmount(code, cents(total), Decimal(units[code]).scaleb(-9).normalize()) for code, total in sorted(by_code.items())]
+
+    return {key: (shown(before), shown(after)) for key, (before, after) in sums.items() if before or after}
+
+
+def arr_today(version: int, as_of: date, using: str = "default") -> Decimal | None:
+    """The company's ARR on ``as_of`` with every line at the rates in force that day ("ARR today",
+    SPEC section 7), from the frozen inputs; None when no line converts (then it is the current
+    month's ARR at period end, to the cent)."""
+    connection = connections[using]
+    query = _Query(connection, version, Period("month", as_of, as_of, as_of), None, None, None, None, None)
+    if not query.units:
+        return None
+    p = query.q.p
+    sql = (f"SELECT SUM({query.amount('l')}) FROM {LINE} l WHERE l.version = {p(query.version)} AND l.arr_cents > 0 "
+           f"AND {_running('l', p(as_of))}")  # fmt: skip
+    (total,) = _fetch(connection, sql, query.q.params, one=True)
+    return cents(total)

@@ -9,6 +9,12 @@ Money is int64 cents from input to output and never a float (``np.bincount`` wit
 cast to float64, so sums go through ``np.add.at`` on int64). ``Decimal`` comes back only in the
 objects handed out (rows, cases, account movements).
 
+Money in several currencies (SPEC section 7): lines in the reporting currency are summed once for
+every day needed; the others (``Inputs.foreign``) convert per period at the rate in force on its
+first day, looked up for every line at once (``RateTable.units_on``, one ``searchsorted``), each
+line's cents rounded once, half up (``convert_cents``, exact in int64), then summed the same way.
+A case converts at the rates of its own day.
+
 Every figure is a sum over customers: the ``Partial`` of disjoint customer shards add up to the
 ``Partial`` of all of them, and a customer's old contribution subtracts exactly.
 
@@ -26,14 +32,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, TypeAlias, cast, overload
+from typing import Any, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from metrics.engine import (
-    TOTAL_FIELDS, AccountMovement, Case, Dataset, Period, Result, RetentionRow, ScopeKey, Totals, classify,
-    first_revenue_day, periods_between, retention_row,
+    NO_RATES, RATE_DECIMALS, TOTAL_FIELDS, AccountMovement, Case,
+    Dataset, Period, Rates, Result, RetentionRow, ScopeKey, Totals, classify, first_revenue_day, periods_between,
+    retention_row,
 )  # fmt: skip
 from metrics.vocabulary import (
     AM, COMPANY, CSM, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, ROLES, TEAM, TENURE, TENURE_BANDS, UNKNOWN,
@@ -201,15 +208,14 @@ def _columns(rows: Iterable[Sequence[Any]], count: int) -> list[list[Any]]:
     return [[row[i] for row in rows] for i in range(count)]
 
 
-def _encode_lines(
-    customer_ids: Int64Array, lines: Iterable[LineRow]
-) -> tuple[list[str], tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]]:
-    """Product names, and the revenue lines of listed customers as arrays (see ``Inputs``)."""
-    customer: list[int] | Int64Array
-    product: list[str] | Int64Array
-    start: list[date] | Int64Array
-    arr: list[int] | Int64Array
-    customer, product, start, end, arr = _columns(lines, 5)
+def _encode_lines(customer_ids: np.ndarray, lines, rates: Rates) -> tuple[list[str], tuple[np.ndarray, ...], np.ndarray]:
+    """Product names, the revenue lines of listed customers as arrays (see ``Inputs``), and the
+    currency code of each (0: the reporting currency, k: ``rates``' k-th currency, sorted).
+
+    A line is (customer, product, start, end, cents) or with its currency as a sixth value."""
+    lines = lines if isinstance(lines, list) else list(lines)
+    with_currency = bool(lines) and len(lines[0]) > 5
+    customer, product, start, end, arr, *currency = _columns(lines, 6 if with_currency else 5)
     customer = _positions(customer_ids, customer)
     listed = np.flatnonzero(customer >= 0)
     products, product = _labels_and_codes(product)
@@ -220,7 +226,55 @@ def _encode_lines(
     if (stop[listed] <= start[listed]).any():
         raise ValueError("a contract line ends before it starts")
     revenue = listed[arr[listed] > 0]
-    return products, (customer[revenue], product[revenue], start[revenue], stop[revenue], arr[revenue])
+    codes = np.zeros(len(revenue), dtype=np.int64)
+    if currency and not all(rates.native(code) for code in set(currency[0])):  # else: all zeros, no loop per line
+        index = {code: k for k, code in enumerate(sorted(rates.table), start=1)}
+        wanted = [currency[0][i] for i in revenue.tolist()]
+        missing = sorted({c for c in wanted if not rates.native(c) and c not in index})
+        if missing:
+            raise ValueError(f"no exchange rate for currency {', '.join(missing)}")
+        codes = np.array([0 if rates.native(c) else index[c] for c in wanted], dtype=np.int64)
+    lines = (customer[revenue], product[revenue], start[revenue], stop[revenue], arr[revenue])
+    return products, lines, codes
+
+
+class RateTable:
+    """Exchange rates as arrays, for a rate per line and day in one sorted search: the rows are
+    (currency code, valid_from) sorted; a day before a currency's first rate takes that rate."""
+
+    def __init__(self, rates: Rates):
+        self.rates = rates
+        codes, days, units = [], [], []
+        for code, currency in enumerate(sorted(rates.table), start=1):
+            for valid_from, rate in rates.table[currency]:
+                codes.append(code)
+                days.append(valid_from.toordinal())
+                units.append(rate)
+        self.code = np.array(codes, dtype=np.int64)
+        self.key = self.code * KEY_BASE + np.array(days, dtype=np.int64)
+        self.units = np.array(units, dtype=np.int64)
+        self.first = np.searchsorted(self.code, np.arange(len(rates.table) + 1), side="left")
+
+    def units_on(self, codes: np.ndarray, days) -> np.ndarray:
+        """The rate (units) in force on each day for each currency code (codes > 0)."""
+        codes = np.asarray(codes, dtype=np.int64)
+        found = np.searchsorted(self.key, codes * KEY_BASE + np.asarray(days, dtype=np.int64), side="right") - 1
+        mine = (found >= 0) & (self.code[np.maximum(found, 0)] == codes)
+        return self.units[np.where(mine, found, self.first[codes])]
+
+
+RATE_SPLIT = 10**RATE_DECIMALS
+
+
+def convert_cents(cents: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """``metrics.engine.convert_cents`` on int64 arrays: cents x units / 10**9, half up, exact.
+
+    With units = ui * 10**9 + uf and cents = q * 10**9 + r, the product over 10**9 is
+    cents * ui + q * uf + r * uf / 10**9, and only the last term (below 10**18) is rounded."""
+    cents, units = np.asarray(cents, dtype=np.int64), np.asarray(units, dtype=np.int64)
+    whole, fraction = np.divmod(units, RATE_SPLIT)
+    q, r = np.divmod(cents, RATE_SPLIT)
+    return cents * whole + q * fraction + (r * fraction + RATE_SPLIT // 2) // RATE_SPLIT
 
 
 def _encode_ownership(
@@ -257,17 +311,20 @@ class Inputs:
     adds nothing to cross-sell. Lines and assignments of customers not listed are ignored.
     """
 
-    def __init__(self, customer_ids: Int64Array, attributes: dict[str, tuple[list[str], Int64Array]],
-                 products: list[str], lines: tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array],
-                 user_ids: Int64Array, team_ids: Int64Array, assignments: dict[str, Spans], memberships: Spans,
-                 first_day: Int64Array | None = None) -> None:  # fmt: skip
-        self.customer_ids: Int64Array = customer_ids  # int64
-        self.attributes: dict[str, tuple[list[str], Int64Array]] = attributes  # scope -> (labels, code per customer)
+    def __init__(self, customer_ids, attributes, products, lines, user_ids, team_ids, assignments, memberships,
+                 first_day: np.ndarray | None = None, line_currency: np.ndarray | None = None,
+                 rates: Rates = NO_RATES):  # fmt: skip
+        self.customer_ids: np.ndarray = customer_ids  # int64
+        self.attributes: dict[str, tuple[list[str], np.ndarray]] = attributes  # scope -> (labels, code per customer)
         self.products: list[str] = products  # sorted names
         # Revenue lines (ARR > 0): customer index, product index, first day, day after the last, cents.
         self.line_customer, self.line_product, self.line_start, self.line_stop, self.line_arr = lines
-        self.user_ids: Int64Array = user_ids
-        self.team_ids: Int64Array = team_ids
+        # Currency code per line (0: the reporting currency), and the rates of the others.
+        self.line_currency = np.zeros(len(self.line_arr), dtype=np.int64) if line_currency is None else line_currency
+        self.rates = RateTable(rates)
+        self.foreign = np.flatnonzero(self.line_currency > 0)  # lines converted per period
+        self.user_ids: np.ndarray = user_ids
+        self.team_ids: np.ndarray = team_ids
         self.assignments: dict[str, Spans] = assignments  # role -> customer index -> user index
         self.memberships: Spans = memberships  # user index -> team index
         # ARR is a sum of non-negative lines, so the first revenue day is the earliest start
@@ -286,15 +343,17 @@ class Inputs:
     def customer_count(self) -> int:
         return len(self.customer_ids)
 
+    def foreign_amounts(self, lines: np.ndarray, days) -> np.ndarray:
+        """Cents of these (foreign) lines at the rates in force on ``days`` (one day, or one per line)."""
+        return convert_cents(self.line_arr[lines], self.rates.units_on(self.line_currency[lines], days))
+
     @classmethod
-    def from_rows(
-        cls, customers: Iterable[CustomerRow], lines: Iterable[LineRow], assignments: Iterable[AssignmentRow],
-        memberships: Iterable[MembershipRow], first_days: Iterable[tuple[int, date]] | None = None,
-    ) -> Inputs:
+    def from_rows(cls, customers, lines, assignments, memberships, first_days=None, rates: Rates = NO_RATES) -> Inputs:
         """Tuples as Django's ``values_list`` gives them:
 
         customers (id, segment, region, industry, use_case); lines (customer_id, product, start,
-        end or None, arr in integer cents); assignments (customer_id, user_id, role 'csm' or 'am',
+        end or None, arr in integer cents[, currency]); ``rates`` convert the lines whose
+        currency is not the reporting one; assignments (customer_id, user_id, role 'csm' or 'am',
         start, end or None); memberships (user_id, team_id, start, end or None).
 
         ``first_days`` (customer_id, first revenue day: the earliest start of a line with ARR > 0)
@@ -305,9 +364,9 @@ class Inputs:
         customer_ids = np.array([row[0] for row in customers], dtype=np.int64)
         if len(np.unique(customer_ids)) != len(customer_ids):
             raise ValueError("a customer is listed twice")
-        attributes = {scope: _labels_and_codes([cast(str, row[column]) or UNKNOWN for row in customers])  # column >= 1
+        attributes = {scope: _labels_and_codes([row[column] or UNKNOWN for row in customers])
                       for column, scope in enumerate(CUSTOMER_ATTRIBUTES, start=1)}  # fmt: skip
-        products, revenue_lines = _encode_lines(customer_ids, lines)
+        products, revenue_lines, line_currency = _encode_lines(customer_ids, lines, rates)
         user_ids, team_ids, role_spans, membership_spans = _encode_ownership(customer_ids, assignments, memberships)
         first_day = None
         if first_days is not None:
@@ -317,13 +376,13 @@ class Inputs:
             first_day = np.full(len(customer_ids), OPEN, dtype=np.int64)
             first_day[position[listed]] = _start_days(days)[listed]
         return cls(customer_ids, attributes, products, revenue_lines, user_ids, team_ids, role_spans, membership_spans,
-                   first_day)  # fmt: skip
+                   first_day, line_currency, rates)  # fmt: skip
 
     @classmethod
     def from_dataset(cls, data: Dataset) -> Inputs:
         """From the reference engine's plain data; ARR converted to cents exactly."""
         customers = [(c.id, c.segment, c.region, c.industry, c.use_case) for c in data.customers]
-        lines = [(x.customer_id, x.product, x.start, x.end, decimal_to_cents(x.arr)) for x in data.lines]
+        lines = [(x.customer_id, x.product, x.start, x.end, decimal_to_cents(x.arr), x.currency) for x in data.lines]
         assignments = [
             (customer_id, span.value, role, span.start, span.end)
             for role, by_customer in data.ownership.assignments.items()
@@ -335,7 +394,7 @@ class Inputs:
             for user_id, spans in data.ownership.memberships.items()
             for span in spans
         ]
-        return cls.from_rows(customers, lines, assignments, memberships)
+        return cls.from_rows(customers, lines, assignments, memberships, rates=data.rates)
 
 
 # --- partial totals -----------------------------------------------------------------------
@@ -410,9 +469,16 @@ class _Book:
         self.day_row = {day: row for row, day in enumerate(days)}
         days = np.array(days, dtype=np.int64)
         x = inputs
-        self.customer_arr = sum_on_days(x.line_customer, x.customer_count, x.line_start, x.line_stop, x.line_arr, days)
-        self.pair_arr = sum_on_days(x.line_pair, len(x.pair_customer), x.line_start, x.line_stop, x.line_arr, days)
-        starts: list[int] | Int64Array = sorted({day_number(p.start) for p in periods})
+        # Lines in the reporting currency are summed once for every day; the others (constant
+        # currency: at the rates of each period's first day) per start day, when asked.
+        native = slice(None) if not len(x.foreign) else x.line_currency == 0
+        line_customer, line_pair, start, stop, arr = (
+            v[native] for v in (x.line_customer, x.line_pair, x.line_start, x.line_stop, x.line_arr)
+        )
+        self.customer_arr = sum_on_days(line_customer, x.customer_count, start, stop, arr, days)
+        self.pair_arr = sum_on_days(line_pair, len(x.pair_customer), start, stop, arr, days)
+        self._foreign = _ForeignBook(x, periods) if len(x.foreign) else None
+        starts = sorted({day_number(p.start) for p in periods})
         self.start_row = {day: row for row, day in enumerate(starts)}
         starts = np.array(starts, dtype=np.int64)
         # Owner codes: 0 = unassigned, u + 1 = user index u. Team codes likewise, per owner code.
@@ -420,13 +486,18 @@ class _Book:
         team_codes = x.memberships.codes_on_days(len(x.user_ids), starts)
         self.team_codes = np.hstack([np.zeros((len(starts), 1), dtype=np.int32), team_codes])
 
-    def customer_arr_on(self, day: date) -> Int64Array:
-        row: Int64Array = self.customer_arr[self.day_row[day_number(day)]]
-        return row
+    def customer_arr_on(self, day: date, rate_day: date) -> np.ndarray:
+        """ARR of every customer on ``day``, its lines at the rates in force on ``rate_day``."""
+        arr = self.customer_arr[self.day_row[day_number(day)]]
+        if self._foreign is None:
+            return arr
+        return self._foreign.add_to(arr, day, rate_day, pairs=False)
 
-    def pair_arr_on(self, day: date) -> Int64Array:
-        row: Int64Array = self.pair_arr[self.day_row[day_number(day)]]
-        return row
+    def pair_arr_on(self, day: date, rate_day: date) -> np.ndarray:
+        arr = self.pair_arr[self.day_row[day_number(day)]]
+        if self._foreign is None:
+            return arr
+        return self._foreign.add_to(arr, day, rate_day, pairs=True)
 
     def owners_on(self, role: str, start: date, customers: IndexArray) -> Int32Array:
         codes: Int32Array = self.owner_codes[role][self.start_row[day_number(start)], customers]
@@ -452,7 +523,46 @@ class _Book:
         return np.searchsorted(TENURE_LOWER, months, side="right")
 
 
-def _year_month_day(day_numbers: Int64Array) -> tuple[Int64Array, Int64Array, Int64Array]:
+class _ForeignBook:
+    """The lines in other currencies, summed on the days of the periods that start on one day at
+    the rates in force on it (one start day at a time: the periods of a start are read together).
+
+    Their customers and pairs are few compared with all, so the tables hold only those columns."""
+
+    def __init__(self, inputs: Inputs, periods: Sequence[Period]):
+        self.inputs = inputs
+        lines = inputs.foreign
+        self.customers, self.customer_column = _dense(inputs.line_customer[lines])
+        self.pairs, self.pair_column = _dense(inputs.line_pair[lines])
+        self.days_of: dict[int, set[int]] = {}
+        for p in periods:
+            self.days_of.setdefault(day_number(p.start), set()).update((day_number(p.before_start), day_number(p.measured_end)))
+        self._start: int | None = None
+
+    def _tables(self, rate_day: int):
+        if self._start != rate_day:
+            x, lines = self.inputs, self.inputs.foreign
+            days = sorted(self.days_of[rate_day])
+            amounts = x.foreign_amounts(lines, rate_day)
+            days_array = np.array(days, dtype=np.int64)
+            start, stop = x.line_start[lines], x.line_stop[lines]
+            self._row = {day: row for row, day in enumerate(days)}
+            self._customer = sum_on_days(self.customer_column, len(self.customers), start, stop, amounts, days_array)
+            self._pair = sum_on_days(self.pair_column, len(self.pairs), start, stop, amounts, days_array)
+            self._start = rate_day
+        return self._row, self._customer, self._pair
+
+    def add_to(self, native: np.ndarray, day: date, rate_day: date, pairs: bool) -> np.ndarray:
+        row, customer, pair = self._tables(day_number(rate_day))
+        total = native.copy()
+        if pairs:
+            total[self.pairs] += pair[row[day_number(day)]]
+        else:
+            total[self.customers] += customer[row[day_number(day)]]
+        return total
+
+
+def _year_month_day(day_numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Calendar year, month and day of day numbers (OPEN reads as 9999-12-31)."""
     days = (np.minimum(day_numbers, date(9999, 12, 31).toordinal()) - date(1970, 1, 1).toordinal()).astype(
         "datetime64[D]"
@@ -473,7 +583,7 @@ def _cross_sell(book: _Book, period: Period, customers: IndexArray, a: Int64Arra
     inputs = book.inputs
     growing = np.zeros(inputs.customer_count, dtype=bool)
     growing[customers[grew]] = True
-    before, after = book.pair_arr_on(period.before_start), book.pair_arr_on(period.measured_end)
+    before, after = book.pair_arr_on(period.before_start, period.start), book.pair_arr_on(period.measured_end, period.start)
     new_pair = (before == 0) & (after > 0) & growing[inputs.pair_customer]
     new_products = np.zeros(inputs.customer_count, dtype=np.int64)
     np.add.at(new_products, inputs.pair_customer[new_pair], after[new_pair])
@@ -535,12 +645,12 @@ class _Cohort:
 
     def __init__(self, book: _Book, layout: _ScopeLayout, start: date) -> None:
         self.book, self.layout, self.start = book, layout, start
-        before = book.customer_arr_on(start - ONE_DAY)
+        before = book.customer_arr_on(start - ONE_DAY, start)
         self.customers = np.flatnonzero(before > 0)
         self.a = before[self.customers]
         self.slots = layout.slots(book, start, self.customers)
         self.base = _sum_by_slot(self.slots, np.column_stack([self.a, np.ones_like(self.a)]), layout.size)
-        pair_before = book.pair_arr_on(start - ONE_DAY)
+        pair_before = book.pair_arr_on(start - ONE_DAY, start)
         self.pairs = np.flatnonzero(pair_before > 0)
         self.pair_a = pair_before[self.pairs]
         self.pair_slots = book.inputs.pair_product[self.pairs][:, None]
@@ -552,13 +662,13 @@ class _Cohort:
         """(slot, TOTAL_FIELDS) for one period of this start: the cohort's figures, and on the
         company slot new and reactivated ARR."""
         book = self.book
-        after = book.customer_arr_on(period.measured_end)
+        after = book.customer_arr_on(period.measured_end, period.start)
         b = after[self.customers]
         moved = np.flatnonzero(b != self.a)  # most accounts do not move: only these add more
         a_moved, b_moved = self.a[moved], b[moved]
         cross = _cross_sell(book, period, self.customers[moved], a_moved, b_moved)
         totals = _totals_table(self.base, self.slots[moved], _movement_fields(a_moved, b_moved, cross))
-        before = book.customer_arr_on(period.before_start)
+        before = book.customer_arr_on(period.before_start, period.start)
         came = (before == 0) & (after > 0)
         first_in_period = book.inputs.first_day >= day_number(period.start)
         totals[0, NEW] = int(after[came & first_in_period].sum())
@@ -567,7 +677,7 @@ class _Cohort:
 
     def product_totals(self, period: Period) -> Int64Array:
         """(product, TOTAL_FIELDS): every pair with ARR on s-1 stands alone, no cross-sell."""
-        b = self.book.pair_arr_on(period.measured_end)[self.pairs]
+        b = self.book.pair_arr_on(period.measured_end, period.start)[self.pairs]
         moved = np.flatnonzero(b != self.pair_a)
         a_moved, b_moved = self.pair_a[moved], b[moved]
         no_cross = np.zeros(len(moved), dtype=np.int64)
@@ -752,7 +862,8 @@ def period_accounts(inputs: Inputs, period: Period) -> list[AccountMovement]:
 
 def _period_accounts(book: _Book, period: Period) -> list[AccountMovement]:
     inputs = book.inputs
-    before, after = book.customer_arr_on(period.before_start), book.customer_arr_on(period.measured_end)
+    before = book.customer_arr_on(period.before_start, period.start)
+    after = book.customer_arr_on(period.measured_end, period.start)
     customers = np.flatnonzero((before > 0) | (after > 0))  # no revenue on either day: no row
     a, b = before[customers], after[customers]
     cross = _cross_sell(book, period, customers, a, b).tolist()
@@ -791,7 +902,7 @@ def _period_accounts(book: _Book, period: Period) -> list[AccountMovement]:
 def _held_pairs(book: _Book, period: Period) -> dict[int, list[tuple[str, int, int]]]:
     """customer index -> (product, ARR on s-1, ARR on l) of its pairs with ARR on s-1, by product name."""
     inputs = book.inputs
-    pa, pb = book.pair_arr_on(period.before_start), book.pair_arr_on(period.measured_end)
+    pa, pb = book.pair_arr_on(period.before_start, period.start), book.pair_arr_on(period.measured_end, period.start)
     held = np.flatnonzero(pa > 0)  # pairs are ordered by (customer, product name) already
     grouped: dict[int, list[tuple[str, int, int]]] = {}
     for pair, a, b in zip(held.tolist(), pa[held].tolist(), pb[held].tolist()):
@@ -818,20 +929,33 @@ def cases(inputs: Inputs, today: date, since: date | None = None) -> list[Case]:
     change = np.concatenate([inputs.line_arr, -inputs.line_arr[opens_and_stops]])
     if not len(day):
         return []
+    foreign = len(inputs.foreign) > 0
+    if foreign:
+        # A case on day d converts both sides at d's rates: lines in other currencies change by
+        # their amount at the rate of the day they start or stop, and the running sum is of the
+        # reporting currency's lines only (the others' ARR on d is added for the falls below).
+        lines = np.concatenate([np.arange(len(inputs.line_arr)), np.flatnonzero(opens_and_stops)])
+        other = inputs.line_currency[lines] > 0
+        native_change = np.where(other, 0, change)
+        change = change.copy()
+        change[other] = np.sign(change[other]) * inputs.foreign_amounts(lines[other], day[other])
     order = np.lexsort((day, customer))
     customer, day, change = customer[order], day[order], change[order]
     first_of_day = np.flatnonzero(np.r_[True, (customer[1:] != customer[:-1]) | (day[1:] != day[:-1])])
     customer, day, change = customer[first_of_day], day[first_of_day], np.add.reduceat(change, first_of_day)
+    running_change = np.add.reduceat(native_change[order], first_of_day) if foreign else change
     # ARR after each change: the running sum within the customer (each starts from zero).
-    running = np.cumsum(change)
+    running = np.cumsum(running_change)
     first_of_customer = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])
     runs = np.diff(np.r_[first_of_customer, len(customer)])
-    after = running - np.repeat(running[first_of_customer] - change[first_of_customer], runs)
+    after = running - np.repeat(running[first_of_customer] - running_change[first_of_customer], runs)
     kept = (change < 0) & (day <= day_number(today))
     if since is not None:
         kept &= day > day_number(since)
     fell = np.flatnonzero(kept)
     customer, day, after = customer[fell], day[fell], after[fell]
+    if foreign:
+        after = after + _foreign_arr_on(inputs, customer, day)
     before = after - change[fell]
     owners = {role: inputs.assignments[role].value_on(customer, day - 1) for role in ROLES}
     teams = {role: inputs.memberships.value_on(np.maximum(owners[role], 0), day - 1) for role in ROLES}
@@ -849,6 +973,22 @@ def cases(inputs: Inputs, today: date, since: date | None = None) -> list[Case]:
              cents_to_decimal(before_i), cents_to_decimal(after_i), csm_owner[i], csm_team[i], am_owner[i], am_team[i])
         for i, (d, before_i, after_i) in enumerate(zip(day.tolist(), before.tolist(), after.tolist()))
     ]  # fmt: skip
+
+
+def _foreign_arr_on(inputs: Inputs, customers: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Per (customer, day): ARR of the customer's lines in other currencies on that day, at its rates."""
+    lines = inputs.foreign[np.argsort(inputs.line_customer[inputs.foreign], kind="stable")]
+    owner = inputs.line_customer[lines]
+    first, after = np.searchsorted(owner, customers, side="left"), np.searchsorted(owner, customers, side="right")
+    counts = after - first
+    which = np.repeat(np.arange(len(customers)), counts)  # (customer, day) of each pair
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    line = lines[np.repeat(first, counts) + offset]
+    day = days[which]
+    held = (inputs.line_start[line] <= day) & (day < inputs.line_stop[line])
+    total = np.zeros(len(customers), dtype=np.int64)
+    np.add.at(total, which[held], inputs.foreign_amounts(line[held], day[held]))
+    return total
 
 
 # --- everything at once -------------------------------------------------------------------

@@ -20,20 +20,23 @@ from django.db.models import Manager, Min, Model, Q
 
 from accounts.models import TeamMembership
 
+from .. import currency
 from .. import engine as calendar
 from ..models import (
     Assignment,
     ContractLine,
     Customer,
+    FxRate,
     SnapshotAssignment,
     SnapshotCustomer,
+    SnapshotFxRate,
     SnapshotLine,
     SnapshotMembership,
 )
 from . import engine
 
 CUSTOMER_COLUMNS = ("customer_id", "segment", "region", "industry", "use_case")
-LINE_COLUMNS = ("customer_id", "product", "start_date", "end_date", "arr_cents")
+LINE_COLUMNS = ("customer_id", "product", "start_date", "end_date", "arr_cents", "currency")
 ASSIGNMENT_COLUMNS = ("customer_id", "user_id", "role", "start_date", "end_date")
 MEMBERSHIP_COLUMNS = ("user_id", "team_id", "start_date", "end_date")
 
@@ -44,7 +47,8 @@ FREEZE: dict[
 ] = {
     SnapshotCustomer: (Customer, CUSTOMER_COLUMNS, ("id", "segment", "region", "industry", "use_case"), "id"),
     SnapshotLine: (ContractLine, LINE_COLUMNS,
-                   ("customer_id", "product", "start_date", "end_date", "CAST(ROUND(arr * 100) AS BIGINT)"), "customer_id"),
+                   ("customer_id", "product", "start_date", "end_date", "CAST(ROUND(arr * 100) AS BIGINT)", "currency"),
+                   "customer_id"),
     SnapshotAssignment: (Assignment, ASSIGNMENT_COLUMNS, ASSIGNMENT_COLUMNS, "customer_id"),
 }  # fmt: skip
 ID_CHUNK = 5000  # customer ids bound per statement (SQLite allows 32,766 parameters)
@@ -75,6 +79,21 @@ def freeze_all_memberships(version: int) -> None:
         cursor.execute(_insert_select(SnapshotMembership, TeamMembership, MEMBERSHIP_COLUMNS, MEMBERSHIP_COLUMNS), [version])
 
 
+def freeze_rates(version: int) -> None:
+    """The exchange rates a version is computed with (every shard and later incremental run of it
+    converts with these; a change of rates asks for a full run, which freezes the new ones)."""
+    SnapshotFxRate.objects.filter(version=version).delete()
+    SnapshotFxRate.objects.bulk_create(
+        SnapshotFxRate(version=version, currency=code, valid_from=day, rate_units=calendar.rate_units(rate))
+        for code, day, rate in FxRate.objects.values_list("currency", "valid_from", "rate")
+    )
+
+
+def frozen_rates(version: int) -> calendar.Rates:
+    rows = SnapshotFxRate.objects.filter(version=version).values_list("currency", "valid_from", "rate_units")
+    return currency.rates_for_engine([(code, day, int(units)) for code, day, units in rows])
+
+
 def freeze_customers(version: int, customer_ids: Collection[int], rows: LiveRows) -> None:
     """Replace the frozen rows of these customers by the live rows an incremental run computed
     with (never a new read: a change committed meanwhile must stay out of both)."""
@@ -99,13 +118,13 @@ def freeze_memberships(version: int, memberships: Collection[tuple]) -> None:
 
 
 def drop_version(version: int) -> None:
-    for frozen in (*FREEZE, SnapshotMembership):
+    for frozen in (*FREEZE, SnapshotMembership, SnapshotFxRate):
         frozen.objects.filter(version=version).delete()
 
 
 def drop_versions_before(version: int) -> None:
     """Every older input version: the one just replaced, and any a failed run left behind."""
-    for frozen in (*FREEZE, SnapshotMembership):
+    for frozen in (*FREEZE, SnapshotMembership, SnapshotFxRate):
         frozen.objects.filter(version__lt=version).delete()
 
 
@@ -162,6 +181,7 @@ def frozen_inputs(
     return engine.Inputs.from_rows(
         rows(scoped(SnapshotCustomer), CUSTOMER_COLUMNS), rows(scoped(SnapshotLine, dated=True), LINE_COLUMNS),
         rows(scoped(SnapshotAssignment, dated=True), ASSIGNMENT_COLUMNS), memberships, first_days,
+        rates=frozen_rates(version),
     )  # fmt: skip
 
 
@@ -174,8 +194,10 @@ class LiveRows:
     assignments: list[tuple]
     memberships: list[tuple]
 
-    def inputs(self) -> engine.Inputs:
-        return engine.Inputs.from_rows(self.customers, self.lines, self.assignments, self.memberships)
+    def inputs(self, rates: calendar.Rates | None = None) -> engine.Inputs:
+        """``rates``: those of the version the run adds to (by default the live ones)."""
+        rates = currency.rates_for_engine() if rates is None else rates
+        return engine.Inputs.from_rows(self.customers, self.lines, self.assignments, self.memberships, rates=rates)
 
 
 def live_memberships() -> list[tuple]:
@@ -188,8 +210,10 @@ def live_rows(customer_ids: Collection[int], memberships: list[tuple]) -> LiveRo
     for chunk in _chunks(customer_ids):
         rows.customers += Customer.objects.filter(id__in=chunk).values_list("id", *CUSTOMER_COLUMNS[1:])
         rows.lines += [
-            (c, p, s, e, cents(arr))
-            for c, p, s, e, arr in ContractLine.objects.filter(customer_id__in=chunk).values_list(*LINE_COLUMNS[:-1], "arr")
+            (c, p, s, e, cents(arr), code)
+            for c, p, s, e, arr, code in ContractLine.objects.filter(customer_id__in=chunk).values_list(
+                *LINE_COLUMNS[:-2], "arr", "currency"
+            )
         ]
         rows.assignments += Assignment.objects.filter(customer_id__in=chunk).values_list(*ASSIGNMENT_COLUMNS)
     return rows

@@ -84,6 +84,7 @@ def start_full(as_of: date) -> FullRun:
         version = max(status.input_version, status.running_version or 0) + 1
         last_pending = PendingRecompute.objects.aggregate(last=Max("id"))["last"] or 0
         loading.freeze_all_memberships(version)
+        loading.freeze_rates(version)
         first_day = loading.live_first_revenue_day()
         shards = plan_shards(loading.live_customer_ids(), settings.RECOMPUTE_SHARD_CUSTOMERS)
         RecomputeStatus.objects.filter(pk=1).update(running_version=version, running_since=timezone.now())

@@ -209,7 +209,7 @@ def recompute_customers(version: int, periods, customer_ids: set[int], as_of: da
     one was computed from."""
     old = engine.partial_totals(loading.frozen_inputs(version, customer_ids=customer_ids), periods)
     live = loading.live_rows(customer_ids, memberships)
-    inputs = live.inputs()
+    inputs = live.inputs(loading.frozen_rates(version))  # the version's rates: a change of rates runs a full recompute
     delta = engine.partial_totals(inputs, periods).subtract(old)
     count = writing.apply_delta({key: delta.totals_of(key) for key in delta.totals}, periods)
     writing.merge_cases(engine.cases(inputs, as_of), customer_ids=customer_ids)

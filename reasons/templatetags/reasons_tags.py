@@ -2,6 +2,7 @@
 
 from django import template
 
+
 register = template.Library()
 
 

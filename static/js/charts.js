@@ -7,7 +7,20 @@
     nrr: "#1f6feb", grr: "#d97706", team_nrr: "#7c3aed", team_grr: "#9a6b3f",
     up: "#2e8540", down: "#c0392b", total: "#5b6475",
   };
-  var money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  // Money as web/money.py shows it (spec.money names the locale and the reporting currency):
+  // compact with one decimal on axes ($87.5M), whole units in tooltips unless cents are not zero.
+  function moneyFormats(spec) {
+    var m = spec.money || { locale: "en-US", currency: "USD" };
+    var base = { style: "currency", currency: m.currency };
+    var compact = new Intl.NumberFormat(m.locale, Object.assign({ notation: "compact", maximumFractionDigits: 1 }, base));
+    var whole = new Intl.NumberFormat(m.locale, Object.assign({ minimumFractionDigits: 0, maximumFractionDigits: 0 }, base));
+    var cents = new Intl.NumberFormat(m.locale, Object.assign({ minimumFractionDigits: 2, maximumFractionDigits: 2 }, base));
+    return {
+      compact: function (v) { return Math.abs(v) < 1000 ? whole.format(v) : compact.format(v); },
+      full: function (v) { return Math.round(v * 100) % 100 === 0 ? whole.format(v) : cents.format(v); },
+    };
+  }
+  window.retentionMoney = moneyFormats;
 
   function trendConfig(spec) {
     return {
@@ -87,6 +100,7 @@
 
   function bridgeConfig(spec) {
     var axisMin = bridgeAxisMin(spec);
+    var money = moneyFormats(spec);
     return {
       type: "bar",
       data: {
@@ -101,18 +115,18 @@
         animation: false,
         responsive: true,
         maintainAspectRatio: false,
-        scales: { y: { min: axisMin, grace: "3%" } },
+        scales: { y: { min: axisMin, grace: "3%", ticks: { callback: function (v) { return money.compact(v); } } } },
         plugins: {
           legend: { display: false },
           subtitle: {
             display: axisMin > 0,
-            text: "The axis starts at " + money.format(axisMin) + ", not at zero: the start and end bars are cut.",
+            text: "The axis starts at " + money.compact(axisMin) + ", not at zero: the start and end bars are cut.",
           },
           tooltip: {
             callbacks: {
               label: function (ctx) {
                 var sign = spec.kinds[ctx.dataIndex] === "down" ? "-" : spec.kinds[ctx.dataIndex] === "up" ? "+" : "";
-                return sign + money.format(spec.amounts[ctx.dataIndex]) + " (click for the accounts)";
+                return sign + money.full(spec.amounts[ctx.dataIndex]) + " (click for the accounts)";
               },
             },
           },

@@ -7,6 +7,16 @@
   if (!canvas || !source || typeof Chart === "undefined") return;
   var data = JSON.parse(source.textContent);
   var number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+  // Money as web/money.py shows it: compact on the axis ($87.5M), whole units in tooltips.
+  var m = data.money || { locale: "en-US", currency: "USD" };
+  var base = { style: "currency", currency: m.currency };
+  var compactMoney = new Intl.NumberFormat(m.locale, Object.assign({ notation: "compact", maximumFractionDigits: 1 }, base));
+  var wholeMoney = new Intl.NumberFormat(m.locale, Object.assign({ minimumFractionDigits: 0, maximumFractionDigits: 0 }, base));
+  var centsMoney = new Intl.NumberFormat(m.locale, Object.assign({ minimumFractionDigits: 2, maximumFractionDigits: 2 }, base));
+  function money(v, onAxis) {
+    if (onAxis && Math.abs(v) >= 1000) return compactMoney.format(v);
+    return Math.round(v * 100) % 100 === 0 ? wholeMoney.format(v) : centsMoney.format(v);
+  }
 
   var chart = new Chart(canvas, {
     data: {
@@ -42,7 +52,7 @@
           beginAtZero: true,
           position: "left",
           title: { display: true, text: data.measure },
-          ticks: data.byCount ? { precision: 0 } : {},
+          ticks: data.byCount ? { precision: 0 } : { callback: function (v) { return money(v, true); } },
         },
         y1: {
           beginAtZero: true,
@@ -58,8 +68,8 @@
         tooltip: {
           callbacks: {
             label: function (ctx) {
-              var suffix = ctx.dataset.yAxisID === "y1" ? "%" : "";
-              return ctx.dataset.label + ": " + number.format(ctx.parsed.y) + suffix;
+              if (ctx.dataset.yAxisID === "y1") return ctx.dataset.label + ": " + number.format(ctx.parsed.y) + "%";
+              return ctx.dataset.label + ": " + (data.byCount ? number.format(ctx.parsed.y) : money(ctx.parsed.y, false));
             },
           },
         },

@@ -30,7 +30,7 @@ def test_lead_records_a_reason_and_the_pareto_follows(page, live_server):
     expect(page.get_by_test_id("coverage-share")).to_have_text("27.8%")
     rows = page.get_by_test_id("pareto-row")
     expect(rows.first).to_contain_text("no reason recorded")
-    expect(rows.first).to_contain_text("6,500.00")
+    expect(rows.first).to_contain_text("$6,500")
 
     # The queue: Bolt then Acme, newest first; open Acme.
     page.goto(f"{live_server.url}/reasons/")

@@ -1,31 +1,42 @@
-"""How figures look on a page: money with two decimals, rates as percentages, a dash when undefined."""
+"""How figures look on a page, through ``web.money`` (the one formatting module): money in the
+reporting currency, rates as percentages with one decimal, a dash when undefined."""
 
 from datetime import date
-from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html
 
-from metrics import rounding
+from web import money as formatting
+
 from metrics.vocabulary import MONTH, TTM
 
 register = template.Library()
 
-DASH = "—"
+DASH = formatting.DASH
 
 
 @register.filter
 def money(value) -> str:
-    """1234567.5 -> '1,234,567.50'; None -> a dash."""
-    if value is None or value == "":
-        return DASH
-    return f"{Decimal(value):,.2f}"
+    """Tables and figures: 87539250 -> '$87,539,250', 1234.5 -> '$1,234.50'; None -> a dash."""
+    return formatting.full(value)
+
+
+@register.filter
+def money_compact(value) -> str:
+    """Cards: 87539250 -> '$87.5M'."""
+    return formatting.compact(value)
+
+
+@register.filter
+def money_in(value, code: str) -> str:
+    """An amount in its own currency (a contract line's): 1000 EUR -> '€1,000'."""
+    return formatting.full(value, code or None)
 
 
 @register.filter
 def rate(value) -> str:
     """A ratio as a percentage with one decimal, half up: 1.0834 -> '108.3%'; undefined -> a dash."""
-    shown = rounding.percent(value)
-    return DASH if shown is None else f"{shown:,}%"
+    return formatting.percent(value)
 
 
 percent = register.filter("percent", rate)  # the reason pages' shares and coverage
@@ -38,10 +49,11 @@ def count(value) -> str:
 
 @register.filter
 def signed_money(value) -> str:
-    """A change: '+1,200.00', '-300.00', or '0.00' for none."""
+    """A change with its sign and colour: '+$1,200' (green), '-$300' (red), '$0'."""
     if value is None:
         return DASH
-    return f"{Decimal(value):+,.2f}" if value else f"{Decimal(value):,.2f}"
+    css = formatting.change_class(value)
+    return format_html('<span class="chg {}">{}</span>', css, formatting.change(value)) if css else formatting.change(value)
 
 
 def month_label(day: date) -> str:

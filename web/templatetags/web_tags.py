@@ -11,14 +11,16 @@ from metrics.queries import FIGURES, recompute_status
 from ..definitions import FIGURE_DEFINITIONS
 from ..health import recompute_health
 from ..links import drill_url
-from .retention_format import count, money, rate
+from .retention_format import count, money, money_compact, rate
 
 register = template.Library()
 
 
 @register.simple_tag
-def figure(scope, row, name: str, movement: str = ""):
-    """A snapshot figure, formatted, as a link to the accounts behind it (a dash when undefined)."""
+def figure(scope, row, name: str, movement: str = "", compact: bool = False):
+    """A snapshot figure, formatted, as a link to the accounts behind it (a dash when undefined).
+
+    ``compact``: money as on a card ($87.5M), the exact amount in the link's title."""
     spec = FIGURES[name]
     value = spec.of(row) if row is not None else None
     text = rate(value) if spec.is_rate else money(value) if spec.amount else count(value)
@@ -26,6 +28,9 @@ def figure(scope, row, name: str, movement: str = ""):
         return text
     url = drill_url(scope, row.granularity, row.period_start, name, movement)
     tip = f"{spec.label}: {FIGURE_DEFINITIONS[name]} Click for the accounts behind it."
+    if compact and spec.amount and value is not None:
+        return format_html('<a class="fig" href="{}" data-figure="{}" title="{} {}">{}</a>', url, name, text, tip,
+                           money_compact(value))  # fmt: skip
     return format_html('<a class="fig" href="{}" data-figure="{}" title="{}">{}</a>', url, name, tip, text)
 
 
@@ -68,6 +73,8 @@ def nav_links(context):
         url = optional_url(name)
         if url:
             links.append((label, url))
+    if vis.is_admin:
+        links.append(("Exchange rates", reverse("fx-rates")))
     links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
     links.append(("How figures are computed", reverse("figures_help")))
     return {"links": links, "current": request.path}
