@@ -93,19 +93,19 @@ def test_owners_and_leads_get_their_week_by_smtp(world, smtp):
     text = text_of(ann)
     # Ann's CSM book, TTM Nov 2025 - Oct 2026: NRR 17,000/36,000, GRR 12,000/36,000 against 30%.
     assert "- Your book (CSM), TTM Nov 2025 – Oct 2026: NRR 47.2%, GRR 33.3% (target 30.0%, +3.3 pts)" in text
-    assert "Acme marked at risk (expected loss 1,500.00) by ann@example.com: Budget review" in text
+    assert "Acme marked at risk (expected loss $1,500) by ann@example.com: Budget review" in text
     assert "Gamma" not in text  # Cid's account, not Ann's
-    assert "- 1 case, 24,000.00 ARR lost; your team lead records them" in text  # Beta, no reason yet
-    assert "- 2026-12-15 Acme Support: 2,000.00 ARR, open, at risk (expected loss 1,500.00)" in text
+    assert "- 1 case, $24,000 ARR lost; your team lead records them" in text  # Beta, no reason yet
+    assert "- 2026-12-15 Acme Support: $2,000 ARR, open, at risk (expected loss $1,500)" in text
     assert "Turn it off: https://retention.example.com/outlook/digest/" in text
     assert 'href="https://retention.example.com/outlook/digest/"' in html_of(ann)
 
     lena = text_of(received["lena@example.com"])
     # CS East (CSM) TTM: GRR 19,000/46,000 = 41.3% against 60%.
     assert "- CS East (CSM), TTM Nov 2025 – Oct 2026: NRR 52.2%, GRR 41.3% (target 60.0%, -18.7 pts)" in lena
-    assert "- 2026-11-18 Gamma: contraction, 2,000.00 ARR lost" in lena
+    assert "- 2026-11-18 Gamma: contraction, $2,000 ARR lost" in lena
     # Her queue: Beta's churn (24,000) and Gamma's two contractions (3,000 on Oct 1, 2,000 on Nov 18).
-    assert "- 3 cases, 29,000.00 ARR lost: record them at https://retention.example.com/reasons/" in lena
+    assert "- 3 cases, $29,000 ARR lost: record them at https://retention.example.com/reasons/" in lena
     assert "Acme Support" in lena
     walt = text_of(received["walt@example.com"])
     assert "Gamma" not in walt and "Acme" not in walt and "- None." in walt

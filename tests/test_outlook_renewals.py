@@ -87,7 +87,7 @@ def test_an_admin_sees_every_line_by_date_with_status_and_totals(client, world):
     total = response.context["summaries"].total
     assert (total.up, total.renewed, total.lapsed, total.open) == (45500, 18000, 24000, 3500)
     page = response.content.decode()
-    assert "45,500.00" in page and "Lapsed" in page
+    assert "$45,500" in page and "Lapsed" in page
 
 
 def test_risk_marks_show_on_the_lines_and_in_the_at_risk_total(client, world):

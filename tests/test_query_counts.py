@@ -36,9 +36,9 @@ def page_urls(company):
     }
 
 
-# Measured: company 35, slice 37, team 37-42, owner 46-51 (the cases reconciled beside the figures,
+# Measured: company 39 (with ARR today in several currencies), slice 41, team 37-42, owner 46-51 (the cases reconciled beside the figures,
 # the forecast, the renewals ahead), drill-downs 19-24.
-PAGE_CEILINGS = {"company": 38, "company slice": 40, "team": 45, "owner": 55, "drill-down": 22, "team drill-down": 27}
+PAGE_CEILINGS = {"company": 42, "company slice": 44, "team": 45, "owner": 55, "drill-down": 22, "team drill-down": 27}
 
 
 @pytest.mark.parametrize("who", ["executive", "lead"])

@@ -241,7 +241,7 @@ def test_drilldown_csv_has_the_same_rows_and_neutralised_formulas(client, compan
     assert (acme["csm_owner"], acme["csm_team"], acme["am_owner"]) == ("ann@example.com", "CS East", "amy@example.com")
 
 
-FIGURE_LINK = re.compile(r'<a class="fig" href="([^"]+)" data-figure="[^"]+"[^>]*>([^<]+)</a>')
+FIGURE_LINK = re.compile(r'<a class="fig" href="([^"]+)" data-figure="[^"]+" title="([^"]*)">([^<]+)</a>')
 
 
 @pytest.mark.parametrize(
@@ -253,11 +253,12 @@ def test_every_figure_on_a_page_links_to_accounts_that_show_the_same_figure(clie
     url = {"team": f"/teams/{company['east'].pk}/", "owner": f"/owners/{company['ann'].pk}/"}.get(page, page)
     links = FIGURE_LINK.findall(client.get(url).content.decode())
     assert len(links) >= 12
-    for href, text in links:
+    for href, title, text in links:
         drill = client.get(html.unescape(href))
         assert drill.status_code == 200, href
         shown = drill.content.decode().split('data-testid="figure-value">')[1].split("<")[0]
-        assert shown == text, href
+        # A card shows money compact ($44K) with the exact amount first in its title.
+        assert shown == text or html.unescape(title).startswith(f"{shown} "), href
 
 
 def test_the_period_asked_for_is_shown_and_an_unknown_one_falls_back_to_the_last_complete(client, company):

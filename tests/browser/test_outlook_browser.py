@@ -46,11 +46,11 @@ def test_a_lead_opens_renewals_from_the_navigation_and_narrows_to_an_owner(page,
     expect(lines).to_have_count(3)
     expect(lines.nth(0)).to_contain_text("Gamma")
     expect(lines.nth(1)).to_contain_text("Lapsed")
-    expect(page.locator("[data-testid=renewal-totals]")).to_contain_text("36,000.00")
+    expect(page.locator("[data-testid=renewal-totals]")).to_contain_text("$36,000")
     shoot(page, "renewals")
     page.click("[data-testid=renewals-by-owner] >> text=ann@example.com")
     expect(lines).to_have_count(2)
-    expect(page.locator("[data-testid=renewal-totals]")).to_contain_text("26,000.00")
+    expect(page.locator("[data-testid=renewal-totals]")).to_contain_text("$26,000")
 
 
 def test_an_owner_sees_its_next_90_days_on_its_page(page, live_server, world):
@@ -96,7 +96,7 @@ def test_the_company_page_shows_the_forecast_beside_the_measured_figures(page, l
 
     RiskMark.objects.create(customer=world["acme"], status="at_risk", expected_loss=5000, noted_on=date(2026, 11, 20))
     sign_in(page, live_server, "exec@example.com")
-    expect(page.locator("[data-testid=forecast-table] tr[data-granularity=quarter]")).to_contain_text("1 at-risk account, 5,000.00")
+    expect(page.locator("[data-testid=forecast-table] tr[data-granularity=quarter]")).to_contain_text("1 at-risk account, $5,000")
     expect(page.locator("[data-testid=forecast-table] tbody tr")).to_have_count(2)
     page.locator("[data-testid=forecast]").scroll_into_view_if_needed()
     shoot(page, "company-forecast")
