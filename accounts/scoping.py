@@ -90,6 +90,14 @@ class Visibility:
     def can_see_company(self) -> bool:
         return self.sees_everything
 
+    def can_close_periods(self) -> bool:
+        """Closing and reopening a period (SPEC section 9) is an admin action."""
+        return self.is_admin
+
+    def can_see_restatements(self) -> bool:
+        """Closes and restatement reports name customers of every team: the company's readers."""
+        return self.sees_everything
+
     # --- querysets ---------------------------------------------------------------------
     def teams(self, qs: QuerySet | None = None) -> QuerySet:
         qs = Team.objects.all() if qs is None else qs

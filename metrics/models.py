@@ -22,6 +22,7 @@ class Customer(models.Model):
     region = models.CharField(max_length=100, blank=True)
     industry = models.CharField(max_length=100, blank=True)
     use_case = models.CharField(max_length=100, blank=True)
+    history = HistoricalRecords()  # who changed what and when: the restatement report reads it
 
     class Meta:
         ordering = ["name"]
@@ -40,6 +41,7 @@ class ContractLine(models.Model):
     end_date = models.DateField(null=True, blank=True)
     arr = models.DecimalField(**MONEY, help_text="Annualized recurring revenue.")
     currency = models.CharField(max_length=3, default="USD")
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["customer", "start_date", "external_id"]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from closing.reported import apply_reported
 from metrics import queries
 from metrics.queries import FIGURES, Scope
 
@@ -32,14 +33,16 @@ def trend_chart(snapshots, lines: Sequence[TrendLine]) -> dict:
     for line in lines:  # one query per scope and granularity (a handful per page)
         wanted = (line.scope, line.granularity)
         if wanted not in series:
-            series[wanted] = {r.period_end.strftime("%Y-%m"): r for r in queries.snapshot_series(snapshots, *wanted)}
+            rows = apply_reported(queries.snapshot_series(snapshots, *wanted))  # closed periods: as reported
+            series[wanted] = {r.period_end.strftime("%Y-%m"): r for r in rows}
     labels = sorted({month for rows in series.values() for month in rows})
     datasets = []
     for line in lines:
         rows = series[(line.scope, line.granularity)]
         data = [percent(getattr(rows[m], line.metric)) if m in rows else None for m in labels]
         datasets.append({"label": line.label, "data": data, "style": line.style, "metric": line.metric})
-    return {"kind": "trend", "labels": labels, "datasets": datasets}
+    closed = sorted({m for rows in series.values() for m, r in rows.items() if getattr(r, "close", None) is not None})
+    return {"kind": "trend", "labels": labels, "datasets": datasets, "closed_months": closed}
 
 
 def standard_trend(snapshots, scope: Scope, prefix: str = "") -> list[TrendLine]:

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 
 from accounts.models import Team, TeamFunction, User
+from closing.reported import apply_reported, close_of
 from accounts.scoping import Visibility
 from metrics import queries
 from metrics.export import csv_cell
@@ -157,12 +158,19 @@ def company(request):
             {"label": r.scope_key, "url": period_query(pick, slice=slice_type, key=r.scope_key), "row": r, "scope": Scope(slice_type, r.scope_key)}
             for r in queries.snapshot_rows(snapshots, slice_type, pick.granularity, pick.start)
         ]
+    headline = [(label, queries.last_complete(snapshots, scope, g)) for label, g in HEADLINE_PERIODS]
+    # Closed periods show their reported figures (SPEC section 9), the live ones a click away.
+    apply_reported([row, *(r for _, r in headline), *(i["row"] for t in team_tables for i in t["items"]), *(i["row"] for i in slice_rows)])
     context = {
         "scope": scope,
         "title": f"{SLICE_LABELS[slice_type]}: {slice_key}" if slice_key else "Company",
+        "period_close": close_of(pick.granularity, pick.start),
+        "show_report_link": vis.can_see_restatements(),
+        "can_close": vis.can_close_periods() and scope.type == "company" and pick.granularity in ("month", "quarter", "year"),
+        "period_complete": bool(row) and not row.partial,
         "pick": pick,
         "row": row,
-        "headline": [(label, queries.last_complete(snapshots, scope, g)) for label, g in HEADLINE_PERIODS],
+        "headline": headline,
         "team_tables": team_tables,
         "granularities": Granularity.choices,
         "keep": {},
@@ -271,6 +279,7 @@ def team(request, team_id: int):
             )
         }  # fmt: skip
         owner_rows = [{"owner": u, "scope": Scope.owner(u, role), "row": by_email.get(u.email)} for u in owners]
+    apply_reported([row, *(item["row"] for item in owner_rows)])
     columns = [("owner", "Owner"), *TEAM_COLUMNS[role]]
     sort = request.GET.get("sort", "owner")
     if sort.lstrip("-") not in dict(columns):
@@ -280,6 +289,8 @@ def team(request, team_id: int):
         "role": role,
         "role_label": ROLE_LABELS[role],
         "accountable": ACCOUNTABLE[role],
+        "period_close": close_of(pick.granularity, pick.start),
+        "show_report_link": vis.can_see_restatements(),
         "other_role": other_role(role) if other_role(role) in roles_with_rows(snapshots, "team", team.name) else "",
         "scope": scope,
         "pick": pick,
@@ -314,6 +325,7 @@ def owner(request, user_id: int):
     pick = pick_period(request, snapshots, scope)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
+    apply_reported([row])
     book, movers, cases, team, team_page = [], [], [], None, False
     if pick.start:
         inputs, visible = Inputs.current(), accounts.Visible.of(vis)
@@ -335,6 +347,8 @@ def owner(request, user_id: int):
         ]
     context = {
         "owner": user,
+        "period_close": close_of(pick.granularity, pick.start),
+        "show_report_link": vis.can_see_restatements(),
         "granularities": Granularity.choices,
         "keep": {"role": role},
         "role": role,
@@ -394,10 +408,20 @@ def drilldown(request):
 
     inputs = Inputs.current()
     period = inputs.period(granularity, period_start)
+    # A closed period's figures are the reported ones: its accounts, by default, as they were at the
+    # close (from the inputs kept then); ?view=live for the accounts behind the live figure.
+    period_close = close_of(granularity, period_start)
+    showing_reported = period_close is not None and period_close.input_version and request.GET.get("view") != "live"
+    if showing_reported:
+        inputs = Inputs(period_close.input_version, period_close.as_of)
+        period = inputs.period(granularity, period_start)
     ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis))
     if request.GET.get("format") == "csv":
         return drilldown_csv(accounts.iter_account_rows(inputs.version, period, scope, sort=sort, **ask), scope, period, figure)
     snapshot = queries.snapshot(visible_snapshots(vis), scope, granularity, period_start)
+    apply_reported([snapshot])
+    if snapshot is not None and period_close is not None and not showing_reported:
+        snapshot = getattr(snapshot, "live", snapshot)  # the live figure beside the live accounts
     page = max(_int(request.GET.get("page"), 1), 1)
     rows, totals = accounts.account_page(inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE,
                                          offset=(page - 1) * DRILL_PAGE_SIZE, **ask)  # fmt: skip
@@ -414,6 +438,10 @@ def drilldown(request):
         "period_end": period.end,
         "figure": figure,
         "figure_value": figure.of(snapshot) if figure and snapshot else None,
+        "period_close": period_close,
+        "showing_reported": showing_reported,
+        "live_url": f"{request.path}?{_query(request, view='live', page=None)}",
+        "reported_url": f"{request.path}?{_query(request, view=None, page=None)}",
         "snapshot": snapshot,
         "movement": movement,
         "movement_choices": Movement.choices,

@@ -24,7 +24,35 @@ def figure(scope, row, name: str, movement: str = ""):
     if row is None:
         return text
     url = drill_url(scope, row.granularity, row.period_start, name, movement)
-    return format_html('<a class="fig" href="{}" data-figure="{}">{}</a>', url, name, text)
+    link = format_html('<a class="fig" href="{}" data-figure="{}">{}</a>', url, name, text)
+    live_row = getattr(row, "live", None)
+    if getattr(row, "close", None) is None or live_row is None:
+        return link
+    # A closed period shows its reported figure; where the live one now differs, a mark opens to it.
+    live = spec.of(live_row)
+    if not row.reported_missing and live == value:
+        return link
+    def show(v):
+        return rate(v) if spec.is_rate else money(v) if spec.amount else count(v)
+
+    if row.reported_missing:
+        detail = format_html("Not in the reported figures: this scope had no figures when the period was closed. Live: {}", show(live))
+    else:
+        if value is None or live is None:
+            difference = "—"
+        elif spec.is_rate:
+            difference = f"{(live - value) * 100:+,.1f} pts"
+        elif spec.amount:
+            difference = f"{live - value:+,.2f}"
+        else:
+            difference = f"{live - value:+,}"
+        detail = format_html('Reported: {} · live: <strong data-testid="live-value">{}</strong> · difference: <span data-testid="restated-difference">{}</span>',
+                             text, show(live), difference)  # fmt: skip
+    return format_html(
+        '{} <details class="restated" data-testid="restated" data-figure="{}"><summary title="{}">restated</summary>'
+        '<span class="restated-detail">{}</span></details>',
+        link, name, "The live figure now differs from the reported one: click for it", detail,
+    )
 
 
 @register.simple_tag
@@ -55,6 +83,8 @@ def nav_links(context):
         url = optional_url(name)
         if url:
             links.append((label, url))
+    if vis.can_see_restatements():
+        links.append(("Closed periods", reverse("closing:list")))
     links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
     return {"links": links, "current": request.path}
 
