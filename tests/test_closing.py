@@ -20,7 +20,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from api_support import token_client
+from api_support import csv_rows, token_client
 from closing import diffing
 from closing.models import PeriodClose, ReportedFigure
 from closing.restatements import build_report
@@ -138,8 +138,7 @@ def test_the_export_carries_closed_and_reported_columns_and_filters_restated_row
     keys = {(r["scope_type"], r["scope_key"], r["role"]) for r in restated}
     assert ("company", "", "") in keys and ("owner", "ann@example.com", "csm") in keys and ("owner", "bob@example.com", "csm") not in keys
     assert client.get("/api/v1/retention/", {"restated": "maybe"}).status_code == 400
-    text = client.get("/api/v1/retention/", {"restated": "true", "scope_type": "company", "format": "csv"}).content.decode()
-    [row] = list(csv.DictReader(io.StringIO(text)))
+    [row] = csv_rows(client.get("/api/v1/retention/", {"restated": "true", "scope_type": "company", "format": "csv"}))
     assert (row["closed"], row["churn"], row["reported_churn"], row["reported_grr"]) == ("true", "24000.00", "0.00", "1.0000")
 
     out = io.StringIO()
@@ -203,7 +202,7 @@ def test_pages_show_the_reported_figure_with_a_restated_mark(company, client):
     admin = company["admin"]
     close = close_period("quarter", Q3, admin)
     correct_line("L3", admin, end_date=date(2026, 8, 31))
-    client.login(username="exec@example.com", password=PASSWORD)
+    client.force_login(company["executive"])
     html = client.get(reverse("company"), {"granularity": "quarter", "period": "2026-07-01"}).content.decode()
     assert 'data-testid="closed-notice"' in html and 'data-testid="restated"' in html
     assert "60,000.00" in html  # the reported ending ARR
@@ -217,7 +216,7 @@ def test_pages_show_the_reported_figure_with_a_restated_mark(company, client):
     assert 'data-customer="C2"' in report and "contract line L3" in report
     # Members see neither the closes nor the reports.
     client.logout()
-    client.login(username="ann@example.com", password=PASSWORD)
+    client.force_login(company["ann"])
     assert client.get(reverse("closing:report", args=[close.pk])).status_code == 403
 
 
