@@ -219,8 +219,13 @@ def _attach_edits(close: PeriodClose, changed: list[CustomerRestatement], users:
         edits = sorted(by_customer.get(c.customer_id, []), key=lambda e: e.when)
         for e in edits:
             e.changes = [(f, user_names.get(b, b), user_names.get(a, a)) if f == "user_id" else (f, b, a) for f, b, a in e.changes]
-            e.changes = [(f.removesuffix("_id"), b, a) for f, b, a in e.changes if f != "customer_id" or b is not None]
+            e.changes = [(f.removesuffix("_id"), _shown(b), _shown(a)) for f, b, a in e.changes if f != "customer_id" or b is not None]
         c.edits = edits
+
+
+def _shown(value):
+    """A field's value in an edit as people read it (ISO dates; amounts as stored)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def report_period_label(close: PeriodClose) -> str:

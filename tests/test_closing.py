@@ -78,7 +78,7 @@ def test_close_keeps_reported_figures_and_a_correction_shows_as_restated(company
     assert ("starting_arr", D("24000"), D("24000")) not in moved  # unchanged figures are not listed
     [edit] = beta.edits
     assert edit.what == "contract line L3 (Core)" and edit.kind == "changed" and edit.who == "admin@example.com"
-    assert ("end_date", date(2026, 10, 14), date(2026, 8, 31)) in edit.changes
+    assert ("end_date", "2026-10-14", "2026-08-31") in edit.changes
     company_scope = next(s for s in report.scopes if s.scope_type == "company")
     assert (company_scope.reported.churn, company_scope.live.churn) == (D("0"), D("24000"))
     assert ("owner", "ann@example.com", "csm") in {(s.scope_type, s.scope_key, s.role) for s in report.scopes}
