@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from metrics.models import (
@@ -64,6 +65,7 @@ def close_period(granularity: str, period_start: date, user) -> PeriodClose:
         close.save(update_fields=["input_version"])
         _copy_figures(close)
         _copy_inputs(status.input_version, close.input_version, make_period(granularity, period_start, status.as_of))
+        _new_generation()
     return close
 
 
@@ -81,7 +83,14 @@ def reopen_period(close: PeriodClose, user, reason: str) -> PeriodClose:
         if close.input_version:
             for frozen in (SnapshotCustomer, SnapshotLine, SnapshotAssignment, SnapshotMembership):
                 frozen.objects.filter(version=close.input_version).delete()
+        _new_generation()
     return close
+
+
+def _new_generation() -> None:
+    """Pages are cached under the figures' generation (web/caching.py): a close or a reopen
+    changes what they show, so it starts a new one."""
+    RecomputeStatus.objects.filter(pk=1).update(generation=F("generation") + 1)
 
 
 def _copy_figures(close: PeriodClose) -> None:
