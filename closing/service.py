@@ -106,26 +106,39 @@ def _copy_figures(close: PeriodClose) -> None:
 
 
 def _copy_inputs(version: int, into: int, period) -> None:
-    """The frozen inputs of the customers with a line in the period (from the day before it to
-    its last day), and every membership: all that the period's account rows are made of."""
-    line = SnapshotLine._meta.db_table
+    """The least of the frozen inputs that the period's account rows are made of, copied under
+    ``into``: the customers with revenue on the day before the period or on its last day; their
+    lines running on either day, and their earliest revenue line (the first revenue day decides
+    the tenure band and new against reactivation); their assignments and every membership held
+    on the period's first day. (Lines wholly inside the period add to neither day.)"""
     adapt = connection.ops.adapt_datefield_value
+    before, last, first = adapt(period.before_start), adapt(period.measured_end), adapt(period.start)
+    line = SnapshotLine._meta.db_table
+
+    def runs(alias, day):
+        return f"({alias}.start_date <= {day} AND ({alias}.end_date IS NULL OR {alias}.end_date >= {day}))"
+
     in_period = (
-        f"SELECT DISTINCT customer_id FROM {line} WHERE version = %s AND start_date <= %s "
-        "AND (end_date IS NULL OR end_date >= %s)"
+        f"SELECT DISTINCT d.customer_id FROM {line} d WHERE d.version = %(version)s AND d.arr_cents > 0 "
+        f"AND ({runs('d', '%(before)s')} OR {runs('d', '%(last)s')})"
     )
-    in_params = [version, adapt(period.measured_end), adapt(period.before_start)]
+    earliest = (
+        f"(src.arr_cents > 0 AND src.start_date = (SELECT MIN(f.start_date) FROM {line} f "
+        "WHERE f.version = %(version)s AND f.customer_id = src.customer_id AND f.arr_cents > 0))"
+    )
+    wanted = {
+        SnapshotCustomer: f"src.customer_id IN ({in_period})",
+        SnapshotLine: f"src.customer_id IN ({in_period}) AND ({runs('src', '%(before)s')} OR {runs('src', '%(last)s')} OR {earliest})",
+        SnapshotAssignment: f"src.customer_id IN ({in_period}) AND {runs('src', '%(first)s')}",
+        SnapshotMembership: runs("src", "%(first)s"),
+    }
+    params = {"version": version, "into": into, "before": before, "last": last, "first": first}
     with connection.cursor() as cursor:
-        for model in (SnapshotCustomer, SnapshotLine, SnapshotAssignment):
-            columns = ", ".join(f.column for f in model._meta.concrete_fields if f.name not in ("id", "version"))
+        for model, condition in wanted.items():
+            columns = [f.column for f in model._meta.concrete_fields if f.name not in ("id", "version")]
             cursor.execute(
-                f"INSERT INTO {model._meta.db_table} (version, {columns}) SELECT %s, {columns} FROM {model._meta.db_table} "
-                f"WHERE version = %s AND customer_id IN ({in_period})",
-                [into, version, *in_params],
+                f"INSERT INTO {model._meta.db_table} (version, {', '.join(columns)}) "
+                f"SELECT %(into)s, {', '.join('src.' + c for c in columns)} FROM {model._meta.db_table} src "
+                f"WHERE src.version = %(version)s AND {condition}",
+                params,
             )
-        columns = ", ".join(f.column for f in SnapshotMembership._meta.concrete_fields if f.name not in ("id", "version"))
-        cursor.execute(
-            f"INSERT INTO {SnapshotMembership._meta.db_table} (version, {columns}) SELECT %s, {columns} "
-            f"FROM {SnapshotMembership._meta.db_table} WHERE version = %s",
-            [into, version],
-        )
