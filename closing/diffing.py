@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from metrics.queries import FIGURES
 
-ZERO = Decimal("0")
+ZERO = Decimal(0)
 # The money figures a customer's row adds to, in the order the report lists them.
 MONEY_FIGURES = (
     "starting_arr", "new_arr", "reactivation_arr", "expansion", "upsell", "cross_sell",

@@ -133,7 +133,7 @@ def restated_filter(queryset):
     unchanged = same
     for name in COMPARED_FIELDS:
         if name in ("nrr", "grr", "new_arr", "reactivation_arr"):  # nullable: null equals null
-            sentinel = Value(Decimal("-1"), output_field=DecimalField(max_digits=16, decimal_places=4))
+            sentinel = Value(Decimal(-1), output_field=DecimalField(max_digits=16, decimal_places=4))
             unchanged = unchanged.annotate(**{f"_{name}": Coalesce(name, sentinel)}).filter(
                 **{f"_{name}": Coalesce(OuterRef(name), sentinel)}
             )

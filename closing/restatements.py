@@ -17,7 +17,13 @@ from datetime import date
 from django.db.models import Q
 
 from accounts.models import Team, TeamMembership, User
-from metrics.models import Assignment, ContractLine, Customer, RetentionSnapshot, SnapshotAssignment
+from metrics.models import (
+    Assignment,
+    ContractLine,
+    Customer,
+    RetentionSnapshot,
+    SnapshotAssignment,
+)
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Filters, Inputs, make_period
 
@@ -136,9 +142,15 @@ def _name_attributions(changed: list[CustomerRestatement]) -> None:
         named = []
         for a in c.attribution:
             lookup = users if a.field.endswith("owner_id") else teams if a.field.endswith("team_id") else None
-            show = (lambda v: lookup.get(v, UNASSIGNED) if v is not None else UNASSIGNED) if lookup is not None else (lambda v: v)
-            named.append((a.label, show(a.before), show(a.after)))
+            named.append((a.label, _named(lookup, a.before), _named(lookup, a.after)))
         c.attribution = named
+
+
+def _named(lookup: dict | None, value):
+    """An owner's email or a team's name for an id (unassigned for none); other values as they are."""
+    if lookup is None:
+        return value
+    return lookup.get(value, UNASSIGNED) if value is not None else UNASSIGNED
 
 
 def _history_edits(model_history, records, fields, since, describe, bears_on) -> dict[object, list[tuple[object, Edit]]]:
@@ -175,16 +187,16 @@ def _attach_edits(close: PeriodClose, changed: list[CustomerRestatement], users:
     by_customer: dict[int, list[Edit]] = defaultdict(list)
 
     lines = ContractLine.history.filter(customer_id__in=ids).select_related("history_user").order_by("id", "history_date", "history_id")
-    for _, items in _history_edits(ContractLine.history, lines, LINE_FIELDS, since,
+    for items in _history_edits(ContractLine.history, lines, LINE_FIELDS, since,
                                    lambda r: f"contract line {r.external_id} ({r.product})",
-                                   lambda b, a: diffing.line_bears_on(b, a, s, l)).items():  # fmt: skip
+                                   lambda b, a: diffing.line_bears_on(b, a, s, l)).values():  # fmt: skip
         for record, edit in items:
             by_customer[record.customer_id].append(edit)
 
     assignments = Assignment.history.filter(customer_id__in=ids).select_related("history_user").order_by("id", "history_date", "history_id")
-    for _, items in _history_edits(Assignment.history, assignments, ASSIGNMENT_FIELDS, since,
+    for items in _history_edits(Assignment.history, assignments, ASSIGNMENT_FIELDS, since,
                                    lambda r: f"{r.role.upper()} assignment",
-                                   lambda b, a: diffing.dated_bears_on(b, a, s)).items():  # fmt: skip
+                                   lambda b, a: diffing.dated_bears_on(b, a, s)).values():  # fmt: skip
         for record, edit in items:
             by_customer[record.customer_id].append(edit)
 
@@ -206,9 +218,9 @@ def _attach_edits(close: PeriodClose, changed: list[CustomerRestatement], users:
         emails = dict(User.objects.filter(id__in=users).values_list("id", "email"))
         teams = dict(Team.objects.values_list("id", "name"))
         memberships = TeamMembership.history.filter(user_id__in=users).select_related("history_user").order_by("id", "history_date", "history_id")
-        for _, items in _history_edits(TeamMembership.history, memberships, MEMBERSHIP_FIELDS, since,
+        for items in _history_edits(TeamMembership.history, memberships, MEMBERSHIP_FIELDS, since,
                                        lambda r: f"team membership of {emails.get(r.user_id, r.user_id)}",
-                                       lambda b, a: diffing.dated_bears_on(b, a, s)).items():  # fmt: skip
+                                       lambda b, a: diffing.dated_bears_on(b, a, s)).values():  # fmt: skip
             for record, edit in items:
                 edit.changes = [(f, teams.get(b, b), teams.get(a, a)) if f == "team_id" else (f, b, a) for f, b, a in edit.changes]
                 for customer_id in owners.get(record.user_id, ()):
@@ -268,7 +280,7 @@ def as_json(report: Report) -> dict:
                     {"when": e.when.isoformat(), "who": e.who, "what": e.what, "kind": e.kind, "source": e.source,
                      "changes": [{"field": f, "before": value(b), "after": value(a)} for f, b, a in e.changes]}
                     for e in c.edits
-                ],  # fmt: skip
+                ],
             }
             for c in report.customers
         ],

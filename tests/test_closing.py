@@ -17,17 +17,17 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from api_support import csv_rows, token_client
 from django.core.management import call_command
 from django.urls import reverse
+from web_support import PASSWORD, TODAY, build_company, fast_password_hashing  # noqa: F401 (autouse)
 
-from api_support import csv_rows, token_client
 from closing import diffing
 from closing.models import PeriodClose, ReportedFigure
 from closing.restatements import build_report
 from closing.service import CloseRefused, close_period, reopen_period
 from metrics import recompute
 from metrics.models import ContractLine, RetentionSnapshot
-from web_support import PASSWORD, TODAY, build_company, fast_password_hashing  # noqa: F401 (autouse)
 
 Q3 = date(2026, 7, 1)
 Q4 = date(2026, 10, 1)
@@ -247,11 +247,10 @@ def test_the_inputs_kept_at_a_close_answer_every_reported_figure(company):
     """Closing keeps only the lines of the customers with revenue on s-1 or l (those days' lines
     and each one's earliest revenue line): the accounts behind every reported figure, answered
     from that copy, still add up to it, for every closable period and scope."""
+    from metrics.models import Customer
     from metrics.queries import Scope
     from metrics.recompute import accounts
     from metrics.recompute.accounts import make_period
-
-    from metrics.models import Customer
 
     # A customer that lapsed and came back: in later periods only its earliest, long-ended line
     # says that its first revenue day (tenure band; reactivation, not new) lies far back.

@@ -8,11 +8,17 @@ from datetime import date
 
 import pytest
 from playwright.sync_api import expect
+from test_pages_browser import (  # noqa: F401
+    company,
+    leave_the_reason_taxonomy_behind,
+    reason_taxonomy,
+    shoot,
+    sign_in,
+)
+from web_support import TODAY, fast_password_hashing  # noqa: F401 (autouse)
 
 from metrics import recompute
 from metrics.models import ContractLine
-from test_pages_browser import company, reason_taxonomy, leave_the_reason_taxonomy_behind, shoot, sign_in  # noqa: F401
-from web_support import TODAY, fast_password_hashing  # noqa: F401 (autouse)
 
 pytestmark = pytest.mark.browser
 Q3 = "granularity=quarter&period=2026-07-01"
