@@ -36,6 +36,7 @@ ASSIGNMENT_FIELDS = ("user_id", "role", "start_date", "end_date")
 MEMBERSHIP_FIELDS = ("team_id", "start_date", "end_date")
 CUSTOMER_FIELDS = ("segment", "region", "industry", "use_case", "name")
 UNASSIGNED = "unassigned"
+MAX_BOUND_CUSTOMERS = 5000
 
 
 @dataclass
@@ -102,12 +103,16 @@ def build_report(close: PeriodClose, visible: accounts.Visible | None = None) ->
     if customers and close.input_version:
         period_then = make_period(close.granularity, close.period_start, close.as_of)
         period_now = inputs.period(close.granularity, close.period_start)
-        filters = Filters(customer_ids=frozenset(customers))
+        # Few edited customers: ask for just them. Many (a large import): read every row once,
+        # streamed, rather than bind tens of thousands of ids (SQLite allows 32,766 parameters).
+        filters = Filters(customer_ids=frozenset(customers)) if len(customers) <= MAX_BOUND_CUSTOMERS else None
         before, after = defaultdict(list), defaultdict(list)
-        for row in accounts.account_rows(close.input_version, period_then, None, visible=visible, filters=filters, limit=None):
-            before[row.customer_id].append(row)
-        for row in accounts.account_rows(inputs.version, period_now, None, visible=visible, filters=filters, limit=None):
-            after[row.customer_id].append(row)
+        for row in accounts.iter_account_rows(close.input_version, period_then, None, visible=visible, filters=filters):
+            if row.customer_id in customers:
+                before[row.customer_id].append(row)
+        for row in accounts.iter_account_rows(inputs.version, period_now, None, visible=visible, filters=filters):
+            if row.customer_id in customers:
+                after[row.customer_id].append(row)
         names = {r.customer_id: (r.customer_name, r.external_id) for rows in (*before.values(), *after.values()) for r in rows}
         for customer_id in sorted(before.keys() | after.keys(), key=lambda c: (names[c][0].lower(), c)):
             figures = diffing.figure_changes(before[customer_id], after[customer_id])

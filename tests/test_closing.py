@@ -279,3 +279,14 @@ def test_the_inputs_kept_at_a_close_answer_every_reported_figure(company):
                 assert (totals.new_arr, totals.reactivation_arr) == (figure.new_arr, figure.reactivation_arr)
             checked += 1
     assert checked > 100
+
+
+def test_many_edited_customers_are_compared_without_binding_their_ids(company, monkeypatch):
+    from closing import restatements
+
+    close = close_period("quarter", Q3, company["admin"])
+    correct_line("L3", company["admin"], end_date=date(2026, 8, 31))
+    correct_line("L7", company["admin"], arr=D("12000"))
+    monkeypatch.setattr(restatements, "MAX_BOUND_CUSTOMERS", 1)  # two edited customers: read every row
+    report = build_report(close)
+    assert report.edited_customers == 2 and [c.external_id for c in report.customers] == ["C2"]
