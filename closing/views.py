@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
-from accounts.scoping import Visibility
+from metrics.scoping import Visibility
 from metrics.models import RetentionSnapshot
 
 from .models import CLOSABLE, PeriodClose

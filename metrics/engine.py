@@ -15,11 +15,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from .rounding import ratio
 
 ZERO = Decimal("0")
 ONE_DAY = timedelta(days=1)
-RATE_PLACES = Decimal("0.0001")
 UNKNOWN = "unknown"
 ROLES = ("csm", "am")
 GRANULARITIES = ("month", "quarter", "year", "ttm")
@@ -469,10 +470,8 @@ def aggregate(
 
 
 def rate(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    """A ratio to four decimals; undefined (None) when the denominator is zero."""
-    if not denominator:
-        return None
-    return (numerator / denominator).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+    """A ratio to four decimals, half up; undefined (None) when the denominator is zero."""
+    return ratio(numerator, denominator)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """Customers, contracts, ownership, churn cases and the precomputed retention snapshots.
 
 The figures themselves are computed by ``metrics.engine`` (plain Python) and written here
-only by ``metrics.snapshots`` (run by Celery workers or ``manage.py recompute``).
+only by ``metrics.recompute`` (run by Celery workers or ``manage.py recompute``).
 """
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +13,8 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from accounts.models import overlapping_spans
+
+from .rounding import ratio
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -259,10 +263,9 @@ class RetentionSnapshot(models.Model):
         indexes = [models.Index(fields=["scope_type", "scope_key", "role", "granularity", "period_start"])]
 
     @property
-    def logo_retention(self):
-        if not self.logos_start:
-            return None
-        return 1 - self.logos_churned / self.logos_start
+    def logo_retention(self) -> Decimal | None:
+        """Share of the starting logos still paying: four decimals, half up, like NRR and GRR."""
+        return ratio(self.logos_start - self.logos_churned, self.logos_start)
 
 
 class Movement(models.TextChoices):
@@ -379,12 +382,12 @@ class SnapshotMembership(models.Model):
 
 
 class ShardResult(models.Model):
-    """A full recompute's shard: its partial totals (``metrics.recompute.engine.Partial`` as JSON),
-    kept here rather than in the broker until the last step sums them."""
+    """A full recompute's shard: its partial totals (``metrics.recompute.engine.BlockTotals``, a
+    compressed ``.npz``), kept here rather than in the broker until the last step sums them."""
 
     version = models.PositiveIntegerField()
     first_customer_id = models.BigIntegerField()
-    payload = models.TextField()
+    totals = models.BinaryField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["version", "first_customer_id"], name="shard_result_unique")]

@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.db.models import Count, Q, QuerySet, Sum
+
+from .rounding import ratio
 
 NO_REASON_LABEL = "no reason recorded"
 ORDER_BY_LOST_ARR = "lost_arr"
 ORDER_BY_COUNT = "count"
 ORDERINGS = (ORDER_BY_LOST_ARR, ORDER_BY_COUNT)
-SHARE_PLACES = Decimal("0.0001")  # rates have four decimals (SPEC section 5)
 
 
 class ReasonGroup(NamedTuple):
@@ -62,9 +63,7 @@ class Coverage:
 
 
 def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) / Decimal(whole)).quantize(SHARE_PLACES, rounding=ROUND_HALF_UP)
+    return ratio(part, whole)
 
 
 def _money(value) -> Decimal:

@@ -5,7 +5,7 @@ accounts behind a figure are answered on demand (``metrics.recompute.accounts``)
 frozen inputs those figures were computed from, for the same period and scope. A drill-down's
 total is only the sum of the rows it lists, so that it can be checked against the figure.
 
-Callers pass querysets already narrowed by ``accounts.scoping.Visibility`` (``snapshots()``,
+Callers pass querysets already narrowed by ``metrics.scoping.Visibility`` (``snapshots()``,
 ``cases()``); these helpers narrow further, they never widen.
 """
 

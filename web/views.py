@@ -16,13 +16,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 
 from accounts.models import Team, TeamFunction, User
 from closing.reported import apply_reported, close_of
-from accounts.scoping import Visibility
+from metrics.scoping import Visibility, visibility
 from metrics import queries
 from metrics.export import csv_cell
+from metrics.engine import ROLES
 from metrics.models import ChurnCase, Granularity, Movement, RetentionSnapshot
 from metrics.queries import ATTRIBUTE_SCOPES, FIGURES, UNASSIGNED, Scope
 from metrics.recompute import accounts
@@ -30,7 +30,8 @@ from metrics.recompute.accounts import Inputs
 
 from .caching import cached_by_generation
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
-from .links import ROLES, granularity_and_period, scope_from_params
+from .forms import PeriodForm, required_period
+from .links import scope_from_params
 from .templatetags.retention_format import period_label
 
 SLICE_LABELS = {
@@ -103,27 +104,22 @@ class PeriodPick:
 
 def pick_period(request, snapshots, scope: Scope) -> PeriodPick:
     """The period asked for, or by default the scope's last complete one."""
-    granularity = request.GET.get("granularity", "month")
-    if granularity not in Granularity.values:
-        granularity = "month"
+    granularity, asked_start = PeriodForm(request.GET).asked()
+    granularity = granularity or "month"
     available = queries.periods(snapshots, scope, granularity)
     pick = PeriodPick(granularity, options=[(s.isoformat(), period_label(granularity, s, e)) for s, e, _ in available])
     if not available:
         return pick
-    try:
-        requested = parse_date(request.GET.get("period", ""))
-    except ValueError:
-        requested = None
     by_start = {s: (s, e) for s, e, _ in available}
     complete = [(s, e) for s, e, partial in available if not partial]
-    pick.start, pick.end = by_start.get(requested) or (complete or available)[0]
+    pick.start, pick.end = by_start.get(asked_start) or (complete or available)[0]
     return pick
 
 
 @login_required
 def home(request):
     """Each role's natural view: the company, the team it leads, or its own book."""
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     if vis.can_see_company():
         return redirect("company")
     team = vis.teams().order_by("name").first()
@@ -135,7 +131,7 @@ def home(request):
 @login_required
 @cached_by_generation
 def company(request):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     if not vis.can_see_company():
         raise PermissionDenied("The company view is for executives and admins.")
     snapshots = visible_snapshots(vis)
@@ -258,7 +254,7 @@ def sort_headers(columns, sort: str, pick: PeriodPick, role: str) -> list[dict]:
 @login_required
 @cached_by_generation
 def team(request, team_id: int):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     team = get_object_or_404(vis.teams(), pk=team_id)
     role = request.GET.get("role", "")
     role = role if role in ROLES else default_role_for_team(team)
@@ -315,7 +311,7 @@ def roles_with_rows(snapshots, scope_type: str, key: str) -> set[str]:
 @login_required
 @cached_by_generation
 def owner(request, user_id: int):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     user = get_object_or_404(vis.users(), pk=user_id)
     snapshots = visible_snapshots(vis)
     roles = roles_with_rows(snapshots, "owner", user.email)
@@ -333,11 +329,8 @@ def owner(request, user_id: int):
         book = shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
         movers = shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
         cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
-        team_id = queries.team_of_owner(inputs.version, user.pk, pick.start)
-        # The team's totals to compare against: for leads, executives, admins and the team's members.
-        if team_id and (vis.sees_everything or team_id in vis.benchmark_team_ids):
-            team = Team.objects.filter(pk=team_id).first()
-        team_page = team is not None and vis.teams().filter(pk=team.pk).exists()
+        team = vis.benchmark_team(queries.team_of_owner(inputs.version, user.pk, pick.start))
+        team_page = team is not None and vis.may_open_team(team.pk)
     lines = standard_trend(snapshots, scope)
     if team is not None:
         team_scope = Scope.team(team, role)
@@ -392,9 +385,9 @@ DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr":
 @login_required
 @cached_by_generation
 def drilldown(request):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     scope = scope_from_params(vis, request.GET)
-    granularity, period_start = granularity_and_period(request.GET)
+    granularity, period_start = required_period(request.GET)
     figure_name = request.GET.get("figure", "")
     if figure_name and figure_name not in FIGURES:
         raise Http404("Unknown figure.")

@@ -102,7 +102,7 @@ class Visible:
 
     @classmethod
     def of(cls, visibility) -> Visible | None:
-        """From ``accounts.scoping.Visibility``: None for those who see everything."""
+        """From ``metrics.scoping.Visibility``: None for those who see everything."""
         attribution = visibility.attribution()
         return None if attribution is None else cls(*attribution)
 

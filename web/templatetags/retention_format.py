@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from django import template
 
+from metrics import rounding
+
 register = template.Library()
 
 DASH = "—"
@@ -20,10 +22,12 @@ def money(value) -> str:
 
 @register.filter
 def rate(value) -> str:
-    """A ratio as a percentage with one decimal: 1.0834 -> '108.3%'; undefined (None) -> a dash."""
-    if value is None or value == "":
-        return DASH
-    return f"{Decimal(str(value)) * 100:,.1f}%"
+    """A ratio as a percentage with one decimal, half up: 1.0834 -> '108.3%'; undefined -> a dash."""
+    shown = rounding.percent(value)
+    return DASH if shown is None else f"{shown:,}%"
+
+
+percent = register.filter("percent", rate)  # the reason pages' shares and coverage
 
 
 @register.filter

@@ -11,7 +11,7 @@ from closing.history_start import start_history
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0011_figures_first_month'),
+        ('metrics', '0012_shard_totals_as_arrays'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
