@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
-from metrics.scoping import Visibility
+from metrics.scoping import Visibility, visibility
 from metrics.models import RetentionSnapshot
 
 from .models import CLOSABLE, PeriodClose
@@ -18,7 +18,7 @@ from .service import CloseRefused, close_period, reopen_period
 
 
 def _readers(request) -> Visibility:
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     if not vis.can_see_restatements():
         raise PermissionDenied("Closed periods and restatements are for executives and admins.")
     return vis
@@ -46,7 +46,7 @@ def close_list(request):
 @login_required
 @require_POST
 def close(request):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     if not vis.can_close_periods():
         raise PermissionDenied("Only admins close periods.")
     granularity = request.POST.get("granularity", "")
@@ -69,7 +69,7 @@ def close(request):
 @login_required
 @require_POST
 def reopen(request, pk: int):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     if not vis.can_close_periods():
         raise PermissionDenied("Only admins reopen periods.")
     period_close = get_object_or_404(PeriodClose, pk=pk)
