@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from metrics.models import MONEY
+from metrics.rounding import ratio
 
 # Frozen-input versions of closes; live versions count up from 1 and never get near it.
 CLOSED_VERSION_BASE = 2_000_000_000
@@ -86,6 +87,5 @@ class ReportedFigure(models.Model):
 
     @property
     def logo_retention(self):
-        if not self.logos_start:
-            return None
-        return 1 - self.logos_churned / self.logos_start
+        """As ``RetentionSnapshot.logo_retention``: four decimals, half up."""
+        return ratio(self.logos_start - self.logos_churned, self.logos_start)
