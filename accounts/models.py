@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from metrics import vocabulary
 
@@ -99,6 +100,7 @@ class TeamMembership(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["user", "start_date"]

@@ -92,10 +92,27 @@ class RetentionFilter(ApiFilterSet):
     scope_type = filters.ChoiceFilter(choices=ScopeType.choices)
     scope_key = filters.CharFilter()
     role = filters.ChoiceFilter(choices=SCOPE_ROLES)
+    closed = StrictBooleanFilter(method="filter_closed", help_text="true: only rows of closed periods; false: only the others.")
+    restated = StrictBooleanFilter(
+        method="filter_restated",
+        help_text="true: only rows of closed periods whose live figures now differ from the reported ones.",
+    )
 
     class Meta:
         model = RetentionSnapshot
         fields = ["granularity", "scope_type", "scope_key", "role", "partial"]
+
+    def filter_closed(self, queryset, name, value):
+        from closing.reported import closed_filter
+
+        return queryset if value is None else closed_filter(queryset, value)
+
+    def filter_restated(self, queryset, name, value):
+        from closing.reported import restated_filter
+
+        if value is None:
+            return queryset
+        return restated_filter(queryset) if value else queryset.exclude(id__in=restated_filter(RetentionSnapshot.objects.all()).values("id"))
 
 
 # "from" and "to" are Python keywords, so they are added by name.

@@ -130,10 +130,27 @@ class RetentionRowSerializer(serializers.Serializer):
     logos_churned = serializers.IntegerField()
     new_arr = MoneyField(allow_null=True, help_text="Company rows only.")
     reactivation_arr = MoneyField(allow_null=True, help_text="Company rows only.")
+    closed = serializers.BooleanField(help_text="The period is closed: its figures were reported (SPEC section 9).")
+    reported_starting_arr = MoneyField(allow_null=True, help_text="Closed periods only: the figure as reported.")
+    reported_expansion = MoneyField(allow_null=True, help_text="Closed periods only.")
+    reported_upsell = MoneyField(allow_null=True, help_text="Closed periods only.")
+    reported_cross_sell = MoneyField(allow_null=True, help_text="Closed periods only.")
+    reported_contraction = MoneyField(allow_null=True, help_text="Closed periods only.")
+    reported_churn = MoneyField(allow_null=True, help_text="Closed periods only.")
+    reported_ending_arr = MoneyField(allow_null=True, help_text="Closed periods only.")
+    reported_nrr = RateField(help_text="Closed periods only; null when undefined or not closed.")
+    reported_grr = RateField(help_text="Closed periods only; null when undefined or not closed.")
+    reported_new_arr = MoneyField(allow_null=True, help_text="Closed periods, company rows only.")
+    reported_reactivation_arr = MoneyField(allow_null=True, help_text="Closed periods, company rows only.")
     currency = serializers.CharField(help_text="The reporting currency (ISO 4217) every amount of the row is in.")
 
     def to_representation(self, instance):
-        return retention_export_row(instance)
+        # One lookup of the closes per serializer (a page or a whole CSV), not per row.
+        if not hasattr(self, "_closes"):
+            from closing.reported import ReportedLookup
+
+            self._closes = ReportedLookup()
+        return retention_export_row(instance, self._closes)
 
 
 assert list(RetentionRowSerializer._declared_fields) == RETENTION_COLUMNS

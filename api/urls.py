@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from outlook.api import RenewalViewSet, RiskMarkViewSet, TargetViewSet
+from closing.api import CloseViewSet
 
 from . import pages, views
 
@@ -23,6 +24,7 @@ router.register("pareto", views.ParetoViewSet, basename="pareto")
 router.register("renewals", RenewalViewSet, basename="renewals")
 router.register("risk-marks", RiskMarkViewSet, basename="risk-marks")
 router.register("targets", TargetViewSet, basename="targets")
+router.register("closes", CloseViewSet, basename="closes")
 
 # Mounted at /api/v1/ in the "v1" namespace (NamespaceVersioning reads the version from it).
 v1_patterns = [

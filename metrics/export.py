@@ -35,6 +35,19 @@ RETENTION_COLUMNS = [
     "logos_churned",
     "new_arr",
     "reactivation_arr",
+    # SPEC section 9: whether the period is closed and, for closed periods, the figures as reported.
+    "closed",
+    "reported_starting_arr",
+    "reported_expansion",
+    "reported_upsell",
+    "reported_cross_sell",
+    "reported_contraction",
+    "reported_churn",
+    "reported_ending_arr",
+    "reported_nrr",
+    "reported_grr",
+    "reported_new_arr",
+    "reported_reactivation_arr",
     "currency",  # the reporting currency every amount is in (SPEC section 7), last
 ]
 
@@ -51,8 +64,11 @@ def rate(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.4f}"
 
 
-def retention_export_row(snapshot) -> dict:
-    """One RetentionSnapshot as the SPEC section 5 row, keys in RETENTION_COLUMNS order."""
+def retention_export_row(snapshot, closes=None) -> dict:
+    """One RetentionSnapshot as the SPEC section 5 row, keys in RETENTION_COLUMNS order.
+
+    ``closes`` (a ``closing.reported.ReportedLookup``, one per export) fills ``closed`` and the
+    ``reported_`` columns; without it a new one is made (fine for a single row)."""
     company = snapshot.scope_type == COMPANY
     row = {
         "period_start": snapshot.period_start.isoformat(),
@@ -72,8 +88,24 @@ def retention_export_row(snapshot) -> dict:
     # The ARR bridge's new and reactivated revenue exist for the whole company only.
     row["new_arr"] = money(snapshot.new_arr) if company else None
     row["reactivation_arr"] = money(snapshot.reactivation_arr) if company else None
+    if closes is None:
+        from closing.reported import ReportedLookup
+
+        closes = ReportedLookup()
+    close = closes.close(snapshot)
+    row["closed"] = close is not None
+    reported = closes.reported(snapshot) if close is not None else None
+    for column in REPORTED_COLUMNS:
+        value = getattr(reported, column) if reported is not None else None
+        if column in ("nrr", "grr"):
+            row[f"reported_{column}"] = rate(value)
+        else:  # new and reactivated revenue: company rows only, as above
+            row[f"reported_{column}"] = money(value) if company or column not in ("new_arr", "reactivation_arr") else None
     row["currency"] = settings.REPORTING_CURRENCY
     return row
+
+
+REPORTED_COLUMNS = tuple(c.removeprefix("reported_") for c in RETENTION_COLUMNS if c.startswith("reported_"))
 
 
 # A cell a spreadsheet would run as a formula; a plain number such as -12.50 is data, not a formula.

@@ -22,6 +22,7 @@ users.csv: an empty cell there never demotes a user nor drops their team history
 """
 
 import csv
+import contextvars
 import re
 import sys
 from collections import defaultdict, namedtuple
@@ -55,6 +56,14 @@ QUERY_CHUNK = 5000
 MAX_ERRORS = 50
 EARLIEST = date(1900, 1, 1)  # start of the membership users.csv's `team` gives
 HISTORY_REASON = "CSV import"
+# The run being written: its user and name go on every history record it writes.
+_RUN: contextvars.ContextVar[tuple[object, str]] = contextvars.ContextVar("import_run", default=(None, HISTORY_REASON))
+
+
+def run_name(directory, started) -> str:
+    """How the edit history names an import run: when, and from which folder."""
+    folder = Path(directory).name or str(directory)
+    return f"{HISTORY_REASON} {started:%Y-%m-%d %H:%M:%S} UTC from {folder}"[:100]
 
 
 # --- issues -------------------------------------------------------------------------------
@@ -738,9 +747,10 @@ def write(model, changes: Changes, fields: list[str], history=False) -> list[int
     """
     if changes.update:
         updated = [model(**row) for row in changes.update]  # whole rows: history records copy them
-        if history:  # assignments keep their edit history, written in bulk too
+        if history:  # edit history (who changed what, in which import run), written in bulk too
+            user, reason = _RUN.get()
             bulk_update_with_history(updated, model, fields, batch_size=BATCH_SIZE,
-                                     default_change_reason=HISTORY_REASON)
+                                     default_change_reason=reason, default_user=user)
         else:
             model.objects.bulk_update(updated, fields, batch_size=BATCH_SIZE)
     if not changes.create:
@@ -749,8 +759,9 @@ def write(model, changes: Changes, fields: list[str], history=False) -> list[int
         return _copy_new(model, changes.create, history)
     created = [model(**row) for row in changes.create]
     if history:
+        user, reason = _RUN.get()
         created = bulk_create_with_history(created, model, batch_size=BATCH_SIZE,
-                                           default_change_reason=HISTORY_REASON)
+                                           default_change_reason=reason, default_user=user)
     else:
         created = model.objects.bulk_create(created, batch_size=BATCH_SIZE)
     return [obj.pk for obj in created]
@@ -773,14 +784,30 @@ def _copy_new(model, rows: list[dict], history: bool) -> list[int]:
         if history and getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
             historical = model.history.model
             tracked = [f.attname for f in historical.tracked_fields]
-            user = historical.get_default_history_user(model())  # the request's user, if any
-            extra = (timezone.now(), HISTORY_REASON, "+", user.pk if user else None)
+            user, reason = _RUN.get()
+            user = user or historical.get_default_history_user(model())  # else the request's user, if any
+            extra = (timezone.now(), reason, "+", user.pk if user else None)
             records = ((pk, *(row[name] if name in row else defaults[name] for name in tracked[1:]), *extra)
                        for pk, row in zip(ids, rows))
             columns = [historical._meta.get_field(name).column for name in tracked]
             copy_rows(cursor, historical._meta.db_table,
                   [*columns, "history_date", "history_change_reason", "history_type", "history_user_id"], records)
     return ids
+
+
+def _deleted_history(model, rows: list[dict]) -> None:
+    """simple_history "-" records for rows removed by a raw delete (which sends no signals)."""
+    if not rows or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
+    historical = model.history.model
+    tracked = [f.attname for f in historical.tracked_fields]
+    user, reason = _RUN.get()
+    now = timezone.now()
+    historical.objects.bulk_create(
+        [historical(**{name: row.get(name) for name in tracked}, history_date=now, history_type="-",
+                    history_change_reason=reason, history_user_id=user.pk if user else None) for row in rows],
+        batch_size=BATCH_SIZE,
+    )  # fmt: skip
 
 
 def _given(values: dict, *columns) -> dict:
@@ -845,7 +872,7 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
         desired = ((v["external_id"], _given(v, "external_id", *fields))
                    for v in (cast("dict[str, Any]", r.values) for r in rows["customers"]))
         changes = diff(desired, db.customers)
-        new_ids = write(Customer, changes, fields)
+        new_ids = write(Customer, changes, fields, history=True)
         customer_ids |= {values["external_id"]: pk for values, pk in zip(changes.create, new_ids)}
         touched.update(new_ids)
         touched.update(values["id"] for values in changes.update)
@@ -864,7 +891,7 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
         desired = ((v["external_id"], _given(v, "external_id", *fields) | {"customer_id": customer_ids[v["customer_external_id"]]})
                    for v in (cast("dict[str, Any]", r.values) for r in rows["contracts"]))
         changes = diff(desired, db.lines)
-        write(ContractLine, changes, ["customer_id", *fields])
+        write(ContractLine, changes, ["customer_id", *fields], history=True)
         touched.update(values["customer_id"] for values in changes.create + changes.update)
         touched.update(db.lines[values["external_id"]].customer_id for values in changes.update)  # moved from
         counts["contracts.csv"] = changes.counts()
@@ -916,11 +943,12 @@ def _apply_memberships(rows, db, user_ids, team_ids, counts, moved: set[int]) ->
 
     file_changes, stale = _membership_changes(from_file, db, user_ids, replace=True)
     user_changes, _ = _membership_changes(from_users, db, user_ids, replace=False)
+    _deleted_history(TeamMembership, [m for ms in db.memberships.values() for m in ms if m["id"] in stale])
     for chunk in _chunks(list(stale)):
         # A raw delete: no per-row signals (the recompute is queued once), nothing refers to memberships.
         TeamMembership.objects.filter(id__in=chunk)._raw_delete(TeamMembership.objects.db)
-    write(TeamMembership, file_changes, ["team_id", "end_date"])
-    write(TeamMembership, user_changes, ["team_id", "end_date"])
+    write(TeamMembership, file_changes, ["team_id", "end_date"], history=True)
+    write(TeamMembership, user_changes, ["team_id", "end_date"], history=True)
     if "team_memberships" in rows:
         counts["team_memberships.csv"] = file_changes.counts() | {"deleted": len(stale)}
     changed = {values["user_id"] for values in user_changes.create + user_changes.update}
@@ -931,9 +959,19 @@ def _apply_memberships(rows, db, user_ids, team_ids, counts, moved: set[int]) ->
 # --- the whole run ------------------------------------------------------------------------
 
 
-def import_directory(directory) -> ImportResult:
-    """Import the section 4 files found in ``directory``: all of them or, on any error, nothing."""
+def import_directory(directory, user=None) -> ImportResult:
+    """Import the section 4 files found in ``directory``: all of them or, on any error, nothing.
+
+    ``user``: who runs it; the edit history records every change under that user and the run's name."""
     rows, issues = read_directory(directory)
+    token = _RUN.set((user, run_name(directory, timezone.now())))
+    try:
+        return _import(rows, issues)
+    finally:
+        _RUN.reset(token)
+
+
+def _import(rows, issues) -> ImportResult:
     with transaction.atomic():
         db = Database.load(rows)
         check(rows, db, issues)

@@ -39,6 +39,7 @@ class Customer(models.Model):
     region = models.CharField(max_length=100, blank=True)
     industry = models.CharField(max_length=100, blank=True)
     use_case = models.CharField(max_length=100, blank=True)
+    history = HistoricalRecords()  # who changed what and when: the restatement report reads it
 
     class Meta:
         ordering = ["name"]
@@ -58,6 +59,7 @@ class ContractLine(models.Model):
     arr = models.DecimalField(**MONEY, help_text="Annualized recurring revenue.")
     currency = models.CharField(max_length=3, default=reporting_currency, blank=True,
                                 help_text="ISO 4217 code; empty means the reporting currency.")
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["customer", "start_date", "external_id"]

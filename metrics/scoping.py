@@ -131,6 +131,14 @@ class Visibility:
     def can_see_company(self) -> bool:
         return self.sees_everything
 
+    def can_close_periods(self) -> bool:
+        """Closing and reopening a period (SPEC section 9) is an admin action."""
+        return self.is_admin
+
+    def can_see_restatements(self) -> bool:
+        """Closes and restatement reports name customers of every team: the company's readers."""
+        return self.sees_everything
+
     def benchmark_team(self, team_id: int | None) -> Team | None:
         """The team whose totals an owner's page compares against, if the user may see them:
         leads, executives, admins and the team's own members."""

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "api",
     "reasons",
     "outlook",
+    "closing",
 ]
 
 MIDDLEWARE = [

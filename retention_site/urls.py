@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/tokens/", include(token_patterns)),
     path("reasons/", include("reasons.urls")),
     path("outlook/", include("outlook.urls")),
+    path("closing/", include("closing.urls")),
     path("", include("web.urls")),
 ]

@@ -540,7 +540,34 @@ def _reachable() -> bool:
         return False
 
 
+def phase_close(args) -> dict:
+    """Close every complete month, quarter and year of the last two years (SPEC section 9), as an
+    admin would: the seconds per close, and the frozen-input rows the closes keep. Then run
+    ``--only recompute1`` again to see whether closed periods cost the recompute anything."""
+    django_setup()
+    from accounts.models import User
+    from closing.models import CLOSED_VERSION_BASE
+    from closing.service import close_period
+    from metrics.models import RecomputeStatus, RetentionSnapshot, SnapshotLine
+
+    admin = User.objects.filter(role="admin").first() or User.objects.create_user("bench-admin@example.com", role="admin")
+    as_of = RecomputeStatus.get().as_of
+    periods = RetentionSnapshot.objects.filter(
+        scope_type="company", partial=False, granularity__in=["month", "quarter", "year"], period_start__gte=as_of - timedelta(days=730)
+    ).values_list("granularity", "period_start")
+    samples = []
+    for granularity, start in periods:
+        started = time.perf_counter()
+        close_period(granularity, start, admin)
+        samples.append(time.perf_counter() - started)
+    kept = SnapshotLine.objects.filter(version__gte=CLOSED_VERSION_BASE).count()
+    live = SnapshotLine.objects.filter(version=RecomputeStatus.get().input_version).count()
+    return {"closes": len(samples), "median_s": round(statistics.median(samples), 2) if samples else None,
+            "max_s": round(max(samples), 2) if samples else None, "kept_line_rows": kept, "live_line_rows": live}  # fmt: skip
+
+
 PHASES = {
+    "close": phase_close,
     "import": phase_import,
     "recompute": phase_recompute,
     "newday": phase_newday,

@@ -59,7 +59,10 @@ def test_retention_rows_are_the_spec_columns(world):
         "starting_arr": "7800.00", "expansion": "0.00", "upsell": "0.00", "cross_sell": "0.00",
         "contraction": "1000.00", "churn": "4500.00", "ending_arr": "2300.00",
         "nrr": "0.2949", "grr": "0.2949", "logos_start": 3, "logos_churned": 1,
-        "new_arr": "0.00", "reactivation_arr": "0.00", "currency": "USD",
+        "new_arr": "0.00", "reactivation_arr": "0.00",
+        # SPEC section 9: a period not closed has no reported figures.
+        "closed": False, **{c: None for c in RETENTION_COLUMNS if c.startswith("reported_")},
+        "currency": "USD",
     }  # fmt: skip
     owner = client.get("/api/v1/retention/", {"granularity": "year", "scope_type": "owner", "scope_key": "ann@example.com",
                                               "role": "csm", "from": "2026-01-01", "to": "2026-01-01"}).json()  # fmt: skip

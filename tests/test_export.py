@@ -11,7 +11,9 @@ from django.core.management.base import CommandError
 
 HEADER = (
     "period_start,period_end,granularity,partial,scope_type,scope_key,role,starting_arr,expansion,"
-    "upsell,cross_sell,contraction,churn,ending_arr,nrr,grr,logos_start,logos_churned,new_arr,reactivation_arr,currency"
+    "upsell,cross_sell,contraction,churn,ending_arr,nrr,grr,logos_start,logos_churned,new_arr,reactivation_arr,"
+    "closed,reported_starting_arr,reported_expansion,reported_upsell,reported_cross_sell,reported_contraction,"
+    "reported_churn,reported_ending_arr,reported_nrr,reported_grr,reported_new_arr,reported_reactivation_arr,currency"
 )
 
 
@@ -31,7 +33,9 @@ def test_export_has_the_spec_columns_and_formats(company):
         "scope_type": "company", "scope_key": "", "role": "", "starting_arr": "5300.00", "expansion": "500.00",
         "upsell": "500.00", "cross_sell": "0.00", "contraction": "0.00", "churn": "4000.00", "ending_arr": "1800.00",
         "nrr": "0.3396", "grr": "0.2453", "logos_start": "3", "logos_churned": "1", "new_arr": "0.00",
-        "reactivation_arr": "0.00", "currency": "USD",
+        "reactivation_arr": "0.00", "closed": "false",
+        **{column: "" for column in HEADER.split(",") if column.startswith("reported_")},  # not closed: no reported figures
+        "currency": "USD",
     }  # fmt: skip
     owner = next(r for r in rows if r["scope_type"] == "owner" and r["scope_key"] == "bob@example.com")
     assert owner["role"] == "csm" and owner["new_arr"] == "" and owner["reactivation_arr"] == ""

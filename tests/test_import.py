@@ -120,7 +120,11 @@ def test_full_import_creates_every_kind_of_row(tmp_path):
     assert owners == [("csm@example.com", date(2024, 1, 1), date(2024, 6, 30)),
                       ("lead@example.com", date(2024, 7, 1), None)]
     history = Assignment.history.filter(customer_id=acme.pk)
-    assert history.count() == 3 and set(history.values_list("history_change_reason", flat=True)) == {"CSV import"}
+    # Each change names its import run (when, from which folder); lines, customers and memberships too.
+    [reason] = set(history.values_list("history_change_reason", flat=True))
+    assert history.count() == 3 and reason.startswith("CSV import ") and reason.endswith(f"from {tmp_path.name}")
+    assert set(ContractLine.history.filter(customer_id=acme.pk).values_list("history_change_reason", flat=True)) == {reason}
+    assert Customer.history.filter(id=acme.pk, history_type="+").count() == 1
     # Exchange rates came in (every figure converts with them): the recompute queued is a full one.
     assert set(PendingRecompute.objects.values_list("customer_id", flat=True)) == {None}
     assert list(FxRate.objects.values_list("currency", "valid_from", "rate")) == [("EUR", date(2024, 1, 1), Decimal("1.08"))]
@@ -432,7 +436,8 @@ def natural_contents():
                                                          "start_date", "end_date", "arr", "currency")),
         "assignments": sorted(assignments.values()),
         "history": sorted((assignments[h.id], (h.customer_id, h.user_id, h.role, h.start_date, h.end_date) == columns[h.id],
-                           h.history_type, h.history_change_reason, h.history_user_id, h.history_date is not None)
+                           h.history_type, h.history_change_reason.startswith("CSV import "),  # the run's name
+                           h.history_user_id, h.history_date is not None)
                           for h in Assignment.history.all()),
         "pending": sorted(external_id.get(p, "everything") for p in PendingRecompute.objects.values_list("customer_id", flat=True)),
         "rates": sorted(FxRate.objects.values_list("currency", "valid_from", "rate")),
@@ -462,7 +467,7 @@ def test_copy_and_portable_paths_write_the_same_rows(tmp_path, monkeypatch):
         if connection.vendor != "postgresql":
             break  # SQLite has no COPY: the portable path only
     assert len(contents[False]["history"]) == 4
-    assert {h[1:] for h in contents[False]["history"]} == {(True, "+", "CSV import", None, True)}
+    assert {h[1:] for h in contents[False]["history"]} == {(True, "+", True, None, True)}
     if connection.vendor == "postgresql":
         assert contents[True] == contents[False]
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from closing.reported import apply_reported
 from metrics import queries
 from metrics.queries import FIGURES, Scope
 from metrics.vocabulary import MONTH, TTM
@@ -42,7 +43,8 @@ def trend_chart(snapshots, lines: Sequence[TrendLine]) -> dict:
     for line in lines:  # one query per scope and granularity (a handful per page)
         wanted = (line.scope, line.granularity)
         if wanted not in series:
-            series[wanted] = {r.period_end.strftime("%Y-%m"): r for r in queries.snapshot_series(snapshots, *wanted)}
+            rows = apply_reported(queries.snapshot_series(snapshots, *wanted))  # closed periods: as reported
+            series[wanted] = {r.period_end.strftime("%Y-%m"): r for r in rows}
     labels = sorted({month for rows in series.values() for month in rows})
     datasets = []
     confident: list[float] = []  # the points that set the axis range
@@ -59,7 +61,9 @@ def trend_chart(snapshots, lines: Sequence[TrendLine]) -> dict:
         pad = max((high_end - low_end) * 0.1, 2.0)
         axis = {"min": round(low_end - pad, 1), "max": round(high_end + pad, 1)}
     has_low = any(any(d["low"]) for d in datasets)
-    return {"kind": "trend", "labels": labels, "datasets": datasets, "axis": axis, "lowConfidence": has_low, "threshold": threshold}
+    closed = sorted({m for rows in series.values() for m, r in rows.items() if getattr(r, "close", None) is not None})
+    return {"kind": "trend", "labels": labels, "datasets": datasets, "axis": axis, "lowConfidence": has_low, "threshold": threshold,
+            "closed_months": closed}
 
 
 def standard_trend(snapshots, scope: Scope, prefix: str = "") -> list[TrendLine]:

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from accounts.models import Team, User
+from closing.reported import apply_reported, close_of
 from metrics.scoping import visibility
 from metrics import queries
 from metrics.export import csv_cell
@@ -82,12 +83,19 @@ def company(request):
             selectors.ScopeItem(r.scope_key, period_query(pick, slice=slice_type, key=r.scope_key), r, Scope(slice_type, r.scope_key))
             for r in queries.snapshot_rows(snapshots, slice_type, pick.granularity, pick.start)
         ]
+    headline = [(label, queries.last_complete(snapshots, scope, g)) for label, g in HEADLINE_PERIODS]
+    # Closed periods show their reported figures (SPEC section 9), the live ones a click away.
+    apply_reported([row, *(r for _, r in headline), *(i["row"] for t in team_tables for i in t["items"]), *(i["row"] for i in slice_rows)])
     context = {
         "scope": scope,
         "title": f"{SLICE_LABELS[slice_type]}: {slice_key}" if slice_key else "Company",
+        "period_close": close_of(pick.granularity, pick.start),
+        "show_report_link": vis.can_see_restatements(),
+        "can_close": vis.can_close_periods() and scope.type == "company" and pick.granularity in ("month", "quarter", "year"),
+        "period_complete": bool(row) and not row.partial,
         "pick": pick,
         "row": row,
-        "headline": [(label, queries.last_complete(snapshots, scope, g)) for label, g in HEADLINE_PERIODS],
+        "headline": headline,
         "team_tables": team_tables,
         "granularities": Granularity.choices,
         "keep": {},
@@ -153,6 +161,7 @@ def team(request, team_id: int):
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
     owner_rows = selectors.team_owner_rows(vis, snapshots, team, role, pick)
+    apply_reported([row, *(item.row for item in owner_rows)])
     # With yearly targets (outlook), owners rank by their gap to the accountable figure's target.
     has_gaps = attach_gaps(request, owner_rows, ACCOUNTABLE[role])
     columns = [("owner", "Owner"), *TEAM_COLUMNS[role], *([("gap", f"Gap to {ACCOUNTABLE[role].upper()} target")] if has_gaps else [])]
@@ -164,6 +173,8 @@ def team(request, team_id: int):
         "role": role,
         "role_label": ROLE_LABELS[role],
         "accountable": ACCOUNTABLE[role],
+        "period_close": close_of(pick.granularity, pick.start),
+        "show_report_link": vis.can_see_restatements(),
         "other_role": selectors.other_role(role) if selectors.other_role(role) in selectors.roles_with_rows(snapshots, TEAM, team.name) else "",
         "other_role_label": ROLE_LABELS[selectors.other_role(role)],
         "scope": scope,
@@ -195,6 +206,7 @@ def owner(request, user_id: int):
     pick = selectors.pick_period(request.GET, snapshots, scope, default=TTM)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
+    apply_reported([row])
     book, movers, cases, team, team_page = [], [], None, None, False
     if pick.start:
         inputs, visible = Inputs.current(), accounts.Visible.of(vis)
@@ -216,6 +228,8 @@ def owner(request, user_id: int):
         "owns_nothing": not roles,
         "is_self": user.pk == request.user.pk,
         "own_teams": list(vis.teams().filter(id__in=vis.led_team_ids).order_by("name")) if not roles and user.pk == request.user.pk else [],
+        "period_close": close_of(pick.granularity, pick.start),
+        "show_report_link": vis.can_see_restatements(),
         "granularities": Granularity.choices,
         "keep": {"role": role},
         "role": role,
@@ -281,10 +295,20 @@ def drilldown(request):
     inputs = Inputs.current()
     period = inputs.period(granularity, period_start)
     filters = accounts.Filters(search=search) if search else None
+    # A closed period's figures are the reported ones: its accounts, by default, as they were at the
+    # close (from the inputs kept then); ?view=live for the accounts behind the live figure.
+    period_close = close_of(granularity, period_start)
+    showing_reported = period_close is not None and period_close.input_version and request.GET.get("view") != "live"
+    if showing_reported:
+        inputs = Inputs(period_close.input_version, period_close.as_of)
+        period = inputs.period(granularity, period_start)
     ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis), filters=filters)
     if request.GET.get("format") == "csv":
         return drilldown_csv(accounts.iter_account_rows(inputs.version, period, scope, sort=sort, **ask), scope, period, figure)
     snapshot = queries.snapshot(selectors.visible_snapshots(vis), scope, granularity, period_start)
+    apply_reported([snapshot])
+    if snapshot is not None and period_close is not None and not showing_reported:
+        snapshot = getattr(snapshot, "live", snapshot)  # the live figure beside the live accounts
     page = max(_int(request.GET.get("page"), 1), 1)
     rows, totals = accounts.account_page(inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE,
                                          offset=(page - 1) * DRILL_PAGE_SIZE, **ask)  # fmt: skip
@@ -301,6 +325,10 @@ def drilldown(request):
         "period_end": period.end,
         "figure": figure,
         "figure_value": figure.of(snapshot) if figure and snapshot else None,
+        "period_close": period_close,
+        "showing_reported": showing_reported,
+        "live_url": f"{request.path}?{_query(request, view='live', page=None)}",
+        "reported_url": f"{request.path}?{_query(request, view=None, page=None)}",
         "snapshot": snapshot,
         "movement": movement,
         "movement_choices": [(v, label) for v, label in Movement.choices if not figure or v in figure.movements],

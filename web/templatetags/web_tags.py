@@ -11,7 +11,7 @@ from metrics.queries import FIGURES, recompute_status
 from ..definitions import FIGURE_DEFINITIONS
 from ..health import recompute_health
 from ..links import drill_url
-from .retention_format import count, money, money_compact, rate
+from .retention_format import count, money, money_compact, rate, signed_money
 
 register = template.Library()
 
@@ -29,9 +29,38 @@ def figure(scope, row, name: str, movement: str = "", compact: bool = False):
     url = drill_url(scope, row.granularity, row.period_start, name, movement)
     tip = f"{spec.label}: {FIGURE_DEFINITIONS[name]} Click for the accounts behind it."
     if compact and spec.amount and value is not None:
-        return format_html('<a class="fig" href="{}" data-figure="{}" title="{} {}">{}</a>', url, name, text, tip,
+        link = format_html('<a class="fig" href="{}" data-figure="{}" title="{} {}">{}</a>', url, name, text, tip,
                            money_compact(value))  # fmt: skip
-    return format_html('<a class="fig" href="{}" data-figure="{}" title="{}">{}</a>', url, name, tip, text)
+    else:
+        link = format_html('<a class="fig" href="{}" data-figure="{}" title="{}">{}</a>', url, name, tip, text)
+    live_row = getattr(row, "live", None)
+    if getattr(row, "close", None) is None or live_row is None:
+        return link
+    # A closed period shows its reported figure; where the live one now differs, a mark opens to it.
+    live = spec.of(live_row)
+    if not row.reported_missing and live == value:
+        return link
+    def show(v):
+        return rate(v) if spec.is_rate else money(v) if spec.amount else count(v)
+
+    if row.reported_missing:
+        detail = format_html("Not in the reported figures: this scope had no figures when the period was closed. Live: {}", show(live))
+    else:
+        if value is None or live is None:
+            difference = "—"
+        elif spec.is_rate:
+            difference = f"{(live - value) * 100:+,.1f} pts"
+        elif spec.amount:
+            difference = signed_money(live - value)
+        else:
+            difference = f"{live - value:+,}"
+        detail = format_html('Reported: {} · live: <strong data-testid="live-value">{}</strong> · difference: <span data-testid="restated-difference">{}</span>',
+                             text, show(live), difference)  # fmt: skip
+    return format_html(
+        '{} <details class="restated" data-testid="restated" data-figure="{}"><summary title="{}">restated</summary>'
+        '<span class="restated-detail">{}</span></details>',
+        link, name, "The live figure now differs from the reported one: click for it", detail,
+    )
 
 
 @register.simple_tag
@@ -75,6 +104,8 @@ def nav_links(context):
             links.append((label, url))
     if vis.is_admin:
         links.append(("Exchange rates", reverse("fx-rates")))
+    if vis.can_see_restatements():
+        links.append(("Closed periods", reverse("closing:list")))
     links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
     links.append(("How figures are computed", reverse("figures_help")))
     return {"links": links, "current": request.path}

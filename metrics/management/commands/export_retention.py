@@ -26,8 +26,14 @@ class Command(BaseCommand):
         parser.add_argument("--role", choices=ROLES)
         parser.add_argument("--from", dest="date_from", type=iso_date, help="first period_start, YYYY-MM-DD")
         parser.add_argument("--to", dest="date_to", type=iso_date, help="last period_start, YYYY-MM-DD")
+        parser.add_argument("--closed", action="store_true", help="only the rows of closed periods")
+        parser.add_argument(
+            "--restated", action="store_true", help="only the rows of closed periods whose live figures differ from the reported ones"
+        )
 
-    def handle(self, *args, granularity=None, scope_type=None, scope_key=None, role=None, date_from=None, date_to=None, **options):
+    def handle(self, *args, granularity=None, scope_type=None, scope_key=None, role=None, date_from=None, date_to=None, closed=False, restated=False, **options):
+        from closing.reported import ReportedLookup, closed_filter, restated_filter
+
         rows = RetentionSnapshot.objects.all()
         filters = {
             "granularity": granularity,
@@ -38,8 +44,13 @@ class Command(BaseCommand):
             "period_start__lte": date_to,
         }
         rows = rows.filter(**{k: v for k, v in filters.items() if v is not None})
+        if closed:
+            rows = closed_filter(rows)
+        if restated:
+            rows = restated_filter(rows)
+        closes = ReportedLookup()
         writer = csv.writer(self.stdout, lineterminator="\r\n")  # RFC 4180, as the API
         writer.writerow(RETENTION_COLUMNS)
         for snapshot in rows.order_by(*RetentionSnapshot._meta.ordering).iterator(chunk_size=5000):
-            row = retention_export_row(snapshot)
+            row = retention_export_row(snapshot, closes)
             writer.writerow([csv_cell(row[c]) for c in RETENTION_COLUMNS])

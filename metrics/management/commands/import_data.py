@@ -15,10 +15,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("directory", metavar="DIR")
+        parser.add_argument(
+            "--user", metavar="EMAIL", help="who runs the import: the edit history names this user for every change it makes"
+        )
 
-    def handle(self, *args, directory, **options):
+    def handle(self, *args, directory, user=None, **options):
+        runner = None
+        if user:
+            from accounts.models import User
+
+            runner = User.objects.filter(email__iexact=user.strip()).first()
+            if runner is None:
+                raise CommandError(f"--user {user}: no user has this email.")
         try:
-            result = import_directory(directory)
+            result = import_directory(directory, user=runner)
         except FileNotFoundError as error:
             raise CommandError(str(error)) from None
         except ImportRejected as rejected:
