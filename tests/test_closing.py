@@ -205,8 +205,8 @@ def test_pages_show_the_reported_figure_with_a_restated_mark(company, client):
     client.force_login(company["executive"])
     html = client.get(reverse("company"), {"granularity": "quarter", "period": "2026-07-01"}).content.decode()
     assert 'data-testid="closed-notice"' in html and 'data-testid="restated"' in html
-    assert "60,000.00" in html  # the reported ending ARR
-    assert "36,000.00" in html  # the live one, behind the mark
+    assert "$60,000" in html  # the reported ending ARR
+    assert "$36,000" in html  # the live one, behind the mark
     # The drill-down behind the reported churn lists the accounts as reported (none); live: Beta.
     drill = client.get(reverse("drilldown"), {"scope": "company", "granularity": "quarter", "period": "2026-07-01", "figure": "churn"})
     assert "as reported" in drill.content.decode() and "Beta" not in drill.content.decode().split("drill-rows")[1]

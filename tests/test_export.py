@@ -59,5 +59,5 @@ def test_a_bad_date_is_a_clear_error(company):
 def test_the_last_column_names_the_reporting_currency(company, settings):  # noqa: F811
     settings.REPORTING_CURRENCY = "EUR"
     text = export("--granularity", "year", "--scope-type", "company")
-    assert text.splitlines()[0].endswith(",reactivation_arr,currency")
+    assert text.splitlines()[0].endswith(",reported_reactivation_arr,currency")
     assert {row["currency"] for row in csv.DictReader(io.StringIO(text))} == {"EUR"}

@@ -85,7 +85,7 @@ def company(request):
         ]
     headline = [(label, queries.last_complete(snapshots, scope, g)) for label, g in HEADLINE_PERIODS]
     # Closed periods show their reported figures (SPEC section 9), the live ones a click away.
-    apply_reported([row, *(r for _, r in headline), *(i["row"] for t in team_tables for i in t["items"]), *(i["row"] for i in slice_rows)])
+    apply_reported([row, *(r for _, r in headline), *(i.row for t in team_tables for i in t["items"]), *(i.row for i in slice_rows)])
     context = {
         "scope": scope,
         "title": f"{SLICE_LABELS[slice_type]}: {slice_key}" if slice_key else "Company",
