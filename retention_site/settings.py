@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "web",
     "api",
     "reasons",
+    "operations",
 ]
 
 MIDDLEWARE = [

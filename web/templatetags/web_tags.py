@@ -55,6 +55,14 @@ def nav_links(context):
         url = optional_url(name)
         if url:
             links.append((label, url))
+    customers = optional_url("operations:customers")
+    if customers:
+        links.append(("Customers", customers))
+    from operations.templatetags.manage_tags import manage_links
+
+    manage = manage_links(request.user)
+    if manage:  # admins: import, people, teams, books; leads: their team's books
+        links.append(("Manage" if vis.is_admin else manage[0][0], manage[0][1]))
     links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
     return {"links": links, "current": request.path}
 
