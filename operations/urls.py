@@ -1,14 +1,18 @@
 from django.urls import path
 
-from . import import_views
+from . import book_views, customer_views, import_views
 
 app_name = "operations"
 
 urlpatterns = [
-    path("imports/", import_views.imports, name="imports"),
-    path("imports/<int:pk>/", import_views.import_run, name="import"),
-    path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
-    path("imports/<int:pk>/apply/", import_views.import_apply, name="import_apply"),
-    path("imports/<int:pk>/discard/", import_views.import_discard, name="import_discard"),
-    path("imports/<int:pk>/files/<str:name>", import_views.import_file, name="import_file"),
+    path("customers/", customer_views.customers, name="customers"),
+    path("customers/<int:pk>/", customer_views.customer, name="customer"),
+    path("customers/<int:pk>/assign/", book_views.assign, name="assign"),
+    path("manage/books/", book_views.books, name="books"),
+    path("manage/imports/", import_views.imports, name="imports"),
+    path("manage/imports/<int:pk>/", import_views.import_run, name="import"),
+    path("manage/imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+    path("manage/imports/<int:pk>/apply/", import_views.import_apply, name="import_apply"),
+    path("manage/imports/<int:pk>/discard/", import_views.import_discard, name="import_discard"),
+    path("manage/imports/<int:pk>/files/<str:name>", import_views.import_file, name="import_file"),
 ]

@@ -13,6 +13,6 @@ urlpatterns = [
     path("api/v1/", include((v1_patterns, "api"), namespace="v1")),
     path("api/tokens/", include(token_patterns)),
     path("reasons/", include("reasons.urls")),
-    path("manage/", include("operations.urls")),
+    path("", include("operations.urls")),
     path("", include("web.urls")),
 ]
