@@ -4,7 +4,7 @@ time, owners by role with dates, churn and contraction cases, and its figures in
 Who may open it is ``Visibility.customers`` (accounts.scoping): another book's customer is a 404.
 """
 
-from datetime import date
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -23,7 +23,7 @@ from metrics.recompute.loading import periods as all_periods
 from web.templatetags.retention_format import period_label
 
 from . import books
-from .timeline import Line, arr_by_month, timeline_bars
+from .timeline import Line, arr_by_month, arr_on, timeline_bars
 
 PAGE_SIZE = 50
 
@@ -105,7 +105,7 @@ def customer(request, pk: int):
         "first": first,
         "last": last,
         "chart": chart,
-        "arr_today": sum(line.arr_cents for line in lines if line.start <= today and (line.end is None or today <= line.end)) / 100,
+        "arr_today": Decimal(arr_on(lines, today)).scaleb(-2),
         "assignments": [{"a": a, "visible": a.user_id in visible_owners} for a in assignments],
         "cases": [{"case": c, "openable": c.pk in openable_cases} for c in cases],
         "granularity": granularity,

@@ -80,3 +80,70 @@ def test_admin_previews_fixes_and_applies_an_import(page, live_server, transacti
     shoot(page, "import-history")
     assert ContractLine.objects.get(external_id="L-3").arr == 1200.5
     assert ImportRun.objects.count() == 3
+
+
+def test_lead_opens_a_customer_from_a_book_and_moves_an_account_within_the_team(page, live_server, transactional_db):
+    from web_support import OCTOBER, build_company
+
+    world = build_company()
+    sign_in(page, live_server, "lena@example.com")
+    page.goto(f"{live_server.url}/owners/{world['ann'].pk}/?granularity=month&period={OCTOBER.isoformat()}")
+    page.get_by_test_id("book").get_by_role("link", name="Acme").click()
+    expect(page.get_by_test_id("customer-name")).to_contain_text("Acme")
+    expect(page.get_by_test_id("customer-attributes")).to_contain_text("Enterprise")
+    expect(page.get_by_test_id("arr-today")).to_have_text("15,000.00")
+    expect(page.locator("#arr-chart")).to_have_attribute("data-ready", "true")
+    assert page.evaluate("window.customerArrChart.data.datasets.map(d => d.label)") == ["Add-on", "Core"]
+    assert page.evaluate("window.customerArrChart.data.datasets[1].data.slice(-1)[0]") == 12000
+    expect(page.get_by_test_id("timeline").locator(".tl-bar")).to_have_count(2)
+    # Its figures in the period picked: October, an expansion owned by Ann.
+    page.select_option("select[name=period]", OCTOBER.isoformat())
+    total = page.get_by_test_id("customer-figures").locator("tbody tr").first
+    expect(total).to_contain_text("All products")
+    expect(total).to_contain_text("12,000.00")
+    expect(total).to_contain_text("15,000.00")
+    expect(total).to_contain_text("ann@example.com")
+    shoot(page, "customer-page")
+
+    # The lead hands Acme's CSM seat to Cid, a member of the same team, from Dec 1.
+    form = page.get_by_test_id("assign-form")
+    form.locator("select[name=assign-role]").select_option("csm")
+    form.locator("select[name=assign-user]").select_option(label="Cid CSM (cid@example.com)")
+    form.locator("input[name=assign-start_date]").fill("2026-12-01")
+    form.get_by_role("button", name="Assign").click()
+    expect(page.locator(".messages")).to_contain_text("cid@example.com is the csm from 2026-12-01")
+    owners = page.get_by_test_id("owners").locator("tbody tr")
+    expect(owners.filter(has_text="Cid CSM")).to_contain_text("2026-12-01")
+    expect(owners.filter(has_text="Ann CSM")).to_contain_text("2026-11-30")
+    # Bob is in another team: not offered.
+    assert page.get_by_test_id("assign-form").locator("option", has_text="bob@example.com").count() == 0
+    # Another team's customer is not this lead's to open.
+    response = page.goto(f"{live_server.url}/customers/{world['delta'].pk}/")
+    assert response.status == 404
+
+
+def test_admin_moves_a_whole_book_with_a_preview(page, live_server, transactional_db):
+    from metrics.models import Assignment, PendingRecompute
+    from web_support import build_company
+
+    world = build_company()
+    sign_in(page, live_server, "admin@example.com")
+    page.get_by_role("link", name="Manage").click()
+    page.locator(".subnav").get_by_role("link", name="Books").click()
+    form = page.get_by_test_id("move-form")
+    form.locator("select[name=from_user]").select_option(label="Ann CSM (ann@example.com)")
+    form.locator("select[name=role]").select_option("csm")
+    form.locator("select[name=to_user]").select_option(label="Bob CSM (bob@example.com)")
+    form.locator("input[name=start_date]").fill("2026-03-01")
+    form.get_by_role("button", name="Preview").click()
+    expect(page.get_by_test_id("move-heading")).to_have_text("2 accounts of Ann CSM go to Bob CSM (csm) from 2026-03-01")
+    rows = page.get_by_test_id("move-preview").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Acme")
+    expect(rows.nth(0)).to_contain_text("2026-02-28")
+    shoot(page, "book-move-preview")
+    assert not PendingRecompute.objects.exists()
+    page.get_by_test_id("confirm-move").click()
+    expect(page.locator(".messages")).to_contain_text("2 accounts of ann@example.com go to bob@example.com from 2026-03-01")
+    assert Assignment.objects.get(customer=world["beta"], user=world["bob"]).start_date.isoformat() == "2026-03-01"
+    assert Assignment.objects.get(customer=world["beta"], user=world["ann"]).end_date.isoformat() == "2026-02-28"
