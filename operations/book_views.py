@@ -24,8 +24,8 @@ def _changer(request) -> Visibility:
 def books(request):
     """Move a book: the form, then the preview of what moves, then the confirmation."""
     vis = _changer(request)
-    data = request.POST if request.method == "POST" else request.GET if "from_user" in request.GET else None
-    form = MoveForm(vis, data)
+    data = request.POST if request.method == "POST" else request.GET if "start_date" in request.GET else None
+    form = MoveForm(vis, data, initial={"from_user": request.GET.get("from_user")})
     preview = None
     if data is not None and form.is_valid():
         plan, giver, taker = form.cleaned_data["plan"], form.cleaned_data["from_user"], form.cleaned_data["to_user"]

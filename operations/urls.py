@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import book_views, customer_views, import_views
+from . import book_views, customer_views, import_views, people_views
 
 app_name = "operations"
 
@@ -9,6 +9,10 @@ urlpatterns = [
     path("customers/<int:pk>/", customer_views.customer, name="customer"),
     path("customers/<int:pk>/assign/", book_views.assign, name="assign"),
     path("manage/books/", book_views.books, name="books"),
+    path("manage/people/", people_views.people, name="people"),
+    path("manage/people/<int:pk>/", people_views.person, name="person"),
+    path("manage/teams/", people_views.teams, name="teams"),
+    path("manage/teams/<int:pk>/", people_views.team_edit, name="team_edit"),
     path("manage/imports/", import_views.imports, name="imports"),
     path("manage/imports/<int:pk>/", import_views.import_run, name="import"),
     path("manage/imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
