@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from . import tasks
 from .access import admin_required
-from .imports import accepted_filenames, progress_of
+from .imports import accepted_filenames, in_file_order, progress_of
 from .models import ImportFile, ImportRun, ImportStatus
 
 HISTORY_SIZE = 50
@@ -41,7 +41,7 @@ def imports(request, vis):
             return redirect("operations:import", run.pk)
     runs = ImportRun.objects.select_related("created_by", "applied_by").prefetch_related(
         Prefetch("files", queryset=ImportFile.objects.defer("content")))[:HISTORY_SIZE]  # fmt: skip
-    history = [{"run": r, "counts": r.counts, "files": list(r.files.all())} for r in runs]
+    history = [{"run": r, "counts": in_file_order(r.counts), "files": list(r.files.all())} for r in runs]
     return render(request, "operations/imports.html", {
         "accepted": list(accepted_filenames()), "errors": errors, "history": history,
     })  # fmt: skip
@@ -49,8 +49,12 @@ def imports(request, vis):
 
 def _run_context(run: ImportRun) -> dict:
     percent, step = progress_of(run)
+    preview, result = dict(run.preview or {}), dict(run.result or {})
+    for outcome in (preview, result):  # jsonb keeps no key order: the files in the import's order
+        outcome["counts"] = in_file_order(outcome.get("counts") or {})
+        outcome["samples"] = in_file_order(outcome.get("samples") or {})
     return {"run": run, "percent": percent, "step": step, "files": run.files.defer("content"),
-            "preview": run.preview or {}, "result": run.result or {}}  # fmt: skip
+            "preview": preview, "result": result}  # fmt: skip
 
 
 @admin_required

@@ -71,6 +71,12 @@ def write_files(run: ImportRun, directory: Path) -> None:
         (directory / name).write_bytes(bytes(content))
 
 
+def in_file_order(counts: dict) -> dict:
+    """Counts per file in the import's dependency order (FILES), as the command lists the files."""
+    order = [spec.filename for spec in FILES.values()]
+    return dict(sorted(counts.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
+
+
 def issue_dict(issue: Issue) -> dict:
     return {"file": issue.file, "line": issue.line, "column": issue.column or "", "message": issue.message,
             "text": str(issue)}  # fmt: skip
@@ -107,7 +113,7 @@ def preview_directory(directory: Path, progress: Callable[[int, str], None]) -> 
             samples = sample_changes(rows, db)
             progress(70, "Dry run of the writes (rolled back)")
             counts = importer.apply(rows, db, set())
-            outcome = {"counts": counts, "samples": samples, **_issues([], 0, issues.warnings)}
+            outcome = {"counts": in_file_order(counts), "samples": samples, **_issues([], 0, issues.warnings)}
             raise _DryRun
     except _DryRun:
         pass
@@ -227,7 +233,7 @@ def run_apply(run_id: int) -> None:
             outcome = {**_issues([], 1, []), "errors": [{"file": "", "line": 0, "column": "", "message": text, "text": text}]}
             status = ImportStatus.FAILED
         else:
-            outcome = {"counts": result.counts, "changed": result.changed, **_issues([], 0, result.warnings)}
+            outcome = {"counts": in_file_order(result.counts), "changed": result.changed, **_issues([], 0, result.warnings)}
             status = ImportStatus.APPLIED
     ImportRun.objects.filter(pk=run_id).update(
         result=outcome, status=status, progress=100, step="", finished_at=timezone.now()

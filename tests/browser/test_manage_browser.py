@@ -147,3 +147,68 @@ def test_admin_moves_a_whole_book_with_a_preview(page, live_server, transactiona
     expect(page.locator(".messages")).to_contain_text("2 accounts of ann@example.com go to bob@example.com from 2026-03-01")
     assert Assignment.objects.get(customer=world["beta"], user=world["bob"]).start_date.isoformat() == "2026-03-01"
     assert Assignment.objects.get(customer=world["beta"], user=world["ann"]).end_date.isoformat() == "2026-02-28"
+
+
+def test_admin_adds_a_person_moves_them_to_a_team_renames_it_and_deactivates_them(page, live_server, transactional_db):
+    from accounts.models import Team, TeamMembership
+    from web_support import build_company
+
+    build_company()
+    sign_in(page, live_server, "admin@example.com")
+    page.get_by_role("link", name="Manage").click()
+    page.locator(".subnav").get_by_role("link", name="People").click()
+    form = page.get_by_test_id("create-user")
+    form.locator("input[name=email]").fill("nia@example.com")
+    form.locator("input[name=full_name]").fill("Nia New")
+    form.locator("select[name=role]").select_option("member")
+    form.locator("input[name=password]").fill("a-long-first-password-9")
+    form.locator("select[name=team]").select_option(label="CS East")
+    form.locator("input[name=team_from]").fill("2026-01-01")
+    form.get_by_role("button", name="Create").click()
+    expect(page.locator(".messages")).to_contain_text("nia@example.com was created.")
+    expect(page.get_by_test_id("memberships").locator("tbody tr")).to_have_count(1)
+
+    # A dated move to CS West from March: East ends Feb 28.
+    move = page.get_by_test_id("team-move")
+    move.locator("select[name=move-team]").select_option(label="CS West")
+    move.locator("input[name=move-start_date]").fill("2026-03-01")
+    move.get_by_role("button", name="Record the move").click()
+    expect(page.locator(".messages")).to_contain_text("nia@example.com is in CS West from 2026-03-01")
+    rows = page.get_by_test_id("memberships").locator("tbody tr")
+    expect(rows.nth(0)).to_contain_text("CS West")
+    expect(rows.nth(1)).to_contain_text("2026-02-28")
+    shoot(page, "person")
+
+    # Role change, then deactivation.
+    edit = page.get_by_test_id("edit-user")
+    edit.locator("select[name=edit-role]").select_option("lead")
+    edit.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text("nia@example.com saved.")
+    page.get_by_test_id("edit-user").locator("input[name=edit-is_active]").uncheck()
+    page.get_by_test_id("edit-user").get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("deactivated")).to_be_visible()
+
+    # Teams: create one, rename another.
+    page.locator(".subnav").get_by_role("link", name="Teams").click()
+    create = page.get_by_test_id("create-team")
+    create.locator("input[name=new-name]").fill("CS North")
+    create.locator("select[name=new-function]").select_option("customer_success")
+    create.get_by_role("button", name="Create").click()
+    expect(page.get_by_test_id("teams")).to_contain_text("CS North")
+    page.get_by_test_id("teams").get_by_role("link", name="CS West").click()
+    page.get_by_test_id("edit-team").locator("input[name=name]").fill("CS Americas")
+    page.get_by_test_id("edit-team").get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text("renamed from CS West")
+    expect(page.get_by_test_id("teams")).to_contain_text("CS Americas")
+    shoot(page, "teams")
+    assert TeamMembership.objects.filter(user__email="nia@example.com", team__name="CS Americas").exists()
+    assert Team.objects.filter(name="CS North").exists()
+
+    # The deactivated person cannot sign in.
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "nia@example.com")
+    page.fill("#id_password", "a-long-first-password-9")
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("#id_username")).to_be_visible()
+    expect(page.locator(".whoami")).to_have_count(0)
