@@ -90,9 +90,11 @@ def import_apply(request, vis, pk: int):
 @admin_required
 @require_POST
 def import_discard(request, vis, pk: int):
-    if not ImportRun.objects.filter(pk=pk, status=ImportStatus.READY).update(status=ImportStatus.DISCARDED):
+    if ImportRun.objects.filter(pk=pk, status=ImportStatus.READY).update(status=ImportStatus.DISCARDED):
+        messages.info(request, "The preview was discarded; nothing was imported.")
+    else:
         get_object_or_404(ImportRun, pk=pk)
-    messages.info(request, "The preview was discarded; nothing was imported.")
+        messages.error(request, "Only a preview waiting to be applied can be discarded.")
     return redirect("operations:imports")
 
 

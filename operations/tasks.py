@@ -12,6 +12,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
+from metrics.recompute.triggers import UNREACHABLE
+
 from . import imports
 
 log = logging.getLogger(__name__)
@@ -43,8 +45,12 @@ def start(task, run_id: int) -> None:
 def _send(task, run_id: int) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         threading.Thread(target=_in_thread, args=(task, run_id), name=f"import-{run_id}", daemon=False).start()
-    else:
+        return
+    try:
         task.delay(run_id)
+    except UNREACHABLE as error:  # Redis is down: say so on the run rather than wait forever
+        log.warning("import %s: the workers could not be reached (%s)", run_id, error)
+        imports.fail(run_id, error)
 
 
 def _in_thread(task, run_id: int) -> None:

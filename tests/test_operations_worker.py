@@ -17,6 +17,18 @@ from tests.web_support import PASSWORD, fast_password_hashing  # noqa: F401 (aut
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def leave_the_reason_taxonomy_behind(django_db_blocker):
+    """Live-server and worker tests end with a flush that empties the seeded reason taxonomy:
+    seed it again for the tests that come next (as tests/browser/test_pages_browser.py does)."""
+    yield
+    from metrics.models import ChurnReason
+    from metrics.taxonomy import seed_reasons
+
+    with django_db_blocker.unblock():
+        seed_reasons(ChurnReason)
+
+
 def wait_for(condition, seconds=60.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

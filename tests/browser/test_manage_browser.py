@@ -14,6 +14,18 @@ from web_support import PASSWORD, fast_password_hashing  # noqa: F401 (autouse)
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(scope="module", autouse=True)
+def leave_the_reason_taxonomy_behind(django_db_blocker):
+    """Live-server and worker tests end with a flush that empties the seeded reason taxonomy:
+    seed it again for the tests that come next (as tests/browser/test_pages_browser.py does)."""
+    yield
+    from metrics.models import ChurnReason
+    from metrics.taxonomy import seed_reasons
+
+    with django_db_blocker.unblock():
+        seed_reasons(ChurnReason)
+
+
 @pytest.fixture
 def in_process_tasks(settings):
     """The embedded default: tasks in a background thread of the web process."""
