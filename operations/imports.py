@@ -220,23 +220,27 @@ def run_preview(run_id: int) -> None:
 
 
 def run_apply(run_id: int) -> None:
+    """``import_directory`` on the run's files; the outcome is saved in the import's own
+    transaction when it succeeds (the recompute it queues starts after that one commit)."""
     run = ImportRun.objects.get(pk=run_id)
     set_progress(run_id, 10, "Writing every file, all or nothing")
     with tempfile.TemporaryDirectory(prefix="import-") as tmp:
         write_files(run, Path(tmp))
         try:
-            result = importer.import_directory(Path(tmp))
+            with transaction.atomic():
+                result = importer.import_directory(Path(tmp))
+                outcome = {"counts": in_file_order(result.counts), "changed": result.changed, **_issues([], 0, result.warnings)}
+                ImportRun.objects.filter(pk=run_id).update(
+                    result=outcome, status=ImportStatus.APPLIED, progress=100, step="", finished_at=timezone.now()
+                )  # fmt: skip
+            return
         except ImportRejected as rejected:
-            outcome, status = _issues(rejected.errors, rejected.error_count, rejected.warnings), ImportStatus.FAILED
+            outcome = _issues(rejected.errors, rejected.error_count, rejected.warnings)
         except IntegrityError as error:  # a concurrent change beat this run to a key: nothing saved
             text = f"The database refused the import, nothing was saved: {error}"
             outcome = {**_issues([], 1, []), "errors": [{"file": "", "line": 0, "column": "", "message": text, "text": text}]}
-            status = ImportStatus.FAILED
-        else:
-            outcome = {"counts": in_file_order(result.counts), "changed": result.changed, **_issues([], 0, result.warnings)}
-            status = ImportStatus.APPLIED
     ImportRun.objects.filter(pk=run_id).update(
-        result=outcome, status=status, progress=100, step="", finished_at=timezone.now()
+        result=outcome, status=ImportStatus.FAILED, progress=100, step="", finished_at=timezone.now()
     )
 
 
