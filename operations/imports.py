@@ -102,16 +102,16 @@ def preview_directory(directory: Path, progress: Callable[[int, str], None]) -> 
     outcome: dict = {}
     try:
         with transaction.atomic():
-            progress(35, "Loading the rows the files touch from the database")
+            progress(20, "Loading the rows the files touch from the database")
             db = Database.load(rows)
-            progress(50, "Checking references and overlaps")
+            progress(25, "Checking references and overlaps")
             importer.check(rows, db, issues)
             if issues.error_count:
                 outcome = _issues(issues.errors, issues.error_count, issues.warnings)
                 raise _DryRun
-            progress(60, "Comparing with the database")
+            progress(35, "Comparing with the database")
             samples = sample_changes(rows, db)
-            progress(70, "Dry run of the writes (rolled back)")
+            progress(40, "Dry run of the writes (rolled back)")
             counts = importer.apply(rows, db, set())
             outcome = {"counts": in_file_order(counts), "samples": samples, **_issues([], 0, issues.warnings)}
             raise _DryRun
