@@ -7,12 +7,15 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from metrics.vocabulary import USER_ROLES
 
-class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    EXECUTIVE = "executive", "Executive"
-    LEAD = "lead", "Team lead"
-    MEMBER = "member", "Member"
+
+def text_choices(name: str, labels: dict[str, str]) -> type[models.TextChoices]:
+    """Django choices from a ``metrics.vocabulary`` mapping: member NAME = value, label."""
+    return models.TextChoices(name, [(value.upper(), (value, label)) for value, label in labels.items()])
+
+
+Role = text_choices("Role", USER_ROLES)
 
 
 class UserManager(BaseUserManager):

@@ -33,11 +33,12 @@ from metrics.models import (
     RetentionSnapshot,
     ScopeType,
 )
-from metrics.queries import UNASSIGNED, Figure, Scope
+from metrics.queries import Figure, Scope
+from metrics.vocabulary import COMPANY, OWNER, QUARTER, ROLES, TEAM, UNASSIGNED, YEAR
 from metrics.recompute import accounts
 
 ISO_DATE = {"input_formats": ["%Y-%m-%d"], "error_messages": {"invalid": "Enter a valid date as YYYY-MM-DD."}}
-SCOPE_ROLES = [("csm", "csm"), ("am", "am")]
+SCOPE_ROLES = [(role, role) for role in ROLES]
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -89,7 +90,7 @@ RetentionFilter.base_filters["to"] = iso_date("period_start", "lte", "Periods st
 
 
 MOVEMENT_ORDERINGS = ["name", "external_id", "starting_arr", "ending_arr", "change"]
-PERIOD_MONTHS = {"quarter": 3, "year": 12}  # periods aligned on the fiscal year; months and TTM windows start any month
+PERIOD_MONTHS = {QUARTER: 3, YEAR: 12}  # periods aligned on the fiscal year; months and TTM windows start any month
 
 
 class MovementQuery(serializers.Serializer):
@@ -164,8 +165,8 @@ class MovementQuery(serializers.Serializer):
         narrowing = {name: given[name] for name in ("segment", "region", "industry", "use_case", "tenure_band", "product") if name in given}
         if "customer" in given:
             narrowing["customer_ids"] = frozenset(Customer.objects.filter(external_id=given["customer"]).values_list("id", flat=True))
-        for role in ("csm", "am"):
-            for kind, model, field in (("owner", User, "email__iexact"), ("team", Team, "name")):
+        for role in ROLES:
+            for kind, model, field in ((OWNER, User, "email__iexact"), (TEAM, Team, "name")):
                 if f"{role}_{kind}" in given:
                     object_id = model.objects.filter(**{field: given[f"{role}_{kind}"]}).values_list("id", flat=True).first()
                     if object_id is None:
@@ -217,17 +218,17 @@ class AccountList:
 
 def scope_from_row(scope_type: str, key: str, role: str) -> Scope | None:
     """The Scope of a retention row's (scope_type, scope_key, role); None when no such team or owner."""
-    if scope_type in ("team", "owner"):
+    if scope_type in (TEAM, OWNER):
         if not role:
             raise ValidationError({"role": [f"Give role (csm or am) with scope_type={scope_type}."]})
         if key == UNASSIGNED:
             return Scope(scope_type, UNASSIGNED, role)
-        model, field = (Team, "name") if scope_type == "team" else (User, "email__iexact")
+        model, field = (Team, "name") if scope_type == TEAM else (User, "email__iexact")
         found = model.objects.filter(**{field: key}).first()
         if found is None:
             return None
-        return Scope.team(found, role) if scope_type == "team" else Scope.owner(found, role)
-    if scope_type == "company":
+        return Scope.team(found, role) if scope_type == TEAM else Scope.owner(found, role)
+    if scope_type == COMPANY:
         return Scope.company()
     if not key:
         raise ValidationError({"scope_key": [f"Give scope_key with scope_type={scope_type}."]})

@@ -1,4 +1,4 @@
-"""REST API v1: thin views over the precomputed tables, scoped by ``accounts.scoping.Visibility``.
+"""REST API v1: thin views over the precomputed tables, scoped by ``metrics.scoping.Visibility``.
 
 Every queryset passes through Visibility, and single objects are looked up in the scoped
 queryset, so an id of another team's or owner's object answers 404. Lists answer JSON pages or,
@@ -22,12 +22,13 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from accounts.models import Team, TeamMembership, User
-from accounts.scoping import Visibility
+from metrics.scoping import Visibility, visibility
 from metrics.pareto import ORDER_BY_LOST_ARR, ORDERINGS, coverage_of, pareto_rows
 from metrics.reasons import REASON_FIELDS, ReasonForm
 from metrics.models import Assignment, ChurnCase, ChurnReason, ContractLine, Customer, RetentionSnapshot
 
 from . import filters, serializers
+from .permissions import AdminWrites, RecordsReasons
 from .csvstream import CSVRenderer, csv_response
 
 # Rows fetched per round trip when a CSV streams a whole table.
@@ -42,26 +43,6 @@ class Pages(PageNumberPagination):
     max_page_size = 1000
 
 
-# --- permissions ----------------------------------------------------------------------------
-
-
-class AdminWrites(permissions.BasePermission):
-    message = "Only admins can change customers, contract lines and assignments."
-
-    def has_permission(self, request, view):
-        return request.method in permissions.SAFE_METHODS or Visibility.for_user(request.user).is_admin
-
-
-class RecordsReasons(permissions.BasePermission):
-    message = "Only admins, and leads for their teams' accounts, can record churn reasons."
-
-    def has_permission(self, request, view):
-        return request.method in permissions.SAFE_METHODS or Visibility.for_user(request.user).can_record_reasons()
-
-    def has_object_permission(self, request, view, obj):
-        return request.method in permissions.SAFE_METHODS or Visibility.for_user(request.user).can_record_reason(obj)
-
-
 # --- the shared base ------------------------------------------------------------------------
 
 
@@ -72,7 +53,7 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     @property
     def visibility(self) -> Visibility:
-        return Visibility.for_user(self.request.user)
+        return visibility(self.request)
 
     # Throttles run before the permission check, and also when credentials fail, so that
     # anonymous callers and token guessers meet the rate limit (429), not an endless 401.

@@ -15,16 +15,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from .rounding import ratio
+from .vocabulary import (
+    AM, COMPANY, CSM, MONTH, OWNER, PRODUCT, QUARTER, TEAM, TENURE, TENURE_BANDS, TTM, UNKNOWN, YEAR,
+)
 
 ZERO = Decimal("0")
 ONE_DAY = timedelta(days=1)
-RATE_PLACES = Decimal("0.0001")
-UNKNOWN = "unknown"
-ROLES = ("csm", "am")
-GRANULARITIES = ("month", "quarter", "year", "ttm")
-ATTRIBUTE_SCOPES = ("segment", "region", "industry", "use_case")
-TENURE_BANDS = ((24, "24+"), (12, "12-24"), (6, "6-12"), (0, "0-6"))
 
 
 # --- input --------------------------------------------------------------------------------
@@ -104,11 +103,11 @@ def periods_between(first_day: date, today: date, fiscal_year_start_month: int =
     def fiscal_start(month: date, length: int) -> date:
         return add_months(month, -((month.month - fiscal_year_start_month) % length))
 
-    result = [make("month", m, month_end(m)) for m in months]
-    for granularity, length in (("quarter", 3), ("year", 12)):
+    result = [make(MONTH, m, month_end(m)) for m in months]
+    for granularity, length in ((QUARTER, 3), (YEAR, 12)):
         starts = sorted({fiscal_start(m, length) for m in months})
         result += [make(granularity, s, add_months(s, length) - ONE_DAY) for s in starts]
-    result += [make("ttm", add_months(m, -11), month_end(m)) for m in months]
+    result += [make(TTM, add_months(m, -11), month_end(m)) for m in months]
     return result
 
 
@@ -302,8 +301,8 @@ def customer_movements(
         if kind == "expansion":
             new_products = sum((pb for pa, pb in product_ab.values() if pa == 0), ZERO)
             cross_sell = min(b - a, new_products)
-        csm_owner, csm_team = ownership.owner_and_team(info.id, "csm", s)
-        am_owner, am_team = ownership.owner_and_team(info.id, "am", s)
+        csm_owner, csm_team = ownership.owner_and_team(info.id, CSM, s)
+        am_owner, am_team = ownership.owner_and_team(info.id, AM, s)
         common = dict(
             granularity=period.granularity,
             period_start=period.start,
@@ -359,8 +358,8 @@ def customer_cases(customer_id: int, lines: Sequence[Line], ownership: Ownership
             break
         if after < before:
             owner_day = day - ONE_DAY
-            csm_owner, csm_team = ownership.owner_and_team(customer_id, "csm", owner_day)
-            am_owner, am_team = ownership.owner_and_team(customer_id, "am", owner_day)
+            csm_owner, csm_team = ownership.owner_and_team(customer_id, CSM, owner_day)
+            am_owner, am_team = ownership.owner_and_team(customer_id, AM, owner_day)
             kind = "churn" if after == 0 else "contraction"
             cases.append(Case(customer_id, day, kind, before, after, csm_owner, csm_team, am_owner, am_team))
     return cases
@@ -427,20 +426,20 @@ def contribution_fields(movement: AccountMovement) -> list[tuple[str, Decimal | 
 def scope_keys(movement: AccountMovement) -> list[tuple[str, object, str]]:
     """The scopes (type, key, role) a movement row counts in; team/owner keys are ids (None = unassigned)."""
     if movement.product:
-        return [("product", movement.product, "")]
+        return [(PRODUCT, movement.product, "")]
     if not movement.in_cohort:
-        return [("company", "", "")]  # new and reactivated revenue only enters the company bridge
+        return [(COMPANY, "", "")]  # new and reactivated revenue only enters the company bridge
     return [
-        ("company", "", ""),
-        ("team", movement.csm_team, "csm"),
-        ("team", movement.am_team, "am"),
-        ("owner", movement.csm_owner, "csm"),
-        ("owner", movement.am_owner, "am"),
+        (COMPANY, "", ""),
+        (TEAM, movement.csm_team, CSM),
+        (TEAM, movement.am_team, AM),
+        (OWNER, movement.csm_owner, CSM),
+        (OWNER, movement.am_owner, AM),
         ("segment", movement.segment, ""),
         ("region", movement.region, ""),
         ("industry", movement.industry, ""),
         ("use_case", movement.use_case, ""),
-        ("tenure", movement.tenure_band, ""),
+        (TENURE, movement.tenure_band, ""),
     ]
 
 
@@ -469,10 +468,8 @@ def aggregate(
 
 
 def rate(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    """A ratio to four decimals; undefined (None) when the denominator is zero."""
-    if not denominator:
-        return None
-    return (numerator / denominator).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+    """A ratio to four decimals, half up; undefined (None) when the denominator is zero."""
+    return ratio(numerator, denominator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,7 +501,7 @@ class RetentionRow:
 
 
 def retention_row(period: Period, scope_type: str, key: object, role: str, t: Totals) -> RetentionRow:
-    company = scope_type == "company"
+    company = scope_type == COMPANY
     return RetentionRow(
         period_start=period.start,
         period_end=period.end,
@@ -532,11 +529,11 @@ def retention_row(period: Period, scope_type: str, key: object, role: str, t: To
 def retention_rows(totals: Mapping[ScopeKey, Totals], periods: Iterable[Period]) -> list[RetentionRow]:
     """A company row for every period; a row for every other scope whose cohort is not empty."""
     by_period = {(p.granularity, p.start): p for p in periods}
-    rows = [retention_row(p, "company", "", "", totals.get((p.granularity, p.start, "company", "", ""), Totals()))
+    rows = [retention_row(p, COMPANY, "", "", totals.get((p.granularity, p.start, COMPANY, "", ""), Totals()))
             for p in by_period.values()]  # fmt: skip
     for (granularity, start, scope_type, key, role), t in totals.items():
         period = by_period.get((granularity, start))
-        if period is not None and scope_type != "company" and t.logos_start > 0:
+        if period is not None and scope_type != COMPANY and t.logos_start > 0:
             rows.append(retention_row(period, scope_type, key, role, t))
     return rows
 

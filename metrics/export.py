@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from .vocabulary import COMPANY
+
 RETENTION_COLUMNS = [
     "period_start",
     "period_end",
@@ -48,7 +50,7 @@ def rate(value: Decimal | None) -> str | None:
 
 def retention_export_row(snapshot) -> dict:
     """One RetentionSnapshot as the SPEC section 5 row, keys in RETENTION_COLUMNS order."""
-    company = snapshot.scope_type == "company"
+    company = snapshot.scope_type == COMPANY
     row = {
         "period_start": snapshot.period_start.isoformat(),
         "period_end": snapshot.period_end.isoformat(),

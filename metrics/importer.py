@@ -43,6 +43,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from accounts.models import Role, Team, TeamFunction, TeamMembership, User
 
+from .bulk import copy_rows
 from .models import Assignment, AssignmentRole, ContractLine, Customer
 from .tasks import request_recompute
 
@@ -738,7 +739,7 @@ def _copy_new(model, rows: list[dict], history: bool) -> list[int]:
         defaults = {f.attname: f.get_default() for f in fields}  # for a column the file does not have
         records = ((pk, *(row[name] if name in row else defaults[name] for name in defaults))
                    for pk, row in zip(ids, rows))
-        _copy(cursor, meta.db_table, [meta.pk.column, *(f.column for f in fields)], records)
+        copy_rows(cursor, meta.db_table, [meta.pk.column, *(f.column for f in fields)], records)
         if history and getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
             historical = model.history.model
             tracked = [f.attname for f in historical.tracked_fields]
@@ -747,16 +748,9 @@ def _copy_new(model, rows: list[dict], history: bool) -> list[int]:
             records = ((pk, *(row[name] if name in row else defaults[name] for name in tracked[1:]), *extra)
                        for pk, row in zip(ids, rows))
             columns = [historical._meta.get_field(name).column for name in tracked]
-            _copy(cursor, historical._meta.db_table,
+            copy_rows(cursor, historical._meta.db_table,
                   [*columns, "history_date", "history_change_reason", "history_type", "history_user_id"], records)
     return ids
-
-
-def _copy(cursor, table: str, columns: list[str], records) -> None:
-    quote = connection.ops.quote_name
-    with cursor.copy(f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN") as copy:
-        for record in records:
-            copy.write_row(record)
 
 
 def _given(values: dict, *columns) -> dict:

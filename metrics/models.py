@@ -1,8 +1,10 @@
 """Customers, contracts, ownership, churn cases and the precomputed retention snapshots.
 
 The figures themselves are computed by ``metrics.engine`` (plain Python) and written here
-only by ``metrics.snapshots`` (run by Celery workers or ``manage.py recompute``).
+only by ``metrics.recompute`` (run by Celery workers or ``manage.py recompute``).
 """
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,7 +12,10 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from accounts.models import overlapping_spans
+from accounts.models import overlapping_spans, text_choices
+
+from . import vocabulary
+from .rounding import ratio
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -61,9 +66,7 @@ class ContractLine(models.Model):
             raise ValidationError({"end_date": "The end date is before the start date."})
 
 
-class AssignmentRole(models.TextChoices):
-    CSM = "csm", "Customer success manager"
-    AM = "am", "Account manager"
+AssignmentRole = text_choices("AssignmentRole", vocabulary.ROLE_NAMES)
 
 
 class Assignment(models.Model):
@@ -131,9 +134,7 @@ class ChurnReason(models.Model):
         return self.label
 
 
-class CaseKind(models.TextChoices):
-    CHURN = "churn", "Churn"
-    CONTRACTION = "contraction", "Contraction"
+CaseKind = text_choices("CaseKind", vocabulary.CASE_KINDS)
 
 
 class ChurnCase(models.Model):
@@ -202,23 +203,8 @@ class ChurnCase(models.Model):
             )
 
 
-class Granularity(models.TextChoices):
-    MONTH = "month", "Month"
-    QUARTER = "quarter", "Quarter"
-    YEAR = "year", "Year"
-    TTM = "ttm", "Trailing twelve months"
-
-
-class ScopeType(models.TextChoices):
-    COMPANY = "company", "Company"
-    TEAM = "team", "Team"
-    OWNER = "owner", "Owner"
-    SEGMENT = "segment", "Segment"
-    REGION = "region", "Region"
-    INDUSTRY = "industry", "Industry"
-    USE_CASE = "use_case", "Use case"
-    PRODUCT = "product", "Product"
-    TENURE = "tenure", "Tenure band"
+Granularity = text_choices("Granularity", vocabulary.GRANULARITIES)
+ScopeType = text_choices("ScopeType", vocabulary.SCOPE_TYPES)
 
 
 class RetentionSnapshot(models.Model):
@@ -257,19 +243,12 @@ class RetentionSnapshot(models.Model):
         indexes = [models.Index(fields=["scope_type", "scope_key", "role", "granularity", "period_start"])]
 
     @property
-    def logo_retention(self):
-        if not self.logos_start:
-            return None
-        return 1 - self.logos_churned / self.logos_start
+    def logo_retention(self) -> Decimal | None:
+        """Share of the starting logos still paying: four decimals, half up, like NRR and GRR."""
+        return ratio(self.logos_start - self.logos_churned, self.logos_start)
 
 
-class Movement(models.TextChoices):
-    NEW = "new", "New"
-    REACTIVATION = "reactivation", "Reactivation"
-    EXPANSION = "expansion", "Expansion"
-    CONTRACTION = "contraction", "Contraction"
-    CHURN = "churn", "Churn"
-    NONE = "none", "No change"
+Movement = text_choices("Movement", vocabulary.MOVEMENTS)
 
 
 class RecomputeStatus(models.Model):
@@ -377,12 +356,12 @@ class SnapshotMembership(models.Model):
 
 
 class ShardResult(models.Model):
-    """A full recompute's shard: its partial totals (``metrics.recompute.engine.Partial`` as JSON),
-    kept here rather than in the broker until the last step sums them."""
+    """A full recompute's shard: its partial totals (``metrics.recompute.engine.BlockTotals``, a
+    compressed ``.npz``), kept here rather than in the broker until the last step sums them."""
 
     version = models.PositiveIntegerField()
     first_customer_id = models.BigIntegerField()
-    payload = models.TextField()
+    totals = models.BinaryField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["version", "first_customer_id"], name="shard_result_unique")]

@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.db.models import Count, Q, QuerySet, Sum
+
+from .rounding import ratio
+from .vocabulary import ROLES
 
 NO_REASON_LABEL = "no reason recorded"
 ORDER_BY_LOST_ARR = "lost_arr"
 ORDER_BY_COUNT = "count"
 ORDERINGS = (ORDER_BY_LOST_ARR, ORDER_BY_COUNT)
-SHARE_PLACES = Decimal("0.0001")  # rates have four decimals (SPEC section 5)
 
 
 class ReasonGroup(NamedTuple):
@@ -62,9 +64,7 @@ class Coverage:
 
 
 def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) / Decimal(whole)).quantize(SHARE_PLACES, rounding=ROUND_HALF_UP)
+    return ratio(part, whole)
 
 
 def _money(value) -> Decimal:
@@ -190,7 +190,7 @@ def filter_cases(
         qs = qs.filter(date__gte=date_from)
     if date_to:
         qs = qs.filter(date__lte=date_to)
-    roles = [role] if role else ["csm", "am"]
+    roles = [role] if role else list(ROLES)
     if team_id is not None:
         qs = qs.filter(_any_of(roles, "team_id", team_id))
     if owner_id is not None:

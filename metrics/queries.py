@@ -5,7 +5,7 @@ accounts behind a figure are answered on demand (``metrics.recompute.accounts``)
 frozen inputs those figures were computed from, for the same period and scope. A drill-down's
 total is only the sum of the rows it lists, so that it can be checked against the figure.
 
-Callers pass querysets already narrowed by ``accounts.scoping.Visibility`` (``snapshots()``,
+Callers pass querysets already narrowed by ``metrics.scoping.Visibility`` (``snapshots()``,
 ``cases()``); these helpers narrow further, they never widen.
 """
 
@@ -19,21 +19,11 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from .models import PendingRecompute, RecomputeStatus, RetentionSnapshot, SnapshotMembership
+from .vocabulary import CHURN, COMPANY, CONTRACTION, EXPANSION, NEW, NO_CHANGE, OWNER, REACTIVATION, TEAM, UNASSIGNED
 
 ZERO = Decimal("0")
-# The scope key of customers with no owner (and of an owner's missing team) on day s.
-UNASSIGNED = "unassigned"
-ATTRIBUTE_SCOPES = ("segment", "region", "industry", "use_case", "tenure", "product")
-# The input column behind each attribute scope (product has its own rows).
-ATTRIBUTE_COLUMNS = {
-    "segment": "segment",
-    "region": "region",
-    "industry": "industry",
-    "use_case": "use_case",
-    "tenure": "tenure_band",
-}
-COHORT = ("expansion", "contraction", "churn", "none")
-ALL_MOVEMENTS = (*COHORT, "new", "reactivation")
+COHORT = (EXPANSION, CONTRACTION, CHURN, NO_CHANGE)  # the accounts with ARR on s-1
+ALL_MOVEMENTS = (*COHORT, NEW, REACTIVATION)
 
 
 # --- scopes -------------------------------------------------------------------------------
@@ -54,15 +44,15 @@ class Scope:
 
     @classmethod
     def company(cls) -> Scope:
-        return cls("company")
+        return cls(COMPANY)
 
     @classmethod
     def team(cls, team, role: str) -> Scope:
-        return cls("team", team.name, role, team.pk) if team else cls("team", UNASSIGNED, role)
+        return cls(TEAM, team.name, role, team.pk) if team else cls(TEAM, UNASSIGNED, role)
 
     @classmethod
     def owner(cls, user, role: str) -> Scope:
-        return cls("owner", user.email, role, user.pk) if user else cls("owner", UNASSIGNED, role)
+        return cls(OWNER, user.email, role, user.pk) if user else cls(OWNER, UNASSIGNED, role)
 
     @property
     def snapshot_filter(self) -> Q:
@@ -71,7 +61,7 @@ class Scope:
     @property
     def case_filter(self) -> Q:
         """Churn cases of a team or owner scope (owned on the day before the drop)."""
-        if self.type not in ("team", "owner"):
+        if self.type not in (TEAM, OWNER):
             return Q()
         column = f"{self.role}_{self.type}_id"
         return Q(**{column: self.object_id} if self.object_id else {f"{column}__isnull": True})
@@ -189,7 +179,7 @@ def owners_of_team(snapshots: QuerySet, version: int, team_id: int, role: str, g
     in that role (a book on its first day) and, that day, a membership of the team."""
     from accounts.models import User
 
-    with_book = snapshots.filter(scope_type="owner", role=role, granularity=granularity, period_start=period_start)
+    with_book = snapshots.filter(scope_type=OWNER, role=role, granularity=granularity, period_start=period_start)
     in_team = members_on(version, period_start).filter(team_id=team_id).values("user_id")
     return list(User.objects.filter(id__in=in_team, email__in=with_book.values("scope_key")).values_list("email", flat=True))
 

@@ -1,8 +1,8 @@
 """Recording churn reasons on a case: validation and saving, shared by the pages and the API.
 
-``ReasonForm(data, case=case)`` validates; ``form.save(user)`` writes the reasons, notes, who and
-when in one transaction (the case row locked), and django-simple-history keeps the edit with
-its user. Reasons are given by their ``code``.
+``ReasonForm(data, case=case)`` validates (reasons by their ``code``), for the case page and the
+API alike; ``record_reasons`` is the one write: the reasons, notes, who and when in one
+transaction (the case row locked), and django-simple-history keeps the edit with its user.
 """
 
 from __future__ import annotations
@@ -86,18 +86,25 @@ class ReasonForm(forms.Form):
         return cleaned
 
     def save(self, user) -> ChurnCase:
-        """Write the validated reasons; the whole edit lands or none of it does."""
+        """Write the validated reasons (``record_reasons``)."""
         if not self.is_valid():
             raise ValueError("save() needs a valid form.")
-        with transaction.atomic():
-            # Lock the row so a concurrent recompute or edit cannot interleave with this one.
-            case = ChurnCase.objects.select_for_update().get(pk=self.case.pk)
-            for name in REASON_FIELDS:
-                setattr(case, name, self.cleaned_data[name])
-            case.notes = self.cleaned_data["notes"]
-            case.recorded_by = user
-            case.recorded_at = timezone.now()
-            case._history_user = user  # the history row names the user, with or without a request
-            case.save(update_fields=[*REASON_FIELDS, "notes", "recorded_by", "recorded_at"])
-        self.case = case
-        return case
+        reasons = {name: self.cleaned_data[name] for name in REASON_FIELDS}
+        self.case = record_reasons(self.case, user, reasons, self.cleaned_data["notes"])
+        return self.case
+
+
+def record_reasons(case: ChurnCase, user, reasons: dict[str, ChurnReason | None], notes: str) -> ChurnCase:
+    """Write a case's reasons and notes (validated by ``ReasonForm``); the whole edit lands or
+    none of it does."""
+    with transaction.atomic():
+        # Lock the row so a concurrent recompute or edit cannot interleave with this one.
+        case = ChurnCase.objects.select_for_update().get(pk=case.pk)
+        for name in REASON_FIELDS:
+            setattr(case, name, reasons[name])
+        case.notes = notes
+        case.recorded_by = user
+        case.recorded_at = timezone.now()
+        case._history_user = user  # the history row names the user, with or without a request
+        case.save(update_fields=[*REASON_FIELDS, "notes", "recorded_by", "recorded_at"])
+    return case

@@ -6,19 +6,32 @@ same PostgreSQL and Redis), and ``finish_full`` sums them and swaps the new figu
 that dies midway is redelivered (acks late) and gives the same result; a chord whose last step
 never comes stops blocking other runs after ``RECOMPUTE_STALE_SECONDS``.
 
-Every task retries on failure (a dropped database connection included: Celery's Django fixup
-discards an unusable connection before the retry), and keeps the error for the admins' notice.
+A task retries, with exponential backoff and jitter, only on the errors that go away by
+themselves: the database or the broker unreachable, a dropped connection (Celery's Django fixup
+discards an unusable connection before the retry), a statement cancelled by its timeout. Any other
+error is a bug or bad data: retrying it would only repeat it, so it fails at once. Either way the
+error is kept for the admins' notice.
 """
 
 import logging
 
+import redis.exceptions
 from celery import chord, shared_task
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
 
 from .recompute import shards, triggers, writing
 from .recompute.triggers import request_recompute  # noqa: F401  (the name signals and the importer use)
 
 log = logging.getLogger(__name__)
-RETRY = dict(bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, retry_jitter=True, max_retries=8)
+TRANSIENT_ERRORS = (
+    OperationalError,  # the database gone, restarting, or a statement cancelled by its timeout
+    InterfaceError,  # a connection closed under the task
+    BrokerError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+RETRY = dict(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=8)
 
 
 def _recorded(step, *args):

@@ -1,11 +1,11 @@
-"""Who may use these pages: the role checks, through ``accounts.scoping.Visibility``."""
+"""Who may use these pages: the role checks, through ``metrics.scoping.Visibility``."""
 
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
-from accounts.scoping import Visibility
+from metrics.scoping import visibility
 
 
 def admin_required(view):
@@ -14,7 +14,7 @@ def admin_required(view):
     @login_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        vis = Visibility.for_user(request.user)
+        vis = visibility(request)
         if not vis.is_admin:
             raise PermissionDenied("This page is for admins.")
         return view(request, vis, *args, **kwargs)

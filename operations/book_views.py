@@ -7,14 +7,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from accounts.scoping import Visibility
+from metrics.scoping import visibility
 from metrics.models import Customer
 
 from .books import AssignForm, BookChanged, MoveForm, carry_out
 
 
-def _changer(request) -> Visibility:
-    vis = Visibility.for_user(request.user)
+def _changer(request):
+    vis = visibility(request)
     if not (vis.is_admin or vis.led_team_ids):
         raise PermissionDenied("Books are changed by admins and team leads.")
     return vis

@@ -1,7 +1,7 @@
 """A page for every customer: attributes, contract lines on a timeline, ARR per product over
 time, owners by role with dates, churn and contraction cases, and its figures in a period.
 
-Who may open it is ``Visibility.customers`` (accounts.scoping): another book's customer is a 404.
+Who may open it is ``Visibility.customers`` (metrics.scoping): another book's customer is a 404.
 """
 
 from decimal import Decimal
@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from accounts.models import Team, User
-from accounts.scoping import Visibility
+from metrics.scoping import visibility
 from metrics.models import ChurnCase, Customer, Granularity, Movement
 from metrics.queries import recompute_status
 from metrics.recompute import accounts
@@ -35,7 +35,7 @@ def cents(value) -> int:
 @login_required
 def customers(request):
     """The customers the user may see, searchable by name or CRM id."""
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     qs = vis.customers(Customer.objects.all()).order_by("name", "external_id")
     q = request.GET.get("q", "").strip()
     if q:
@@ -55,7 +55,7 @@ def period_choices(granularity: str) -> list:
 
 @login_required
 def customer(request, pk: int):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     customer = get_object_or_404(vis.customers(Customer.objects.all()), pk=pk)
     today = timezone.localdate()
     line_rows = list(customer.lines.order_by("start_date", "product", "external_id"))

@@ -9,8 +9,9 @@ from django.db.models import Q
 from accounts.models import User
 from metrics.models import ChurnReason
 from metrics.pareto import NO_REASON_LABEL, ORDER_BY_COUNT, ORDER_BY_LOST_ARR, filter_cases
+from metrics.vocabulary import ROLE_LABELS, UNKNOWN
 
-UNKNOWN_SEGMENT = "unknown"  # how an empty segment is shown and chosen (SPEC section 3)
+UNKNOWN_SEGMENT = UNKNOWN  # how an empty segment is shown and chosen (SPEC section 3)
 
 
 class OwnerChoiceField(forms.ModelChoiceField):
@@ -26,7 +27,7 @@ class CaseFilterForm(forms.Form):
     team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
     owner = OwnerChoiceField(queryset=None, required=False, empty_label="All owners")
     role = forms.ChoiceField(
-        required=False, label="As", choices=[("", "CSM or AM"), ("csm", "CSM"), ("am", "AM")]
+        required=False, label="As", choices=[("", "CSM or AM"), *ROLE_LABELS.items()]
     )
     segment = forms.ChoiceField(required=False)
     order = forms.ChoiceField(

@@ -1,6 +1,6 @@
 """Churn reason pages: the recording queue, a case with its history, the Pareto, the taxonomy.
 
-Every view scopes through accounts.scoping.Visibility: a case the viewer may not see is a 404,
+Every view scopes through metrics.scoping.Visibility: a case the viewer may not see is a 404,
 recording without the right is a 403. Pages read ChurnCase rows; nothing is recomputed here.
 """
 
@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.scoping import Visibility
+from metrics.scoping import Visibility, visibility
 from metrics.models import ChurnCase, ChurnReason
 from metrics.pareto import ORDER_BY_LOST_ARR, coverage_of, pareto_rows, reason_coverage
 from metrics.reasons import ReasonForm
@@ -27,14 +27,14 @@ CASE_COLUMNS = ("customer", "csm_owner", "am_owner", "csm_team", "am_team", "pri
 
 
 def _recorder(request) -> Visibility:
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     if not vis.can_record_reasons():
         raise PermissionDenied("Only admins and team leads record churn reasons.")
     return vis
 
 
 def _admin(request) -> Visibility:
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     if not vis.is_admin:
         raise PermissionDenied("Only admins manage the reason taxonomy.")
     return vis
@@ -65,7 +65,7 @@ def queue(request):
 
 @login_required
 def case_detail(request, pk):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     case = get_object_or_404(vis.cases(ChurnCase.objects.select_related(*CASE_COLUMNS, "recorded_by")), pk=pk)
     can_record = vis.can_record_reason(case)
     back = request.POST.get("next") or request.GET.get("next") or ""
@@ -110,7 +110,7 @@ def _cases_link(params: QueryDict, row=None) -> str:
 
 @login_required
 def pareto(request):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     form, cases = _filtered_cases(request, vis)
     order_by = form.order_by if form.is_valid() else ORDER_BY_LOST_ARR
     rows = [(row, _cases_link(request.GET, row)) for row in pareto_rows(cases, order_by)]
@@ -137,7 +137,7 @@ def pareto(request):
 @login_required
 def case_list(request):
     """The cases behind a Pareto row or total: every number opens to its accounts."""
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     form, cases = _filtered_cases(request, vis)
     totals = cases.aggregate(count=Count("pk"), lost=Sum("lost_arr"))
     listed = cases.select_related(*CASE_COLUMNS).order_by("-date", "-lost_arr", "customer__name")

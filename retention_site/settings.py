@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.context_processors.vocab",
             ],
         },
     },
@@ -216,6 +217,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_SOFT_TIME_LIMIT", "1200
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TIME_LIMIT", "1500"))
 # Beat's sweep every minute carries out pending changes and, after midnight, the new day (the
 # current periods only); a weekly full recompute rebuilds everything from scratch as a check.
+# Each entry expires: when no worker takes it in time (workers down, the broker backed up), a
+# stale copy is dropped instead of piling up and running late, one after another.
 CELERY_BEAT_SCHEDULE = {
     "full-recompute": {
         "task": "metrics.tasks.recompute_all",
@@ -224,9 +227,10 @@ CELERY_BEAT_SCHEDULE = {
             hour=os.environ.get("RECOMPUTE_HOUR", "3"),
             day_of_week=os.environ.get("RECOMPUTE_DAY_OF_WEEK", "sun"),
         ),
+        "options": {"expires": 6 * 3600},  # the next week's run will come
     },
     # Picks up committed changes whose trigger could not reach the broker at the time.
-    "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0},
+    "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0, "options": {"expires": 55}},
 }
 
 # A full recompute is split into shards of this many customers, each a Celery task (run by any

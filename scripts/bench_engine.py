@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from metrics import engine as reference  # noqa: E402
 from metrics.recompute import engine as vectorized  # noqa: E402
 from metrics.synthetic import generate  # noqa: E402
+from metrics.vocabulary import ROLES  # noqa: E402
 
 EARLIEST = date(1900, 1, 1)  # the importer's start of the membership users.csv's `team` gives
 
@@ -170,7 +171,7 @@ def read_rows(directory: Path):
 
 def as_dataset(customers, lines, assignments, memberships) -> reference.Dataset:
     """The same rows as the reference engine's plain data (Decimal ARR)."""
-    by_role: dict[str, dict[int, list[reference.Span]]] = {role: {} for role in reference.ROLES}
+    by_role: dict[str, dict[int, list[reference.Span]]] = {role: {} for role in ROLES}
     for customer, user, role, start, end in assignments:
         by_role[role].setdefault(customer, []).append(reference.Span(customer, user, start, end))
     by_user: dict[int, list[reference.Span]] = {}

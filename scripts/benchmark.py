@@ -245,6 +245,8 @@ def phase_recompute(args) -> dict:
     from metrics.models import RecomputeStatus, RetentionSnapshot
     from retention_site.celery import app
 
+    with app.connection_for_write() as connection:  # a recompute the import queued would run first
+        connection.default_channel.queue_purge(QUEUE)
     workers = start_workers(args.workers)
     try:
         version = RecomputeStatus.get().input_version

@@ -1,6 +1,6 @@
 """Every API endpoint against every role: allowed, forbidden (403), not found (404), anonymous (401).
 
-Reads are scoped exactly like the pages (accounts.scoping.Visibility); another team's object by id
+Reads are scoped exactly like the pages (metrics.scoping.Visibility); another team's object by id
 is a 404, never its data.
 """
 

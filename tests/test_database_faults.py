@@ -146,7 +146,7 @@ def test_a_connection_dropped_in_the_middle_of_a_full_recompute_ends_in_a_retry_
 
     build_company()
     computing, go = threading.Event(), threading.Event()
-    real = engine.partial_totals
+    real = engine.block_totals
 
     def held_once(*args, **kwargs):
         if not computing.is_set():
@@ -154,7 +154,7 @@ def test_a_connection_dropped_in_the_middle_of_a_full_recompute_ends_in_a_retry_
             assert go.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "partial_totals", held_once)
+    monkeypatch.setattr(engine, "block_totals", held_once)
     version = RecomputeStatus.get().input_version
     recompute_all.delay()
     assert computing.wait(30), "the shard never started"

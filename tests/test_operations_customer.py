@@ -1,4 +1,4 @@
-"""The customer page (issue 11, point 2): what it shows, and who may open it (accounts.scoping)."""
+"""The customer page (issue 11, point 2): what it shows, and who may open it (metrics.scoping)."""
 
 from datetime import date
 

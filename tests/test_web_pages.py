@@ -268,6 +268,7 @@ def test_the_period_asked_for_is_shown_and_an_unknown_one_falls_back_to_the_last
     chosen = client.get(f"/company/?granularity=quarter&period={later[0].period_start.isoformat()}").context["row"]
     assert chosen == later[0]
     assert client.get("/company/?granularity=quarter&period=1999-01-01").context["row"] == quarter
+    assert client.get("/company/?granularity=quarter&period=2026-13-01").context["row"] == quarter  # not a date
     assert client.get("/company/?granularity=fortnight").context["row"] == company_row()
 
 

@@ -135,3 +135,27 @@ def test_navigation_shows_each_role_its_own_links(client, company):
     client.force_login(company["executive"])
     html = client.get("/company/").content.decode()
     assert ">Company<" in html and "(Executive)" in html
+
+
+@pytest.mark.parametrize("page", ["team", "owner", "drilldown", "reasons"])
+def test_a_page_asks_the_scoping_module_once_per_request(client, company, monkeypatch, page):
+    """The view, the navigation and the notices share one Visibility (and its cached team sets)."""
+    from metrics import scoping
+
+    built = []
+
+    class Counted(scoping.Visibility):
+        def __init__(self, user):
+            super().__init__(user)
+            built.append(user)
+
+    monkeypatch.setattr(scoping, "Visibility", Counted)
+    client.force_login(company["lead"])
+    url = {
+        "team": f"/teams/{company['east'].pk}/",
+        "owner": f"/owners/{company['ann'].pk}/",
+        "drilldown": drill("team", company["east"].pk, "csm"),
+        "reasons": reverse("reasons:queue"),
+    }[page]
+    assert client.get(url).status_code == 200
+    assert built == [company["lead"]]

@@ -49,6 +49,44 @@ def test_beat_schedules_a_full_recompute():
     assert schedule["full-recompute"]["task"] == "metrics.tasks.recompute_all"
     assert "metrics.tasks.recompute_all" in app.tasks and "metrics.tasks.process_pending" in app.tasks
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+    # A copy nobody took in time is dropped, not run late after the next one.
+    assert all(entry["options"]["expires"] > 0 for entry in schedule.values())
+    assert schedule["pending-recompute"]["options"]["expires"] < schedule["pending-recompute"]["schedule"]
+
+
+@pytest.mark.django_db
+def test_a_shard_retries_a_transient_database_error_and_fails_at_once_on_a_bug(monkeypatch, request):
+    from django.db import OperationalError
+
+    from metrics import tasks
+    from metrics.recompute import shards
+
+    calls = []
+
+    def flaky(*args):
+        calls.append(args)
+        if len(calls) < 3:
+            raise OperationalError("server closed the connection unexpectedly")
+        return {"version": 1, "first_customer_id": 1}
+
+    conf = tasks.compute_shard.app.conf
+    propagates = conf.task_eager_propagates
+    conf.task_eager_propagates = False  # results, not raises
+    request.addfinalizer(lambda: setattr(conf, "task_eager_propagates", propagates))
+    monkeypatch.setattr(shards, "compute_shard", flaky)
+    result = tasks.compute_shard.apply(args=(1, "2026-01-01", None, 1, 9))
+    assert result.successful() and len(calls) == 3  # retried past the dropped connection
+
+    calls.clear()
+
+    def buggy(*args):
+        calls.append(args)
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(shards, "compute_shard", buggy)
+    result = tasks.compute_shard.apply(args=(1, "2026-01-01", None, 1, 9))
+    assert result.failed() and len(calls) == 1  # not retried: it would fail the same way
+    assert "ZeroDivisionError" in RecomputeStatus.get().last_error  # the admins' notice says why
 
 
 def test_two_worker_processes_share_the_shards_and_agree_with_one_process(tmp_path):

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
 
-from accounts.scoping import Visibility
+from metrics.scoping import visibility
 from metrics import queries
 from metrics.recompute.triggers import UNREACHABLE
 
@@ -32,7 +32,7 @@ def page_key(request) -> str | None:
         return None
     behind = status.as_of is not None and status.as_of < timezone.localdate()
     # Admins' notice of a change waiting too long (web/health.py) appears without a recompute.
-    lagging = pending and Visibility.for_user(request.user).is_admin and recompute_health()["behind"]
+    lagging = pending and visibility(request).is_admin and recompute_health()["behind"]
     parts = [request.session.session_key, request.user.pk, request.user.role, request.get_full_path(), status.generation, pending, behind,
              status.last_error_at, lagging]  # fmt: skip
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from metrics import queries
 from metrics.queries import FIGURES, Scope
+from metrics.vocabulary import MONTH, TTM
 
 from .links import drill_url
 
@@ -44,10 +45,10 @@ def trend_chart(snapshots, lines: Sequence[TrendLine]) -> dict:
 
 def standard_trend(snapshots, scope: Scope, prefix: str = "") -> list[TrendLine]:
     return [
-        TrendLine(f"{prefix}NRR (TTM)", scope, "ttm", "nrr"),
-        TrendLine(f"{prefix}GRR (TTM)", scope, "ttm", "grr"),
-        TrendLine(f"{prefix}NRR (month)", scope, "month", "nrr", "thin"),
-        TrendLine(f"{prefix}GRR (month)", scope, "month", "grr", "thin"),
+        TrendLine(f"{prefix}NRR (TTM)", scope, TTM, "nrr"),
+        TrendLine(f"{prefix}GRR (TTM)", scope, TTM, "grr"),
+        TrendLine(f"{prefix}NRR (month)", scope, MONTH, "nrr", "thin"),
+        TrendLine(f"{prefix}GRR (month)", scope, MONTH, "grr", "thin"),
     ]
 
 

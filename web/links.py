@@ -8,24 +8,20 @@ from datetime import date
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 
-from accounts.scoping import Visibility
-from metrics.models import Granularity
-from metrics.queries import ATTRIBUTE_SCOPES, UNASSIGNED, Scope
+from metrics.scoping import Visibility
+from metrics.queries import Scope
+from metrics.vocabulary import COMPANY, OWNER, TEAM, UNASSIGNED
 
-ROLES = ("csm", "am")
 
 
 def scope_params(scope: Scope) -> dict[str, str]:
     params = {"scope": scope.type}
-    if scope.type in ("team", "owner"):
+    if scope.type in (TEAM, OWNER):
         params["key"] = str(scope.object_id) if scope.object_id else UNASSIGNED
         params["role"] = scope.role
-    elif scope.type != "company":
+    elif scope.type != COMPANY:
         params["key"] = scope.key
     return params
 
@@ -46,33 +42,5 @@ def drilldown_path() -> str:
 
 
 def scope_from_params(vis: Visibility, params) -> Scope:
-    """The scope a drill-down asks for, or 404 when it is malformed or not the viewer's to see."""
-    scope_type, key, role = params.get("scope", "company"), params.get("key", ""), params.get("role", "")
-    if scope_type == "company" and vis.sees_everything:
-        return Scope.company()
-    if scope_type in ATTRIBUTE_SCOPES and key and vis.sees_everything:
-        return Scope(scope_type, key)
-    if scope_type not in ("team", "owner") or role not in ROLES:
-        raise Http404("No such scope.")
-    if key == UNASSIGNED:
-        if not vis.sees_everything:
-            raise Http404("No such scope.")
-        return Scope(scope_type, UNASSIGNED, role)
-    if not key.isdigit():
-        raise Http404("No such scope.")
-    if scope_type == "team":
-        return Scope.team(get_object_or_404(vis.teams(), pk=int(key)), role)
-    return Scope.owner(get_object_or_404(vis.users(), pk=int(key)), role)
-
-
-def granularity_and_period(params) -> tuple[str, date]:
-    granularity = params.get("granularity", "")
-    if granularity not in Granularity.values:
-        raise Http404("Unknown granularity.")
-    try:
-        period_start = parse_date(params.get("period", ""))
-    except ValueError:
-        period_start = None
-    if period_start is None:
-        raise Http404("The period must be an ISO date (YYYY-MM-DD).")
-    return granularity, period_start
+    """The scope a drill-down link asks for; the scoping module says whether the viewer may see it."""
+    return vis.scope(params.get("scope", COMPANY), params.get("key", ""), params.get("role", ""))

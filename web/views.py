@@ -16,32 +16,27 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 
 from accounts.models import Team, TeamFunction, User
-from accounts.scoping import Visibility
+from metrics.scoping import Visibility, visibility
 from metrics import queries
 from metrics.export import csv_cell
+from metrics.vocabulary import (
+    AM, COMPANY, CSM, MONTH, OWNER, QUARTER, ROLE_LABELS, ROLES, SCOPE_TYPES, SLICES, TEAM, TTM, UNASSIGNED,
+)
 from metrics.models import ChurnCase, Granularity, Movement, RetentionSnapshot
-from metrics.queries import ATTRIBUTE_SCOPES, FIGURES, UNASSIGNED, Scope
+from metrics.queries import FIGURES, Scope
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Inputs
 
 from .caching import cached_by_generation
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
-from .links import ROLES, granularity_and_period, scope_from_params
+from .forms import PeriodForm, required_period
+from .links import scope_from_params
 from .templatetags.retention_format import period_label
 
-SLICE_LABELS = {
-    "segment": "Segment",
-    "region": "Region",
-    "industry": "Industry",
-    "use_case": "Use case",
-    "tenure": "Tenure band",
-    "product": "Product",
-}
-ROLE_LABELS = {"csm": "CSM", "am": "AM"}
-HEADLINE_PERIODS = (("Last complete month", "month"), ("Last complete quarter", "quarter"), ("Trailing twelve months", "ttm"))
+SLICE_LABELS = {scope_type: SCOPE_TYPES[scope_type] for scope_type in SLICES}
+HEADLINE_PERIODS = (("Last complete month", MONTH), ("Last complete quarter", QUARTER), ("Trailing twelve months", TTM))
 
 
 def visible_snapshots(vis: Visibility):
@@ -102,27 +97,22 @@ class PeriodPick:
 
 def pick_period(request, snapshots, scope: Scope) -> PeriodPick:
     """The period asked for, or by default the scope's last complete one."""
-    granularity = request.GET.get("granularity", "month")
-    if granularity not in Granularity.values:
-        granularity = "month"
+    granularity, asked_start = PeriodForm(request.GET).asked()
+    granularity = granularity or MONTH
     available = queries.periods(snapshots, scope, granularity)
     pick = PeriodPick(granularity, options=[(s.isoformat(), period_label(granularity, s, e)) for s, e, _ in available])
     if not available:
         return pick
-    try:
-        requested = parse_date(request.GET.get("period", ""))
-    except ValueError:
-        requested = None
     by_start = {s: (s, e) for s, e, _ in available}
     complete = [(s, e) for s, e, partial in available if not partial]
-    pick.start, pick.end = by_start.get(requested) or (complete or available)[0]
+    pick.start, pick.end = by_start.get(asked_start) or (complete or available)[0]
     return pick
 
 
 @login_required
 def home(request):
     """Each role's natural view: the company, the team it leads, or its own book."""
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     if vis.can_see_company():
         return redirect("company")
     team = vis.teams().order_by("name").first()
@@ -134,12 +124,12 @@ def home(request):
 @login_required
 @cached_by_generation
 def company(request):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     if not vis.can_see_company():
         raise PermissionDenied("The company view is for executives and admins.")
     snapshots = visible_snapshots(vis)
     slice_type = request.GET.get("slice", "")
-    slice_type = slice_type if slice_type in ATTRIBUTE_SCOPES else ""
+    slice_type = slice_type if slice_type in SLICES else ""
     slice_values = queries.scope_keys(snapshots, slice_type) if slice_type else []
     slice_key = request.GET.get("key", "")
     slice_key = slice_key if slice_key in slice_values else ""
@@ -148,7 +138,7 @@ def company(request):
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
     team_tables, slice_rows = [], []
-    if row and scope.type == "company":
+    if row and scope.type == COMPANY:
         team_tables = [
             {"label": ROLE_LABELS[role], "testid": f"teams-{role}", "items": team_items(snapshots, pick, role)} for role in ROLES
         ]
@@ -172,7 +162,7 @@ def company(request):
         "slice_key": slice_key,
         "slice_values": slice_values,
         "slice_rows": slice_rows,
-        "has_data": snapshots.filter(scope_type="company").exists(),
+        "has_data": snapshots.filter(scope_type=COMPANY).exists(),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
     }
@@ -190,7 +180,7 @@ def period_query(pick: PeriodPick, **extra) -> str:
 
 def team_items(snapshots, pick: PeriodPick, role: str) -> list[dict]:
     """Each team's row of a period for one role, linked to its team page (none for unassigned)."""
-    rows = queries.snapshot_rows(snapshots, "team", pick.granularity, pick.start, role=role)
+    rows = queries.snapshot_rows(snapshots, TEAM, pick.granularity, pick.start, role=role)
     teams = {t.name: t for t in Team.objects.filter(name__in=[r.scope_key for r in rows])}
     items = []
     for r in rows:
@@ -202,24 +192,24 @@ def team_items(snapshots, pick: PeriodPick, role: str) -> list[dict]:
 
 # Team view columns per role: CSMs answer for GRR, account managers for NRR and expansion.
 TEAM_COLUMNS = {
-    "csm": [
+    CSM: [
         ("starting_arr", "Starting ARR"), ("churn", "Churn"), ("contraction", "Contraction"), ("grr", "GRR"),
         ("nrr", "NRR"), ("ending_arr", "Ending ARR"), ("logos_churned", "Churned logos"),
     ],
-    "am": [
+    AM: [
         ("starting_arr", "Starting ARR"), ("upsell", "Upsell"), ("cross_sell", "Cross-sell"), ("expansion", "Expansion"),
         ("nrr", "NRR"), ("grr", "GRR"), ("ending_arr", "Ending ARR"),
     ],
 }  # fmt: skip
-ACCOUNTABLE = {"csm": "grr", "am": "nrr"}
+ACCOUNTABLE = {CSM: "grr", AM: "nrr"}
 
 
 def other_role(role: str) -> str:
-    return "am" if role == "csm" else "csm"
+    return AM if role == CSM else CSM
 
 
 def default_role_for_team(team: Team) -> str:
-    return "am" if team.function == TeamFunction.ACCOUNT_MANAGEMENT else "csm"
+    return AM if team.function == TeamFunction.ACCOUNT_MANAGEMENT else CSM
 
 
 def sort_owner_rows(rows: list[dict], sort: str) -> list[dict]:
@@ -250,7 +240,7 @@ def sort_headers(columns, sort: str, pick: PeriodPick, role: str) -> list[dict]:
 @login_required
 @cached_by_generation
 def team(request, team_id: int):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     team = get_object_or_404(vis.teams(), pk=team_id)
     role = request.GET.get("role", "")
     role = role if role in ROLES else default_role_for_team(team)
@@ -266,7 +256,7 @@ def team(request, team_id: int):
         by_email = {
             r.scope_key: r
             for r in snapshots.filter(
-                scope_type="owner", role=role, granularity=pick.granularity, period_start=pick.start,
+                scope_type=OWNER, role=role, granularity=pick.granularity, period_start=pick.start,
                 scope_key__in=[u.email for u in owners],
             )
         }  # fmt: skip
@@ -280,7 +270,8 @@ def team(request, team_id: int):
         "role": role,
         "role_label": ROLE_LABELS[role],
         "accountable": ACCOUNTABLE[role],
-        "other_role": other_role(role) if other_role(role) in roles_with_rows(snapshots, "team", team.name) else "",
+        "other_role": other_role(role) if other_role(role) in roles_with_rows(snapshots, TEAM, team.name) else "",
+        "other_role_label": ROLE_LABELS[other_role(role)],
         "scope": scope,
         "pick": pick,
         "row": row,
@@ -304,12 +295,12 @@ def roles_with_rows(snapshots, scope_type: str, key: str) -> set[str]:
 @login_required
 @cached_by_generation
 def owner(request, user_id: int):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     user = get_object_or_404(vis.users(), pk=user_id)
     snapshots = visible_snapshots(vis)
-    roles = roles_with_rows(snapshots, "owner", user.email)
+    roles = roles_with_rows(snapshots, OWNER, user.email)
     role = request.GET.get("role", "")
-    role = role if role in ROLES else "am" if roles == {"am"} else "csm"
+    role = role if role in ROLES else AM if roles == {AM} else CSM
     scope = Scope.owner(user, role)
     pick = pick_period(request, snapshots, scope)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
@@ -321,17 +312,14 @@ def owner(request, user_id: int):
         book = shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
         movers = shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
         cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
-        team_id = queries.team_of_owner(inputs.version, user.pk, pick.start)
-        # The team's totals to compare against: for leads, executives, admins and the team's members.
-        if team_id and (vis.sees_everything or team_id in vis.benchmark_team_ids):
-            team = Team.objects.filter(pk=team_id).first()
-        team_page = team is not None and vis.teams().filter(pk=team.pk).exists()
+        team = vis.benchmark_team(queries.team_of_owner(inputs.version, user.pk, pick.start))
+        team_page = team is not None and vis.may_open_team(team.pk)
     lines = standard_trend(snapshots, scope)
     if team is not None:
         team_scope = Scope.team(team, role)
         lines += [
-            TrendLine(f"{team.name} NRR (TTM)", team_scope, "ttm", "nrr", "dashed"),
-            TrendLine(f"{team.name} GRR (TTM)", team_scope, "ttm", "grr", "dashed"),
+            TrendLine(f"{team.name} NRR (TTM)", team_scope, TTM, "nrr", "dashed"),
+            TrendLine(f"{team.name} GRR (TTM)", team_scope, TTM, "grr", "dashed"),
         ]
     context = {
         "owner": user,
@@ -340,6 +328,7 @@ def owner(request, user_id: int):
         "role": role,
         "role_label": ROLE_LABELS[role],
         "other_role": other_role(role) if other_role(role) in roles else "",
+        "other_role_label": ROLE_LABELS[other_role(role)],
         "other_role_query": period_query(pick, role=other_role(role)),
         "scope": scope,
         "pick": pick,
@@ -364,9 +353,9 @@ CSV_COLUMNS = [
 
 
 def scope_title(scope: Scope) -> str:
-    if scope.type == "company":
+    if scope.type == COMPANY:
         return "Company"
-    if scope.type in ("team", "owner"):
+    if scope.type in (TEAM, OWNER):
         return f"{scope.type.capitalize()} {scope.key} ({ROLE_LABELS[scope.role]})"
     return f"{SLICE_LABELS[scope.type]}: {scope.key}"
 
@@ -378,9 +367,9 @@ DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr":
 @login_required
 @cached_by_generation
 def drilldown(request):
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     scope = scope_from_params(vis, request.GET)
-    granularity, period_start = granularity_and_period(request.GET)
+    granularity, period_start = required_period(request.GET)
     figure_name = request.GET.get("figure", "")
     if figure_name and figure_name not in FIGURES:
         raise Http404("Unknown figure.")
@@ -465,12 +454,12 @@ def back_url(scope: Scope, granularity: str, period_start: date) -> str:
     """The page the figure came from, on the same period."""
     params = QueryDict(mutable=True)
     params.update({"granularity": granularity, "period": period_start.isoformat()})
-    if scope.type in ("team", "owner"):
+    if scope.type in (TEAM, OWNER):
         if not scope.object_id:  # unassigned: listed on the company page
             return f"{reverse('company')}?{params.urlencode()}"
         params["role"] = scope.role
         return f"{reverse(scope.type, args=[scope.object_id])}?{params.urlencode()}"
-    if scope.type != "company":
+    if scope.type != COMPANY:
         params.update({"slice": scope.type, "key": scope.key})
     return f"{reverse('company')}?{params.urlencode()}"
 

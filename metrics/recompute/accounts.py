@@ -35,14 +35,13 @@ from django.db import connections
 
 from metrics.engine import ONE_DAY, AccountFigures, Period, add_months, month_end
 from metrics.models import Customer, SnapshotAssignment, SnapshotCustomer, SnapshotLine, SnapshotMembership
-from metrics.queries import ATTRIBUTE_COLUMNS, FIGURES, Figure, Scope, recompute_status
+from metrics.queries import FIGURES, Figure, Scope, recompute_status
+from metrics.vocabulary import (
+    COHORT_MOVEMENTS, COMPANY, CUSTOMER_ATTRIBUTES, MONTH, MOVEMENTS, NO_CHANGE, OWNER, PRODUCT, QUARTER, ROLES, TEAM, TENURE,
+    TENURE_BANDS, TTM, UNKNOWN, YEAR,
+)
 
-ROLES = ("csm", "am")
-MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn", "none")
-COHORT_MOVEMENTS = frozenset({"expansion", "contraction", "churn", "none"})
-UNKNOWN = "unknown"
-ATTRIBUTES = ("segment", "region", "industry", "use_case")
-TENURE_BANDS = ((24, "24+"), (12, "12-24"), (6, "6-12"))  # below 6 whole months: "0-6"
+ATTRIBUTES = CUSTOMER_ATTRIBUTES
 # Sort keys: the row column (SQL alias) each sorts on.
 SORTS = {
     "name": None,
@@ -60,7 +59,7 @@ SNAP_CUSTOMER = SnapshotCustomer._meta.db_table
 CUSTOMER = Customer._meta.db_table
 PAGE_NAMES = {"name": "COALESCE(c.name, '')", "external_id": "COALESCE(c.external_id, '')"}
 OUTER_NAMES = {"name": "o.sort_name", "external_id": "o.sort_external_id"}
-PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12, "ttm": 12}
+PERIOD_MONTHS = {MONTH: 1, QUARTER: 3, YEAR: 12, TTM: 12}
 CSV_FETCH_ROWS = 2000
 
 
@@ -102,7 +101,7 @@ class Visible:
 
     @classmethod
     def of(cls, visibility) -> Visible | None:
-        """From ``accounts.scoping.Visibility``: None for those who see everything."""
+        """From ``metrics.scoping.Visibility``: None for those who see everything."""
         attribution = visibility.attribution()
         return None if attribution is None else cls(*attribution)
 
@@ -243,9 +242,9 @@ class _Query:
         self.filters = filters or Filters()
         if movement is not None and movement not in MOVEMENTS:
             raise ValueError(f"Unknown movement {movement!r}.")
-        if scope is not None and scope.type not in ("company", "team", "owner", "product", "tenure", *ATTRIBUTES):
+        if scope is not None and scope.type not in (COMPANY, TEAM, OWNER, PRODUCT, TENURE, *ATTRIBUTES):
             raise ValueError(f"Unknown scope type {scope.type!r}.")
-        if scope is not None and scope.type in ("team", "owner") and scope.role not in ROLES:
+        if scope is not None and scope.type in (TEAM, OWNER) and scope.role not in ROLES:
             raise ValueError(f"A {scope.type} scope needs role csm or am, not {scope.role!r}.")
 
     # -- days
@@ -310,7 +309,7 @@ class _Query:
         ``whole months from f to s >= k`` is ``f <= s minus k months`` (day clamped to the month's
         end), so the bands are plain date comparisons that both databases do alike.
         """
-        cases = " ".join(f"WHEN {first_day} <= {self.q.p(_months_before(self.s, k))} THEN '{label}'" for k, label in TENURE_BANDS)
+        cases = " ".join(f"WHEN {first_day} <= {self.q.p(_months_before(self.s, k))} THEN '{label}'" for k, label in TENURE_BANDS if k > 0)
         return f"CASE {cases} ELSE '0-6' END"
 
     def _tenure_condition(self, column: str, band: str) -> str:
@@ -342,9 +341,9 @@ class _Query:
         conditions = []
         scope = self.scope
         if scope is not None:
-            if scope.type == "owner":
+            if scope.type == OWNER:
                 conditions.append(self._owner_condition(column, scope.role, scope.object_id))
-            elif scope.type == "team":
+            elif scope.type == TEAM:
                 conditions.append(self._team_condition(column, scope.role, scope.object_id))
             elif scope.type in ATTRIBUTES:
                 conditions.append(self._attribute_condition(column, scope.type, scope.key))
@@ -380,7 +379,7 @@ class _Query:
     @property
     def cohort_only(self) -> bool:
         """Every scope but the company's counts only its cohort (starting ARR above zero)."""
-        return self.scope is not None and self.scope.type not in ("company", "product")
+        return self.scope is not None and self.scope.type not in (COMPANY, PRODUCT)
 
     @property
     def wanted(self) -> frozenset[str]:
@@ -884,7 +883,7 @@ def top_movers(
     connection = connections[using]
     query = _Query(connection, version, period, scope, figure, None, visible, None)
     # The movements that change ARR: "none" rows never move.
-    moved = [m for m in (query.figure.movements if query.figure else MOVEMENTS) if m != "none"]
+    moved = [m for m in (query.figure.movements if query.figure else MOVEMENTS) if m != NO_CHANGE]
     query.figure = Figure("moved", "", tuple(moved), None)
     sql = query.decorated_select(["-abs_change", "name"], count, 0)
     return [_row(period, record) for record in _fetch(connection, sql, query.q.params)]

@@ -19,6 +19,8 @@ memberships of a user) never overlap, so "the span covering day d" is unique.
 
 from __future__ import annotations
 
+import io
+import json
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,9 +30,12 @@ from decimal import Decimal
 import numpy as np
 
 from metrics.engine import (
-    ATTRIBUTE_SCOPES, ROLES, TENURE_BANDS, TOTAL_FIELDS, UNKNOWN, AccountMovement, Case, Dataset, Period, Result,
-    RetentionRow, ScopeKey, Totals, classify, first_revenue_day, periods_between, retention_row,
+    TOTAL_FIELDS, AccountMovement, Case, Dataset, Period, Result, RetentionRow, ScopeKey, Totals, classify,
+    first_revenue_day, periods_between, retention_row,
 )  # fmt: skip
+from metrics.vocabulary import (
+    AM, COMPANY, CSM, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, ROLES, TEAM, TENURE, TENURE_BANDS, UNKNOWN,
+)
 
 ONE_DAY = timedelta(days=1)
 OPEN = 2**22 - 1  # the "stop" day of an open span: after every date (date.max is day 3,652,059)
@@ -263,7 +268,7 @@ class Inputs:
         if len(np.unique(customer_ids)) != len(customer_ids):
             raise ValueError("a customer is listed twice")
         attributes = {scope: _labels_and_codes([row[column] or UNKNOWN for row in customers])
-                      for column, scope in enumerate(ATTRIBUTE_SCOPES, start=1)}  # fmt: skip
+                      for column, scope in enumerate(CUSTOMER_ATTRIBUTES, start=1)}  # fmt: skip
         products, revenue_lines = _encode_lines(customer_ids, lines)
         user_ids, team_ids, role_spans, membership_spans = _encode_ownership(customer_ids, assignments, memberships)
         first_day = None
@@ -339,20 +344,6 @@ class Partial:
             name: value if name in ("logos_start", "logos_churned") else cents_to_decimal(value)
             for name, value in fields.items()
         })  # fmt: skip
-
-    def to_payload(self) -> dict:
-        """Plain JSON: keys as [granularity, ISO start, scope type, scope key, role]."""
-        keys = [[g, start.isoformat(), scope_type, key, role] for g, start, scope_type, key, role in self.totals]
-        return {"fields": list(TOTAL_FIELDS), "keys": keys, "totals": [list(v) for v in self.totals.values()]}
-
-    @classmethod
-    def from_payload(cls, payload: dict) -> Partial:
-        if list(payload["fields"]) != list(TOTAL_FIELDS):
-            raise ValueError("the payload's fields are not this engine's")
-        partial = cls()
-        for (g, start, scope_type, key, role), values in zip(payload["keys"], payload["totals"]):
-            partial._put((g, date.fromisoformat(start), scope_type, key, role), tuple(int(v) for v in values))
-        return partial
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Partial) and self.totals == other.totals
@@ -476,10 +467,10 @@ class _ScopeLayout:
     def __init__(self, book: _Book):
         inputs = book.inputs
         owners = [None] + [int(u) for u in inputs.user_ids]
-        self.blocks: list[tuple[str, str, list]] = [("company", "", [""])]
-        self.blocks += [("owner", role, owners) for role in ROLES]
-        self.blocks += [(scope, "", inputs.attributes[scope][0]) for scope in ATTRIBUTE_SCOPES]
-        self.blocks += [("tenure", "", list(TENURE_LABELS))]
+        self.blocks: list[tuple[str, str, list]] = [(COMPANY, "", [""])]
+        self.blocks += [(OWNER, role, owners) for role in ROLES]
+        self.blocks += [(scope, "", inputs.attributes[scope][0]) for scope in CUSTOMER_ATTRIBUTES]
+        self.blocks += [(TENURE, "", list(TENURE_LABELS))]
         self.offsets = np.cumsum([0] + [len(labels) for _, _, labels in self.blocks])
         self.size = int(self.offsets[-1])
 
@@ -487,7 +478,7 @@ class _ScopeLayout:
         """(customer, block) -> slot, in the order of ``blocks``."""
         codes = [np.zeros(len(customers), dtype=np.int64)]
         codes += [book.owners_on(role, start, customers) for role in ROLES]
-        codes += [book.inputs.attributes[scope][1][customers] for scope in ATTRIBUTE_SCOPES]
+        codes += [book.inputs.attributes[scope][1][customers] for scope in CUSTOMER_ATTRIBUTES]
         codes += [book.tenure_codes(customers, start)]
         return np.column_stack(codes) + self.offsets[:-1]
 
@@ -562,40 +553,119 @@ def _periods_by_start(periods: Iterable[Period]) -> dict[date, list[Period]]:
     return grouped
 
 
-def _add_block(partial: Partial, period: Period, scope_type: str, role: str, labels, table: np.ndarray) -> None:
-    """The non-empty cohorts of one scope block (the company's totals always)."""
-    rows = range(len(labels)) if scope_type == "company" else np.flatnonzero(table[:, LOGOS] > 0)
-    values = table.tolist()
-    for row in rows:
-        partial._put((period.granularity, period.start, scope_type, labels[row], role), tuple(values[row]))
-
-
 def partial_totals(inputs: Inputs, periods: Sequence[Period]) -> Partial:
     """Every scope of every period, summed over the customers of ``inputs``."""
-    book = _Book(inputs, periods)
-    return _partial_totals(book, periods)
+    return block_totals(inputs, periods).to_partial()
 
 
-def _partial_totals(book: _Book, periods: Sequence[Period]) -> Partial:
+def block_totals(inputs: Inputs, periods: Sequence[Period]) -> BlockTotals:
+    """``partial_totals`` as dense tables, the form a full run's shards are summed in."""
+    return _block_totals(_Book(inputs, periods), periods)
+
+
+def _block_totals(book: _Book, periods: Sequence[Period]) -> BlockTotals:
     layout = _ScopeLayout(book)
     teams = [None] + [int(t) for t in book.inputs.team_ids]
-    partial = Partial()
+    result = BlockTotals([(p.granularity, p.start) for p in periods])
+    for scope_type, role, labels in layout.blocks:
+        result.new_block(scope_type, role, labels)
+    for role in ROLES:
+        result.new_block(TEAM, role, teams)
+    result.new_block(PRODUCT, "", book.inputs.products)
+    row = {(p.granularity, p.start): index for index, p in enumerate(periods)}
     for start, same_start in _periods_by_start(periods).items():
         cohort = _Cohort(book, layout, start)
         for period in same_start:
+            i = row[(period.granularity, period.start)]
             totals = cohort.scope_totals(period)
             for (scope_type, role, labels), first in zip(layout.blocks, layout.offsets):
-                _add_block(partial, period, scope_type, role, labels, totals[first : first + len(labels)])
+                result.tables[(scope_type, role)][i] = totals[first : first + len(labels)]
             for role in ROLES:
-                _add_block(partial, period, "team", role, teams, cohort.team_totals(totals, role))
-            _add_block(partial, period, "product", "", book.inputs.products, cohort.product_totals(period))
-    return partial
+                result.tables[(TEAM, role)][i] = cohort.team_totals(totals, role)
+            result.tables[(PRODUCT, "")][i] = cohort.product_totals(period)
+    return result
+
+
+class BlockTotals:
+    """A ``Partial`` as dense int64 tables: per scope block (scope type, role), its labels (owner
+    and team ids, attribute values, products) and a (period, label, TOTAL_FIELDS) array.
+
+    The shards of a full run share its periods, so summing them aligns a few thousand labels
+    and adds arrays, instead of merging a dict entry per period and scope (1.8 million at
+    300,000 customers, 5.7 s in Python).
+    """
+
+    def __init__(self, periods: list[tuple[str, date]]):
+        self.periods = list(periods)
+        self.labels: dict[tuple[str, str], list] = {}
+        self.tables: dict[tuple[str, str], np.ndarray] = {}
+
+    def new_block(self, scope_type: str, role: str, labels: Sequence) -> None:
+        self.labels[(scope_type, role)] = list(labels)
+        self.tables[(scope_type, role)] = np.zeros((len(self.periods), len(labels), len(TOTAL_FIELDS)), dtype=np.int64)
+
+    def add(self, other: BlockTotals) -> BlockTotals:
+        """Add another shard's tables, in place (its labels may be others, or in another order)."""
+        if other.periods != self.periods:
+            raise ValueError("partial totals of different periods cannot be added")
+        for block, labels in other.labels.items():
+            if block not in self.labels:
+                self.labels[block], self.tables[block] = list(labels), other.tables[block].copy()
+                continue
+            mine = self.labels[block]
+            position = {label: index for index, label in enumerate(mine)}
+            missing = [label for label in labels if label not in position]
+            if missing:
+                position.update((label, len(mine) + offset) for offset, label in enumerate(missing))
+                mine.extend(missing)
+                extra = np.zeros((len(self.periods), len(missing), len(TOTAL_FIELDS)), dtype=np.int64)
+                self.tables[block] = np.concatenate([self.tables[block], extra], axis=1)
+            columns = np.array([position[label] for label in labels], dtype=np.int64)
+            self.tables[block][:, columns] += other.tables[block]  # labels are unique: no lost adds
+        return self
+
+    def to_partial(self) -> Partial:
+        """The company's totals always; another scope's where its cohort is not empty."""
+        partial = Partial()
+        for (scope_type, role), labels in self.labels.items():
+            table = self.tables[(scope_type, role)]
+            for i, (granularity, start) in enumerate(self.periods):
+                values = table[i]
+                rows = range(len(labels)) if scope_type == COMPANY else np.flatnonzero(values[:, LOGOS] > 0)
+                listed = values.tolist()
+                for row in rows:
+                    partial._put((granularity, start, scope_type, labels[row], role), tuple(listed[row]))
+        return partial
+
+    def to_bytes(self) -> bytes:
+        """A compressed ``.npz``: the tables, and the periods and labels as JSON (no pickle)."""
+        blocks = list(self.labels)
+        meta = {
+            "fields": list(TOTAL_FIELDS),
+            "periods": [[g, start.isoformat()] for g, start in self.periods],
+            "blocks": [[scope_type, role, self.labels[(scope_type, role)]] for scope_type, role in blocks],
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **{f"t{i}": self.tables[b] for i, b in enumerate(blocks)})
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> BlockTotals:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            meta = json.loads(str(stored["meta"]))
+            if meta["fields"] != list(TOTAL_FIELDS):
+                raise ValueError("the stored totals' fields are not this engine's")
+            result = cls([(g, date.fromisoformat(start)) for g, start in meta["periods"]])
+            for i, (scope_type, role, labels) in enumerate(meta["blocks"]):
+                result.labels[(scope_type, role)] = labels
+                result.tables[(scope_type, role)] = stored[f"t{i}"]
+        return result
 
 
 # --- retention rows -----------------------------------------------------------------------
 
 SCOPE_ORDER = {
-    name: rank for rank, name in enumerate(("company", "team", "owner", *ATTRIBUTE_SCOPES, "tenure", "product"))
+    name: rank for rank, name in enumerate((COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES, TENURE, PRODUCT))
 }
 
 
@@ -606,12 +676,12 @@ def retention_rows(partial: Partial, periods: Iterable[Period]) -> list[Retentio
     Ordered by period, then scope type, key and role (the reference keeps its dict's order).
     """
     by_period = {(p.granularity, p.start): p for p in periods}
-    rows = [retention_row(p, "company", "", "", partial.totals_of((p.granularity, p.start, "company", "", "")))
+    rows = [retention_row(p, COMPANY, "", "", partial.totals_of((p.granularity, p.start, COMPANY, "", "")))
             for p in by_period.values()]  # fmt: skip
     rank = {period_key: index for index, period_key in enumerate(by_period)}
     others = [
         key for key, values in partial.totals.items()
-        if key[2] != "company" and (key[0], key[1]) in by_period and values[LOGOS] > 0
+        if key[2] != COMPANY and (key[0], key[1]) in by_period and values[LOGOS] > 0
     ]  # fmt: skip
     others.sort(key=lambda k: (rank[(k[0], k[1])], SCOPE_ORDER.get(k[2], 99), k[2], k[3] is None,
                                0 if k[3] is None else k[3], k[4]))  # fmt: skip
@@ -641,7 +711,7 @@ def _period_accounts(book: _Book, period: Period) -> list[AccountMovement]:
     teams = {role: team_of[owners[role]].tolist() for role in ROLES}
     owners = {role: codes.tolist() for role, codes in owners.items()}
     tenure = book.tenure_codes(customers, period.start).tolist()
-    attributes = {scope: inputs.attributes[scope] for scope in ATTRIBUTE_SCOPES}
+    attributes = {scope: inputs.attributes[scope] for scope in CUSTOMER_ATTRIBUTES}
     pairs_by_customer = _held_pairs(book, period)
     rows: list[AccountMovement] = []
     for i, customer in enumerate(customers.tolist()):
@@ -653,8 +723,8 @@ def _period_accounts(book: _Book, period: Period) -> list[AccountMovement]:
         common = dict(
             granularity=period.granularity, period_start=period.start, period_end=period.end, partial=period.partial,
             customer_id=int(inputs.customer_ids[customer]),
-            csm_owner=book.owner_label(owners["csm"][i]), csm_team=book.team_label(teams["csm"][i]),
-            am_owner=book.owner_label(owners["am"][i]), am_team=book.team_label(teams["am"][i]),
+            csm_owner=book.owner_label(owners[CSM][i]), csm_team=book.team_label(teams[CSM][i]),
+            am_owner=book.owner_label(owners[AM][i]), am_team=book.team_label(teams[AM][i]),
             **{scope: labels[codes[customer]] for scope, (labels, codes) in attributes.items()},
             tenure_band=TENURE_LABELS[tenure[i]],
         )  # fmt: skip
@@ -718,10 +788,10 @@ def cases(inputs: Inputs, today: date, since: date | None = None) -> list[Case]:
     def label(ids: np.ndarray, codes: np.ndarray, held: np.ndarray) -> list[int | None]:
         return [int(ids[c]) if h else None for c, h in zip(codes.tolist(), held.tolist())]
 
-    csm_owner = label(inputs.user_ids, owners["csm"], owners["csm"] >= 0)
-    csm_team = label(inputs.team_ids, teams["csm"], (owners["csm"] >= 0) & (teams["csm"] >= 0))
-    am_owner = label(inputs.user_ids, owners["am"], owners["am"] >= 0)
-    am_team = label(inputs.team_ids, teams["am"], (owners["am"] >= 0) & (teams["am"] >= 0))
+    csm_owner = label(inputs.user_ids, owners[CSM], owners[CSM] >= 0)
+    csm_team = label(inputs.team_ids, teams[CSM], (owners[CSM] >= 0) & (teams[CSM] >= 0))
+    am_owner = label(inputs.user_ids, owners[AM], owners[AM] >= 0)
+    am_team = label(inputs.team_ids, teams[AM], (owners[AM] >= 0) & (teams[AM] >= 0))
     customer_ids = inputs.customer_ids[customer].tolist()
     return [
         Case(customer_ids[i], from_day_number(d), "churn" if after_i == 0 else "contraction",
@@ -741,6 +811,6 @@ def compute(data: Dataset, today: date, fiscal_year_start_month: int = 1) -> Res
     periods = periods_between(first_day, today, fiscal_year_start_month)
     inputs = Inputs.from_dataset(data)
     book = _Book(inputs, periods)
-    rows = retention_rows(_partial_totals(book, periods), periods)
+    rows = retention_rows(_block_totals(book, periods).to_partial(), periods)
     movements = [row for period in periods for row in _period_accounts(book, period)]
     return Result(periods, rows, movements, cases(inputs, today))

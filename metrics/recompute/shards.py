@@ -10,7 +10,6 @@ partials and swaps the new figures and input version in at once. The Celery task
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -102,14 +101,14 @@ def compute_shard(version: int, as_of: str, first_day: str | None, lo: int, hi: 
         loading.freeze_range(version, lo, hi)
         inputs = loading.frozen_inputs(version, id_range=(lo, hi))
         loaded = time.monotonic()
-        partial = engine.partial_totals(inputs, periods)
+        totals = engine.block_totals(inputs, periods)
         computed = time.monotonic()
         cases = engine.cases(inputs, day)
         # Merging cases takes the recompute lock (to the commit, a second at most): an incremental
         # run, or another full run's shard over the same customers, must not insert them too.
         writing.acquire_lock()
         writing.merge_cases(cases, id_range=(lo, hi))
-        ShardResult.objects.update_or_create(version=version, first_customer_id=lo, defaults={"payload": json.dumps(partial.to_payload())})
+        ShardResult.objects.update_or_create(version=version, first_customer_id=lo, defaults={"totals": totals.to_bytes()})
     log.info("shard %d-%d: frozen and loaded in %.1f s, computed in %.1f s, cases merged in %.1f s",
              lo, hi, loaded - started, computed - loaded, time.monotonic() - computed)  # fmt: skip
     return {"version": version, "first_customer_id": lo}
@@ -121,9 +120,11 @@ def finish_full(run: FullRun) -> RunSummary:
     results = ShardResult.objects.filter(version=run.version)
     if results.count() != len(run.shards):
         raise RuntimeError(f"full recompute {run.version}: {results.count()} of {len(run.shards)} shards are in")
-    total = engine.Partial()
-    for payload in results.values_list("payload", flat=True).iterator(chunk_size=1):
-        total.add(engine.Partial.from_payload(json.loads(payload)))
+    total = None
+    for stored in results.values_list("totals", flat=True).iterator(chunk_size=1):
+        shard = engine.BlockTotals.from_bytes(bytes(stored))
+        total = shard if total is None else total.add(shard)
+    partial = total.to_partial() if total is not None else engine.Partial()
     log.info("full recompute: %d shard totals summed in %.1f s", len(run.shards), time.monotonic() - started)
     with transaction.atomic():
         acquire_lock()
@@ -132,7 +133,7 @@ def finish_full(run: FullRun) -> RunSummary:
             log.warning("full recompute %d superseded by %s: dropped", run.version, status.running_version)
             return RunSummary("superseded", 0, 0, time.time() - run.started_at)
         periods = run.periods
-        count = writing.replace_snapshots(engine.retention_rows(total, periods))
+        count = writing.replace_snapshots(engine.retention_rows(partial, periods))
         PendingRecompute.objects.filter(id__lte=run.last_pending_id).delete()
         RecomputeStatus.objects.filter(pk=1).update(running_version=None, running_since=None)
         seconds = time.time() - run.started_at

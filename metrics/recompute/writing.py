@@ -19,10 +19,11 @@ from django.utils import timezone
 from accounts.models import Team, User
 
 from .. import engine as reference
+from ..bulk import copy_rows
+from ..vocabulary import COMPANY, OWNER, TEAM, UNASSIGNED
 from ..models import ChurnCase, RecomputeStatus, RetentionSnapshot
 
 log = logging.getLogger(__name__)
-UNASSIGNED = "unassigned"
 LOCK_KEY = 727_001  # PostgreSQL advisory lock id of the recompute
 RETENTION_FIELDS = list(reference.RetentionRow.__dataclass_fields__)
 SCOPE_FIELDS = ["granularity", "period_start", "scope_type", "scope_key", "role"]
@@ -39,18 +40,18 @@ class ScopeNames:
         self.user_ids = {email: pk for pk, email in self.users.items()}
 
     def name(self, scope_type: str, key) -> str:
-        if scope_type == "team":
+        if scope_type == TEAM:
             return self.teams.get(key, UNASSIGNED) if key is not None else UNASSIGNED
-        if scope_type == "owner":
+        if scope_type == OWNER:
             return self.users.get(key, UNASSIGNED) if key is not None else UNASSIGNED
         return key
 
     def key(self, scope_type: str, name: str):
         """The inverse, for reading stored rows back into engine keys."""
-        if scope_type in ("team", "owner"):
+        if scope_type in (TEAM, OWNER):
             if name == UNASSIGNED:
                 return None
-            return (self.team_ids if scope_type == "team" else self.user_ids).get(name, name)
+            return (self.team_ids if scope_type == TEAM else self.user_ids).get(name, name)
         return name
 
 
@@ -75,7 +76,6 @@ def totals_of(snapshot: RetentionSnapshot) -> reference.Totals:
 def replace_snapshots(rows: Iterable[reference.RetentionRow], periods_only: Iterable[reference.Period] | None = None) -> int:
     """Write these rows in place of every stored row (or of the rows of ``periods_only``)."""
     names, computed_at = ScopeNames(), timezone.now()
-    models = [snapshot_model(r, names, computed_at) for r in rows]
     if periods_only is None:
         RetentionSnapshot.objects.all().delete()
     else:
@@ -84,8 +84,31 @@ def replace_snapshots(rows: Iterable[reference.RetentionRow], periods_only: Iter
             by_granularity[period.granularity].append(period.start)
         for granularity, starts in by_granularity.items():
             RetentionSnapshot.objects.filter(granularity=granularity, period_start__in=starts).delete()
+    if connection.vendor == "postgresql":  # a full run writes 174,000 rows at 300k customers: 12 s by INSERT
+        return _copy_snapshots(rows, names, computed_at)
+    models = [snapshot_model(r, names, computed_at) for r in rows]
     RetentionSnapshot.objects.bulk_create(models, batch_size=5000)
     return len(models)
+
+
+def _copy_snapshots(rows: Iterable[reference.RetentionRow], names: ScopeNames, computed_at) -> int:
+    meta = RetentionSnapshot._meta
+    columns = [meta.get_field(f).column for f in RETENTION_FIELDS]
+    scope_key = RETENTION_FIELDS.index("scope_key")
+    count = 0
+
+    def records():
+        nonlocal count
+        for row in rows:
+            values = [getattr(row, f) for f in RETENTION_FIELDS]
+            values[scope_key] = names.name(row.scope_type, row.scope_key)
+            values.append(computed_at)
+            count += 1
+            yield values
+
+    with connection.cursor() as cursor:
+        copy_rows(cursor, meta.db_table, [*columns, meta.get_field("computed_at").column], records())
+    return count
 
 
 def apply_delta(delta: Mapping[reference.ScopeKey, reference.Totals], periods: list[reference.Period]) -> int:
@@ -99,7 +122,7 @@ def apply_delta(delta: Mapping[reference.ScopeKey, reference.Totals], periods: l
     keep, drop = [], []
     for (granularity, start, scope_type, key, role), totals in stored.items():
         period = by_period[(granularity, start)]
-        if scope_type != "company" and totals.logos_start == 0:
+        if scope_type != COMPANY and totals.logos_start == 0:
             drop.append((granularity, start, scope_type, names.name(scope_type, key), role))
         else:
             keep.append(snapshot_model(reference.retention_row(period, scope_type, key, role, totals), names, computed_at))

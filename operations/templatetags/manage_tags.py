@@ -3,7 +3,7 @@
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from accounts.scoping import Visibility
+from metrics.scoping import visibility
 
 register = template.Library()
 
@@ -12,8 +12,8 @@ ADMIN_PAGES = [("Import", "operations:imports", "imports"), ("People", "operatio
 LEAD_PAGES = [("Books", "operations:books", "books")]
 
 
-def manage_links(user) -> list[tuple[str, str, str]]:
-    vis = Visibility.for_user(user)
+def manage_links(request) -> list[tuple[str, str, str]]:
+    vis = visibility(request)
     pages = ADMIN_PAGES if vis.is_admin else LEAD_PAGES if vis.led_team_ids else []
     links = []
     for label, name, key in pages:
@@ -26,4 +26,4 @@ def manage_links(user) -> list[tuple[str, str, str]]:
 
 @register.inclusion_tag("operations/_subnav.html", takes_context=True)
 def manage_subnav(context, current: str):
-    return {"manage_links": manage_links(context["request"].user), "current": current}
+    return {"manage_links": manage_links(context["request"]), "current": current}

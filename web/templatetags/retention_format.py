@@ -5,6 +5,9 @@ from decimal import Decimal
 
 from django import template
 
+from metrics import rounding
+from metrics.vocabulary import MONTH, TTM
+
 register = template.Library()
 
 DASH = "—"
@@ -20,10 +23,12 @@ def money(value) -> str:
 
 @register.filter
 def rate(value) -> str:
-    """A ratio as a percentage with one decimal: 1.0834 -> '108.3%'; undefined (None) -> a dash."""
-    if value is None or value == "":
-        return DASH
-    return f"{Decimal(str(value)) * 100:,.1f}%"
+    """A ratio as a percentage with one decimal, half up: 1.0834 -> '108.3%'; undefined -> a dash."""
+    shown = rounding.percent(value)
+    return DASH if shown is None else f"{shown:,}%"
+
+
+percent = register.filter("percent", rate)  # the reason pages' shares and coverage
 
 
 @register.filter
@@ -46,9 +51,9 @@ def month_label(day: date) -> str:
 @register.simple_tag
 def period_label(granularity: str, start: date, end: date) -> str:
     """'Oct 2026' for a month, 'Oct 2026 – Dec 2026' for a quarter, a year or a TTM window."""
-    if granularity == "month":
+    if granularity == MONTH:
         return month_label(start)
-    prefix = "TTM " if granularity == "ttm" else ""
+    prefix = "TTM " if granularity == TTM else ""
     return f"{prefix}{month_label(start)} – {month_label(end)}"
 
 

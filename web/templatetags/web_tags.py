@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from accounts.scoping import Visibility
+from metrics.scoping import visibility
 from metrics.queries import FIGURES, recompute_status
 
 from ..health import recompute_health
@@ -43,7 +43,7 @@ def optional_url(name: str, *args) -> str | None:
 @register.inclusion_tag("web/_nav.html", takes_context=True)
 def nav_links(context):
     request = context["request"]
-    vis = Visibility.for_user(request.user)
+    vis = visibility(request)
     links = []
     if vis.can_see_company():
         links.append(("Company", reverse("company")))
@@ -60,7 +60,7 @@ def nav_links(context):
         links.append(("Customers", customers))
     from operations.templatetags.manage_tags import manage_links
 
-    manage = manage_links(request.user)
+    manage = manage_links(request)
     if manage:  # admins: import, people, teams, books; leads: their team's books
         links.append(("Manage" if vis.is_admin else manage[0][0], manage[0][1]))
     links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
@@ -72,6 +72,6 @@ def recompute_notice(context):
     status, pending = recompute_status()
     behind = status is not None and status.as_of is not None and status.as_of < timezone.localdate()
     notice = {"status": status, "pending": pending, "behind": behind}
-    if Visibility.for_user(context["request"].user).is_admin:  # operators see trouble on every page
+    if visibility(context["request"]).is_admin:  # operators see trouble on every page
         notice["health"] = recompute_health()
     return notice

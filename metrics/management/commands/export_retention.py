@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from metrics.export import RETENTION_COLUMNS, csv_cell, retention_export_row
 from metrics.models import Granularity, RetentionSnapshot, ScopeType
+from metrics.vocabulary import ROLES
 
 
 def iso_date(value: str) -> date:
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--granularity", choices=Granularity.values)
         parser.add_argument("--scope-type", choices=ScopeType.values)
         parser.add_argument("--scope-key")
-        parser.add_argument("--role", choices=["csm", "am"])
+        parser.add_argument("--role", choices=ROLES)
         parser.add_argument("--from", dest="date_from", type=iso_date, help="first period_start, YYYY-MM-DD")
         parser.add_argument("--to", dest="date_to", type=iso_date, help="last period_start, YYYY-MM-DD")
 

@@ -1,27 +1,18 @@
-"""Display of the reason pages' fractions: 0.6250 -> 62.5%; undefined -> a dash."""
-
-from decimal import Decimal
+"""The reason pages' own navigation (their figures use ``web``'s ``retention_format`` filters)."""
 
 from django import template
 
 register = template.Library()
 
 
-@register.filter
-def percent(fraction):
-    if fraction is None or fraction == "":
-        return "—"
-    return f"{(Decimal(fraction) * 100).quantize(Decimal('0.1'))}%"
-
-
 @register.inclusion_tag("reasons/_subnav.html", takes_context=True)
 def reasons_subnav(context, current=""):
-    """The reason pages' own links, offering only what the viewer may open."""
+    """The reason pages' links, offering only what the viewer may open."""
     from django.urls import reverse
 
-    from accounts.scoping import Visibility
+    from metrics.scoping import visibility
 
-    vis = Visibility.for_user(context["request"].user)
+    vis = visibility(context["request"])
     links = []
     if vis.can_record_reasons():
         links.append(("queue", "Reason queue", reverse("reasons:queue")))

@@ -1,8 +1,9 @@
 """Role scoping: the one place that decides what a user may see and do.
 
-Pages and the API both filter every queryset through ``Visibility.for_user(user)`` and fetch
-single objects with ``get_object_or_404`` on the filtered queryset, so an id of another team's
-or owner's object answers 404, never its data.
+Pages, navigation and the API (its permission classes included) ask one ``Visibility`` per
+request, ``visibility(request)``; they filter every queryset through it and fetch single objects
+with ``get_object_or_404`` on the filtered queryset, so an id of another team's or owner's object
+answers 404, never its data.
 
 - admin, executive: everything (company, every team and owner, every slice).
 - lead: what its teams owned. The teams' rows; a member's owner rows only for the periods whose
@@ -21,17 +22,30 @@ from functools import cached_property
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
-from .models import Role, Team, TeamMembership, User
+from accounts.models import Role, Team, TeamMembership, User
+
+from .vocabulary import COMPANY, OWNER, ROLES, SLICES, TEAM, UNASSIGNED
+from .models import Assignment
+from .queries import Scope
+
+
+def visibility(request) -> Visibility:
+    """The request's Visibility, built once (its cached sets are then shared by the view, the
+    navigation and the permission checks). A new one if the request's user changed (DRF
+    authenticates after the middleware has run)."""
+    cached = getattr(request, "_visibility", None)
+    if cached is None or cached.user is not request.user:
+        cached = Visibility(request.user)
+        request._visibility = cached
+    return cached
 
 
 @dataclass(frozen=True)
 class Visibility:
     user: User
-
-    @classmethod
-    def for_user(cls, user) -> "Visibility":
-        return cls(user)
 
     # --- who the user is ---------------------------------------------------------------
     @property
@@ -90,6 +104,35 @@ class Visibility:
     def can_see_company(self) -> bool:
         return self.sees_everything
 
+    def benchmark_team(self, team_id: int | None) -> Team | None:
+        """The team whose totals an owner's page compares against, if the user may see them:
+        leads, executives, admins and the team's own members."""
+        if team_id is None or not (self.sees_everything or team_id in self.benchmark_team_ids):
+            return None
+        return Team.objects.filter(pk=team_id).first()
+
+    def may_open_team(self, team_id: int) -> bool:
+        return self.sees_everything or team_id in self.led_team_ids
+
+    def scope(self, scope_type: str, key: str, role: str) -> Scope:
+        """A scope asked for by a link (team and owner by id, slices by value), or 404 when it is
+        malformed or not the user's to see."""
+        if scope_type == COMPANY and self.sees_everything:
+            return Scope.company()
+        if scope_type in SLICES and key and self.sees_everything:
+            return Scope(scope_type, key)
+        if scope_type not in (TEAM, OWNER) or role not in ROLES:
+            raise Http404("No such scope.")
+        if key == UNASSIGNED:
+            if not self.sees_everything:
+                raise Http404("No such scope.")
+            return Scope(scope_type, UNASSIGNED, role)
+        if not key.isdigit():
+            raise Http404("No such scope.")
+        if scope_type == TEAM:
+            return Scope.team(get_object_or_404(self.teams(), pk=int(key)), role)
+        return Scope.owner(get_object_or_404(self.users(), pk=int(key)), role)
+
     # --- querysets ---------------------------------------------------------------------
     def teams(self, qs: QuerySet | None = None) -> QuerySet:
         qs = Team.objects.all() if qs is None else qs
@@ -122,8 +165,6 @@ class Visibility:
     def _visible_customer_ids(self) -> QuerySet:
         """Customer ids (a subquery) of assignments held by the user, or held by someone while a
         member of a team the user leads: the membership and the assignment overlap by a day."""
-        from metrics.models import Assignment
-
         in_led_team_meanwhile = TeamMembership.objects.filter(
             Q(end_date__isnull=True) | Q(end_date__gte=OuterRef("start_date")),
             user_id=OuterRef("user_id"),
@@ -143,10 +184,10 @@ class Visibility:
         if not self.user.is_authenticated:
             return qs.none()
         team_names = Team.objects.filter(id__in=self.benchmark_team_ids).values_list("name", flat=True)
-        visible = Q(scope_type="team", scope_key__in=list(team_names)) | Q(scope_type="owner", scope_key=self.user.email)
+        visible = Q(scope_type=TEAM, scope_key__in=list(team_names)) | Q(scope_type=OWNER, scope_key=self.user.email)
         # A member's rows only for the periods whose first day found it in a led team.
         for _, email, start, end in self.led_memberships:
-            in_team = Q(scope_type="owner", scope_key=email, period_start__gte=start)
+            in_team = Q(scope_type=OWNER, scope_key=email, period_start__gte=start)
             visible |= in_team & Q(period_start__lte=end) if end else in_team
         return qs.filter(visible)
 
