@@ -38,7 +38,7 @@ def books(request):
             except BookChanged:
                 messages.error(request, "The book changed since the preview; here is the preview again.")
             else:
-                messages.success(request, f"{moved} account{'s' if moved != 1 else ''} of {giver.email} go to "
+                messages.success(request, f"{moved} account{'s' if moved != 1 else ''} of {giver.email} go{'' if moved != 1 else 'es'} to "
                                           f"{taker.email} from {day}. The figures are being recomputed.")  # fmt: skip
                 return redirect("operations:books")
         names = dict(Customer.objects.filter(id__in=plan.customer_ids).values_list("id", "name"))

@@ -129,6 +129,21 @@ def test_lead_opens_a_customer_from_a_book_and_moves_an_account_within_the_team(
     expect(owners.filter(has_text="Ann CSM")).to_contain_text("2026-11-30")
     # Bob is in another team: not offered.
     assert page.get_by_test_id("assign-form").locator("option", has_text="bob@example.com").count() == 0
+    # The rest of Ann's CSM book (Beta) goes to Cid from Dec 15, from the Books page.
+    page.locator(".topbar nav").get_by_role("link", name="Books").click()
+    form = page.get_by_test_id("move-form")
+    form.locator("select[name=from_user]").select_option(label="Ann CSM (ann@example.com)")
+    form.locator("select[name=role]").select_option("csm")
+    form.locator("select[name=to_user]").select_option(label="Cid CSM (cid@example.com)")
+    form.locator("input[name=start_date]").fill("2026-12-15")
+    form.get_by_role("button", name="Preview").click()
+    expect(page.get_by_test_id("move-heading")).to_have_text("1 account of Ann CSM goes to Cid CSM (csm) from 2026-12-15")
+    expect(page.get_by_test_id("move-preview").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("move-preview")).to_contain_text("Beta")
+    assert page.locator("select[name=to_user] option", has_text="bob@example.com").count() == 0  # another team
+    page.get_by_test_id("confirm-move").click()
+    expect(page.locator(".messages")).to_contain_text("1 account of ann@example.com goes to cid@example.com from 2026-12-15")
+
     # Another team's customer is not this lead's to open.
     response = page.goto(f"{live_server.url}/customers/{world['delta'].pk}/")
     assert response.status == 404
