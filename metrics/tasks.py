@@ -51,7 +51,7 @@ def start_full_in_workers(as_of) -> shards.RunSummary:
     return shards.RunSummary("full started", len(run.shards), 0, 0.0)
 
 
-@shared_task(name="metrics.tasks.process_pending", **RETRY)
+@shared_task(name=triggers.PROCESS_PENDING_TASK, **RETRY)
 def process_pending_task(self):
     triggers.clear_queued_mark()
     return _recorded(lambda: triggers.process_pending(start_full=start_full_in_workers)).__dict__

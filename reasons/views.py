@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from metrics.scoping import Visibility, visibility
 from metrics.models import ChurnCase, ChurnReason
-from metrics.pareto import ORDER_BY_LOST_ARR, coverage_of, pareto_rows, reason_coverage
+from metrics.pareto import ORDER_BY_LOST_ARR, pareto_rows, reason_coverage
 from metrics.reasons import ReasonForm
 
 from .forms import CaseFilterForm, ChurnReasonForm
@@ -51,12 +51,13 @@ def queue(request):
         .order_by("-date", "-lost_arr", "customer__name")
     )
     page = Paginator(waiting, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The same coverage as the Pareto opens with: every case the viewer sees, every date.
     return render(
         request,
         "reasons/queue.html",
         {
             "page": page,
-            "coverage": reason_coverage(recordable),
+            "coverage": coverage_context(vis, vis.cases(ChurnCase.objects.filter(void=False))),
             "is_admin": vis.is_admin,
             "back": request.get_full_path(),
         },
@@ -86,6 +87,39 @@ def case_detail(request, pk):
         "history_user", "primary_reason", "secondary_reason_1", "secondary_reason_2"
     ).order_by("-history_date", "-history_id")
     return render(request, "reasons/case.html", {"case": case, "form": form, "history": history, "next": back})
+
+
+def scope_description(vis: Visibility) -> str:
+    """Whose cases a viewer's coverage counts, in words."""
+    if vis.sees_everything:
+        return "every team and owner"
+    teams = list(vis.teams().order_by("name").values_list("name", flat=True))
+    if teams:
+        return f"the cases of {', '.join(teams)} and your own"
+    return "your own cases"
+
+
+def coverage_context(vis: Visibility, cases, form=None) -> dict:
+    """Reason coverage (SPEC section 3, ``metrics.pareto.reason_coverage``) with the scope and the
+    date range it covers, as both the queue and the Pareto print it."""
+    data = form.cleaned_data if form is not None and form.is_valid() else {}
+    scope = scope_description(vis)
+    narrowed = [
+        f"{label} {data[name]}" for name, label in (("team", "team"), ("owner", "owner"), ("segment", "segment")) if data.get(name)
+    ]
+    if data.get("role"):
+        narrowed.append(f"as {data['role'].upper()}")
+    if narrowed:
+        scope += ", " + ", ".join(narrowed)
+    span = cases.aggregate(first=Min("date"), last=Max("date"))
+    start, end = data.get("date_from"), data.get("date_to")
+    if start or end:
+        dates = f"{start or 'the first case'} to {end or 'today'}"
+    elif span["first"]:
+        dates = f"every date ({span['first']} to {span['last']})"
+    else:
+        dates = "every date"
+    return {"figures": reason_coverage(cases), "scope": scope, "dates": dates}
 
 
 def _filtered_cases(request, vis):
@@ -127,7 +161,7 @@ def pareto(request):
         "form": form,
         "rows": rows,
         "by_lost_arr": by_lost_arr,
-        "coverage": coverage_of(row for row, _ in rows),
+        "coverage": coverage_context(vis, cases, form),
         "chart": chart,
         "all_cases_link": _cases_link(request.GET),
     }

@@ -151,6 +151,10 @@ AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 # The sign-in form posts the email as "username" (Django's AuthenticationForm); axes would look for
 # "email" (USERNAME_FIELD), find nothing and count every failure against no user at all.
 AXES_USERNAME_FORM_FIELD = "username"
+# No "AXES: BEGIN ..." banner on every management command and server start.
+AXES_VERBOSE = env_bool("AXES_VERBOSE", False)
+# The site's own page when a form's CSRF check fails (an expired page, cookies blocked).
+CSRF_FAILURE_VIEW = "retention_site.errors.csrf_failure"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -185,7 +189,9 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+# HTTPS=false (scripts/start.sh on this machine) keeps DEBUG off over plain http: no redirect to
+# https, no HSTS, cookies sent over http.
+if not DEBUG and env_bool("HTTPS", True):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -232,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
     # Picks up committed changes whose trigger could not reach the broker at the time.
     "pending-recompute": {"task": "metrics.tasks.process_pending", "schedule": 60.0, "options": {"expires": 55}},
 }
+
+# Trend points whose cohort has fewer customers than this are drawn as low confidence and left
+# out of the chart's axis range (a rate of two customers swings from 13% to 173%).
+LOW_CONFIDENCE_LOGOS = int(os.environ.get("LOW_CONFIDENCE_LOGOS", "5"))
 
 # A full recompute is split into shards of this many customers, each a Celery task (run by any
 # free worker process): shards bound each task's memory, and several worker processes (on one
@@ -290,9 +300,23 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# A refused request (403, 404, ...) is one warning line, without a traceback (django.request);
+# runserver's own line for it (django.server) would repeat it. Server errors keep theirs.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "refusal_without_traceback": {"()": "retention_site.errors.RefusalWithoutTraceback"},
+        "refusal_logged_once": {"()": "retention_site.errors.RefusalLoggedOnce"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "request": {"class": "logging.StreamHandler", "filters": ["refusal_without_traceback"]},
+        "server": {"class": "logging.StreamHandler", "filters": ["refusal_logged_once"]},
+    },
+    "loggers": {
+        "django.request": {"handlers": ["request"], "level": "WARNING", "propagate": False},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

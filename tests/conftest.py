@@ -4,6 +4,9 @@ import os
 
 import pytest
 
+# The shared casts and their fixtures, for every test (no imports of fixtures by name).
+pytest_plugins = ["tests.web_support", "tests.api_support", "tests.recompute_support"]
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless",

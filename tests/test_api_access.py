@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Team
 from metrics.models import Assignment, ChurnReason, ContractLine, Customer, PendingRecompute, RetentionSnapshot
-from tests.api_support import reset_throttles, token_client, world  # noqa: F401  (fixtures)
+from tests.api_support import token_client
 
 ROLES = ["anonymous", "admin", "executive", "lead", "member"]
 _serial = count(1)
@@ -94,7 +94,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_every_role_gets_the_right_status(world, case):  # noqa: F811
+def test_every_role_gets_the_right_status(world, case):
     wrong = {}
     for role in ROLES:
         client = client_for(world, role)
@@ -110,7 +110,7 @@ def ids(response, key="id"):
 
 
 @pytest.mark.django_db
-def test_lists_hold_exactly_the_callers_scope(world):  # noqa: F811
+def test_lists_hold_exactly_the_callers_scope(world):
     everyone = {"C1", "C2", "C3"}
     expected_customers = {"admin": everyone, "executive": everyone, "lead": {"C1"}, "member": {"C1"}}
     all_users = {"admin@example.com", "exec@example.com", "lena@example.com", "ann@example.com",
@@ -144,7 +144,7 @@ def test_lists_hold_exactly_the_callers_scope(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_forbidden_writes_change_nothing_and_queue_nothing(world):  # noqa: F811
+def test_forbidden_writes_change_nothing_and_queue_nothing(world):
     before = (Customer.objects.count(), PendingRecompute.objects.count())
     for role in ["executive", "lead", "member"]:
         client = token_client(world[role])

@@ -10,7 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from api.models import ApiToken
-from tests.api_support import reset_throttles, token_client, world  # noqa: F401  (fixtures)
+from tests.api_support import token_client
 
 KEY = re.compile(r"rs_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
 
@@ -22,7 +22,7 @@ def signed_in(user) -> Client:
 
 
 @pytest.mark.django_db
-def test_token_lifecycle_from_the_page(world):  # noqa: F811
+def test_token_lifecycle_from_the_page(world):
     page = signed_in(world["member"])
     created = page.post("/api/tokens/", {"name": "BI nightly export"})
     assert created.status_code == 200 and created["Cache-Control"] == "no-store"
@@ -58,7 +58,7 @@ def test_token_lifecycle_from_the_page(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_token_page_needs_sign_in_and_a_name(world):  # noqa: F811
+def test_token_page_needs_sign_in_and_a_name(world):
     assert Client().get("/api/tokens/").status_code == 302
     assert Client().post("/api/tokens/", {"name": "x"}).status_code == 302
     assert not ApiToken.objects.exists()
@@ -81,7 +81,7 @@ def test_token_page_needs_sign_in_and_a_name(world):  # noqa: F811
         "Basic YWRtaW5AZXhhbXBsZS5jb206YS1sb25nLXRlc3QtcGFzc3dvcmQ=",  # no basic auth, even with a right password
     ],
 )
-def test_missing_or_bad_credentials_answer_401(world, header):  # noqa: F811
+def test_missing_or_bad_credentials_answer_401(world, header):
     client = APIClient()
     if header is not None:
         client.credentials(HTTP_AUTHORIZATION=header.encode("utf-8").decode("latin-1"))
@@ -91,7 +91,7 @@ def test_missing_or_bad_credentials_answer_401(world, header):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_a_token_with_a_right_prefix_and_wrong_secret_fails(world):  # noqa: F811
+def test_a_token_with_a_right_prefix_and_wrong_secret_fails(world):
     token, key = ApiToken.issue(world["admin"], "t")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key[:-3]}abc")
@@ -99,7 +99,7 @@ def test_a_token_with_a_right_prefix_and_wrong_secret_fails(world):  # noqa: F81
 
 
 @pytest.mark.django_db
-def test_a_deactivated_users_token_stops_working(world):  # noqa: F811
+def test_a_deactivated_users_token_stops_working(world):
     client = token_client(world["member"])
     assert client.get("/api/v1/customers/").status_code == 200
     world["member"].is_active = False
@@ -108,7 +108,7 @@ def test_a_deactivated_users_token_stops_working(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_the_browser_session_authenticates_and_writes_need_csrf(world):  # noqa: F811
+def test_the_browser_session_authenticates_and_writes_need_csrf(world):
     session = Client(enforce_csrf_checks=True)
     session.force_login(world["admin"])
     assert session.get("/api/v1/customers/").status_code == 200
@@ -123,7 +123,7 @@ def test_the_browser_session_authenticates_and_writes_need_csrf(world):  # noqa:
 
 
 @pytest.mark.django_db
-def test_signed_in_users_are_throttled_per_user(world, settings):  # noqa: F811
+def test_signed_in_users_are_throttled_per_user(world, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100/minute", "user": "3/minute"}}
     member, admin = token_client(world["member"]), token_client(world["admin"])
     assert [member.get("/api/v1/reasons/").status_code for _ in range(4)] == [200, 200, 200, 429]
@@ -133,7 +133,7 @@ def test_signed_in_users_are_throttled_per_user(world, settings):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_anonymous_callers_and_token_guessers_are_throttled(world, settings):  # noqa: F811
+def test_anonymous_callers_and_token_guessers_are_throttled(world, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "100/minute"}}
     guesser = APIClient()
     guesser.credentials(HTTP_AUTHORIZATION="Token rs_000000000000_guess")

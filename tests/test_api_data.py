@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import tracemalloc
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -19,7 +19,7 @@ from accounts.models import User
 from metrics.demo import build_demo
 from metrics.export import RETENTION_COLUMNS, csv_cell
 from metrics.models import ChurnCase, ChurnReason, RecomputeStatus, RetentionSnapshot, SnapshotLine
-from tests.api_support import all_pages, csv_rows, reset_throttles, token_client, world  # noqa: F401  (fixtures)
+from tests.api_support import all_pages, csv_rows, token_client
 
 LISTS = ["retention", "movements", "customers", "contract-lines", "assignments", "teams", "users", "churn-cases", "reasons", "pareto"]
 # The movements of one period: a year in which Acme contracts, Beta churns and Gamma stays.
@@ -30,7 +30,7 @@ MOVEMENT_COLUMNS = ["period_start", "period_end", "granularity", "partial", "cus
 
 
 @pytest.mark.parametrize("role", ["admin", "lead", "member"])
-def test_json_and_csv_give_the_same_rows_and_columns(world, role):  # noqa: F811
+def test_json_and_csv_give_the_same_rows_and_columns(world, role):
     client = token_client(world[role])
     for name in LISTS:
         params = YEAR_2026 if name == "movements" else {}
@@ -48,7 +48,7 @@ def test_json_and_csv_give_the_same_rows_and_columns(world, role):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_retention_rows_are_the_spec_columns(world):  # noqa: F811
+def test_retention_rows_are_the_spec_columns(world):
     client = token_client(world["admin"])
     year = client.get("/api/v1/retention/", {"granularity": "year", "scope_type": "company", "from": "2026-01-01"}).json()
     assert year["count"] == 1
@@ -81,7 +81,7 @@ FILTERS = [
 
 
 @pytest.mark.parametrize("params", FILTERS, ids=str)
-def test_retention_filters_select_the_matching_snapshots(world, params):  # noqa: F811
+def test_retention_filters_select_the_matching_snapshots(world, params):
     rows = all_pages(token_client(world["executive"]), "/api/v1/retention/", params)
     lookups = {"from": "period_start__gte", "to": "period_start__lte"}
     expected = RetentionSnapshot.objects.filter(**{lookups.get(k, k): (v == "true" if k == "partial" else v) for k, v in params.items()})
@@ -98,7 +98,7 @@ def test_retention_filters_select_the_matching_snapshots(world, params):  # noqa
                 assert row[key] == value
 
 
-def test_retention_agrees_with_export_retention_row_for_row(world):  # noqa: F811
+def test_retention_agrees_with_export_retention_row_for_row(world):
     out = io.StringIO()
     call_command("export_retention", stdout=out)
     command_rows = list(csv_rows_of(out.getvalue()))
@@ -152,7 +152,7 @@ def money_total(rows, amount) -> Decimal:
 
 
 @pytest.mark.parametrize("scope_type, scope_key, role", SCOPES)
-def test_the_movements_behind_a_retention_row_add_up_to_it(world, scope_type, scope_key, role):  # noqa: F811
+def test_the_movements_behind_a_retention_row_add_up_to_it(world, scope_type, scope_key, role):
     client = token_client(world["admin"])
     checked = 0
     for granularity, period_start in PERIODS:
@@ -194,7 +194,7 @@ def test_the_movements_behind_a_retention_row_add_up_to_it(world, scope_type, sc
 
 
 @pytest.mark.django_db
-def test_the_rows_behind_figures_that_move(world):  # noqa: F811
+def test_the_rows_behind_figures_that_move(world):
     """The periods above are not all quiet: new accounts, a cross-sell, contraction and churn."""
     client = token_client(world["admin"])
     company = {"scope_type": "company"}
@@ -221,7 +221,7 @@ def test_the_rows_behind_figures_that_move(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_movement_scope_parameters_are_checked(world):  # noqa: F811
+def test_movement_scope_parameters_are_checked(world):
     client = token_client(world["admin"])
     get = lambda **params: client.get("/api/v1/movements/", {**YEAR_2026, **params})  # noqa: E731
     assert get(scope_type="team", scope_key="CS East").json() == {"role": ["Give role (csm or am) with scope_type=team."]}
@@ -237,7 +237,7 @@ def test_movement_scope_parameters_are_checked(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_movements_need_one_period(world):  # noqa: F811
+def test_movements_need_one_period(world):
     client = token_client(world["admin"])
     for params in ({}, {"format": "csv"}):
         response = client.get("/api/v1/movements/", params)
@@ -263,7 +263,7 @@ def test_movements_need_one_period(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_movement_filters(world):  # noqa: F811
+def test_movement_filters(world):
     client = token_client(world["admin"])
 
     def customers(**params):
@@ -289,7 +289,7 @@ def test_movement_filters(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_pareto_and_coverage_of_the_callers_cases(world):  # noqa: F811
+def test_pareto_and_coverage_of_the_callers_cases(world):
     ChurnCase.objects.filter(pk=world["beta_case"].pk).update(primary_reason=ChurnReason.objects.get(code="competitor"))
     admin = token_client(world["admin"])
     rows = admin.get("/api/v1/pareto/").json()["results"]
@@ -311,7 +311,7 @@ def test_pareto_and_coverage_of_the_callers_cases(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_csv_cells_a_spreadsheet_would_run_are_neutralised(world):  # noqa: F811
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(world):
     ChurnCase.objects.filter(pk=world["acme_case"].pk).update(notes="+cmd|' /C calc'!A0")
     ChurnCase.objects.filter(pk=world["beta_case"].pk).update(notes="@SUM(1+1)")
     client = token_client(world["admin"])
@@ -347,7 +347,7 @@ def stream_movements_csv(client) -> tuple[int, int]:
 
 
 @pytest.mark.django_db
-def test_csv_export_streams_lazily_with_flat_memory(world):  # noqa: F811
+def test_csv_export_streams_lazily_with_flat_memory(world):
     client = token_client(world["admin"])
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/api/v1/movements/", {**YEAR_2026, "format": "csv"})
@@ -396,7 +396,7 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize("url, status", MALFORMED, ids=[url for url, _ in MALFORMED])
-def test_malformed_requests_are_client_errors_never_500(world, url, status):  # noqa: F811
+def test_malformed_requests_are_client_errors_never_500(world, url, status):
     response = token_client(world["admin"]).get(url)
     assert response.status_code == status, (url, response.status_code)
     if status == 400:
@@ -404,14 +404,14 @@ def test_malformed_requests_are_client_errors_never_500(world, url, status):  # 
 
 
 @pytest.mark.django_db
-def test_malformed_dates_say_what_is_expected(world):  # noqa: F811
+def test_malformed_dates_say_what_is_expected(world):
     response = token_client(world["admin"]).get("/api/v1/retention/", {"from": "2026-02-30", "to": "tomorrow"})
     assert response.status_code == 400
     assert response.json() == {"from": ["Enter a valid date as YYYY-MM-DD."], "to": ["Enter a valid date as YYYY-MM-DD."]}
 
 
 @pytest.mark.django_db
-def test_pages_and_ordering(world):  # noqa: F811
+def test_pages_and_ordering(world):
     client = token_client(world["admin"])
     everything = all_pages(client, "/api/v1/movements/", YEAR_2026)
     # Acme, Beta and Gamma, and their products (Acme Core, Beta Core and Add-on, Gamma Add-on).

@@ -19,7 +19,6 @@ from rest_framework.test import APIClient
 
 from api.models import ApiToken
 from retention_site.wsgi import application
-from tests.api_support import reset_throttles, world  # noqa: F401  (fixtures)
 
 ENDPOINTS = ["retention", "movements", "customers", "contract-lines", "assignments", "teams", "users",
              "churn-cases", "reasons", "pareto"]  # fmt: skip
@@ -31,7 +30,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))  # per operation and mode: 
 DERANDOMIZE = bool(os.environ.get("CI"))
 
 
-def test_schema_and_docs_are_for_signed_in_users_only(world):  # noqa: F811
+def test_schema_and_docs_are_for_signed_in_users_only(world):
     assert APIClient().get("/api/v1/schema/", {"format": "json"}).status_code == 401
     for page in ("/api/v1/docs/", "/api/v1/redoc/"):
         response = Client().get(page)
@@ -41,7 +40,7 @@ def test_schema_and_docs_are_for_signed_in_users_only(world):  # noqa: F811
     assert member.get("/api/v1/schema/", {"format": "json"}).status_code == 200
 
 
-def test_the_schema_is_valid_openapi_3_and_lists_every_endpoint(world):  # noqa: F811
+def test_the_schema_is_valid_openapi_3_and_lists_every_endpoint(world):
     client = APIClient()
     client.force_authenticate(world["executive"])
     response = client.get("/api/v1/schema/", {"format": "json"})
@@ -60,7 +59,7 @@ def test_the_schema_is_valid_openapi_3_and_lists_every_endpoint(world):  # noqa:
     assert row["properties"]["nrr"]["nullable"] is True
 
 
-def test_the_docs_page_uses_only_our_static_files(settings, world):  # noqa: F811
+def test_the_docs_page_uses_only_our_static_files(settings, world):
     settings.WHITENOISE_USE_FINDERS = True  # serve the app folders' static files without collectstatic
     signed_in = Client()
     signed_in.force_login(world["member"])
@@ -89,7 +88,7 @@ def wsgi_app_in_test_transaction(settings):
 
 
 @pytest.mark.django_db
-def test_no_endpoint_answers_500_to_generated_requests(world, wsgi_app_in_test_transaction):  # noqa: F811
+def test_no_endpoint_answers_500_to_generated_requests(world, wsgi_app_in_test_transaction):
     """Valid and invalid requests generated from the schema, for every operation, as an admin.
 
     (schemathesis' pytest plugin does not run on pytest 9 yet, so its Python API drives hypothesis.)

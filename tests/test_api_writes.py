@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from metrics.models import Assignment, ChurnCase, ChurnReason, ContractLine, Customer, PendingRecompute
-from tests.api_support import reset_throttles, token_client, world  # noqa: F401  (fixtures)
+from tests.api_support import token_client
 
 
 def queued_customers() -> set:
@@ -17,7 +17,7 @@ def queued_customers() -> set:
 
 
 @pytest.mark.django_db
-def test_admin_creates_and_updates_rows_and_each_change_queues_a_recompute(world):  # noqa: F811
+def test_admin_creates_and_updates_rows_and_each_change_queues_a_recompute(world):
     admin = token_client(world["admin"])
     created = admin.post("/api/v1/customers/", {"external_id": "C9", "name": "Delta", "segment": "SMB"}, format="json")
     assert created.status_code == 201, created.content
@@ -100,7 +100,7 @@ BAD_WRITES = [
 
 
 @pytest.mark.parametrize("url, body, errors", BAD_WRITES, ids=lambda v: str(v)[:40] if isinstance(v, str) else None)
-def test_bad_writes_answer_400_field_by_field_and_save_nothing(world, url, body, errors):  # noqa: F811
+def test_bad_writes_answer_400_field_by_field_and_save_nothing(world, url, body, errors):
     before = (Customer.objects.count(), ContractLine.objects.count(), Assignment.objects.count(), PendingRecompute.objects.count())
     response = token_client(world["admin"]).post(url, body, format="json")
     assert response.status_code == 400
@@ -110,7 +110,7 @@ def test_bad_writes_answer_400_field_by_field_and_save_nothing(world, url, body,
 
 
 @pytest.mark.django_db
-def test_a_bad_update_leaves_the_row_as_it_was(world):  # noqa: F811
+def test_a_bad_update_leaves_the_row_as_it_was(world):
     line = ContractLine.objects.get(external_id="L2")
     response = token_client(world["admin"]).patch(f"/api/v1/contract-lines/{line.pk}/", {"end_date": "2020-01-01"}, format="json")
     assert response.status_code == 400 and response.json() == {"end_date": ["The end date is before the start date."]}
@@ -119,20 +119,20 @@ def test_a_bad_update_leaves_the_row_as_it_was(world):  # noqa: F811
 
 
 @pytest.mark.parametrize("body", [[1, 2], "text", {"external_id": ["C9"], "name": {"a": 1}}, {"external_id": "C\x009", "name": "x"}])
-def test_malformed_bodies_are_400(world, body):  # noqa: F811
+def test_malformed_bodies_are_400(world, body):
     response = token_client(world["admin"]).post("/api/v1/customers/", body, format="json")
     assert response.status_code == 400
     assert not Customer.objects.filter(name="x").exists()
 
 
 @pytest.mark.django_db
-def test_invalid_json_is_400(world):  # noqa: F811
+def test_invalid_json_is_400(world):
     response = token_client(world["admin"]).generic("POST", "/api/v1/customers/", "{not json", content_type="application/json")
     assert response.status_code == 400 and "JSON parse error" in response.json()["detail"]
 
 
 @pytest.mark.django_db
-def test_a_lead_records_reasons_on_its_teams_case_with_history(world):  # noqa: F811
+def test_a_lead_records_reasons_on_its_teams_case_with_history(world):
     case = world["acme_case"]
     lead = token_client(world["lead"])
     response = lead.put(
@@ -169,7 +169,7 @@ BAD_REASONS = [
 
 
 @pytest.mark.parametrize("body, errors", BAD_REASONS)
-def test_bad_reasons_are_400_with_the_pages_messages(world, body, errors):  # noqa: F811
+def test_bad_reasons_are_400_with_the_pages_messages(world, body, errors):
     ChurnReason.objects.create(code="retired", label="Retired", category="other", active=False)
     case = world["acme_case"]
     response = token_client(world["admin"]).put(f"/api/v1/churn-cases/{case.pk}/", body, format="json")
@@ -180,7 +180,7 @@ def test_bad_reasons_are_400_with_the_pages_messages(world, body, errors):  # no
 
 
 @pytest.mark.django_db
-def test_cases_cannot_be_created_or_deleted(world):  # noqa: F811
+def test_cases_cannot_be_created_or_deleted(world):
     admin = token_client(world["admin"])
     assert admin.post("/api/v1/churn-cases/", {}, format="json").status_code == 405
     assert admin.delete(f"/api/v1/churn-cases/{world['acme_case'].pk}/").status_code == 405
@@ -188,7 +188,7 @@ def test_cases_cannot_be_created_or_deleted(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_a_key_with_a_null_character_is_a_400_not_a_500(world):  # noqa: F811
+def test_a_key_with_a_null_character_is_a_400_not_a_500(world):
     client = token_client(world["admin"])
     response = client.post(
         "/api/v1/assignments/",

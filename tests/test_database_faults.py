@@ -16,7 +16,7 @@ from django.utils import timezone
 from metrics.models import ContractLine, PendingRecompute, RecomputeStatus, RetentionSnapshot
 from retention_site import database
 from tests.api_support import token_client
-from web_support import TODAY, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from web_support import TODAY, build_company
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.test_recompute import company  # noqa: F401  (fixture)
 
 HEADER = (
     "period_start,period_end,granularity,partial,scope_type,scope_key,role,starting_arr,expansion,"
@@ -22,7 +21,7 @@ def export(*args):
     return out.getvalue()
 
 
-def test_export_has_the_spec_columns_and_formats(company):  # noqa: F811
+def test_export_has_the_spec_columns_and_formats(company):
     text = export("--granularity", "year", "--from", "2026-01-01", "--to", "2026-01-01")
     assert text.splitlines()[0] == HEADER
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -39,7 +38,7 @@ def test_export_has_the_spec_columns_and_formats(company):  # noqa: F811
     assert {r["period_start"] for r in rows} == {"2026-01-01"} and {r["granularity"] for r in rows} == {"year"}
 
 
-def test_undefined_rates_are_empty_and_scope_filter_applies(company):  # noqa: F811
+def test_undefined_rates_are_empty_and_scope_filter_applies(company):
     rows = list(csv.DictReader(io.StringIO(export("--scope-type", "company", "--granularity", "month"))))
     first = rows[0]
     assert first["period_start"] == "2025-01-01" and first["starting_arr"] == "0.00"
@@ -48,6 +47,6 @@ def test_undefined_rates_are_empty_and_scope_filter_applies(company):  # noqa: F
     assert {r["scope_type"] for r in rows} == {"company"}
 
 
-def test_a_bad_date_is_a_clear_error(company):  # noqa: F811
+def test_a_bad_date_is_a_clear_error(company):
     with pytest.raises(CommandError, match="'2026-13-01' is not a date"):
         export("--from", "2026-13-01")

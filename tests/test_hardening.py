@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from web_support import PASSWORD, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from web_support import PASSWORD, build_company
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_a_nul_character_in_a_query_string_is_a_400(client, company):
 
 
 def test_a_nul_character_in_an_imported_cell_is_an_error_with_file_line_and_column(tmp_path, db):
-    from tests.test_import import BASE, changed, rejected, write_files
+    from tests.test_import import changed, rejected, write_files
 
     files = changed("customers.csv", "C-2,Beta", "C-2,Be\x00ta")
     message = rejected(write_files(tmp_path, files))

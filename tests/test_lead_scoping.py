@@ -10,8 +10,8 @@ from django.urls import reverse
 from accounts.models import TeamMembership, User
 from metrics import recompute
 from metrics.models import Assignment, ChurnCase, ContractLine, Customer, PendingRecompute
-from tests.api_support import reset_throttles, token_client  # noqa: F401 (fixture)
-from web_support import EPOCH, PASSWORD, TODAY, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from tests.api_support import token_client
+from web_support import EPOCH, PASSWORD, TODAY, build_company
 
 MOVE = date(2026, 7, 1)  # Mo leaves CS West for CS East on this day
 
@@ -130,7 +130,7 @@ def test_the_team_pages_list_the_mover_in_the_team_it_was_in_on_each_periods_fir
 
     def owners(team, period):
         page = client.get(reverse("team", args=[team.pk]), {"granularity": "month", "period": period, "role": "csm"})
-        return {item["owner"].email for item in page.context["owner_rows"]}
+        return {item.owner.email for item in page.context["owner_rows"]}
 
     assert "mo@example.com" in owners(company["west"], "2026-05-01") and "mo@example.com" not in owners(company["east"], "2026-05-01")
     assert "mo@example.com" in owners(company["east"], "2026-08-01") and "mo@example.com" not in owners(company["west"], "2026-08-01")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from accounts.models import TeamMembership
 from metrics.models import Assignment, PendingRecompute
 from operations.books import Held, New, plan_assign, plan_move
-from tests.web_support import build_company, fast_password_hashing  # noqa: F401 (autouse)
+from tests.web_support import build_company
 
 D = date(2026, 3, 1)
 CASEY, JORDAN = 1, 2

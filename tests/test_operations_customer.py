@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from operations.timeline import Line, arr_by_month, timeline_bars
-from tests.web_support import OCTOBER, build_company, fast_password_hashing  # noqa: F401 (autouse)
+from tests.web_support import OCTOBER, build_company
 
 
 def test_arr_per_product_at_each_month_end_counts_end_dates_inclusive():

@@ -11,7 +11,7 @@ from accounts.models import Role, Team, TeamMembership, User
 from metrics.models import PendingRecompute
 from operations.books import Held
 from operations.people import plan_team_move
-from tests.web_support import EPOCH, build_company, fast_password_hashing  # noqa: F401 (autouse)
+from tests.web_support import EPOCH, build_company
 
 D = date(2026, 3, 1)
 

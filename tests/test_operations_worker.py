@@ -12,7 +12,7 @@ from accounts.models import Role, User
 from metrics.models import ContractLine
 from operations.models import ImportRun, ImportStatus
 from tests.test_import import BASE
-from tests.web_support import PASSWORD, fast_password_hashing  # noqa: F401 (autouse)
+from tests.web_support import PASSWORD
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

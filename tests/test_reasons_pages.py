@@ -55,7 +55,7 @@ def test_admin_queue_lists_every_unrecorded_case_newest_first_with_coverage(worl
     assert response.status_code == 200
     # Crux has a reason, the void Acme case does not count: Bolt (May), Dyn (April), Acme (March).
     assert queue_customers(response) == ["Bolt", "Dyn", "Acme"]
-    coverage = response.context["coverage"]
+    coverage = response.context["coverage"]["figures"]
     assert (coverage.covered_arr, coverage.total_arr) == (Decimal("2500.00"), Decimal("13000.00"))
     html = response.content.decode()
     assert "19.2%" in html  # 2,500 / 13,000
@@ -101,7 +101,7 @@ def test_lead_records_reasons_and_the_edit_is_kept_with_who_and_when(world, logi
 
     queue = client.get(reverse("reasons:queue"))
     assert queue_customers(queue) == ["Bolt"]
-    assert queue.context["coverage"].share == Decimal("0.8333")  # (2,500 + 5,000) / 9,000
+    assert queue.context["coverage"]["figures"].share == Decimal("0.8333")  # (2,500 + 5,000) / 9,000
 
 
 def test_every_edit_is_shown_on_the_case_page(world, login):

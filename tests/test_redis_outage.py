@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +20,7 @@ from metrics.models import ContractLine, Customer, PendingRecompute, RetentionSn
 from retention_site.celery import app
 from tests.api_support import token_client
 from tests.test_worker import wait_for
-from web_support import build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from web_support import build_company
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from web_support import OCTOBER, build_company, fast_password_hashing  # noqa: F401 (an autouse fixture)
+from web_support import OCTOBER, build_company
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_a_404_uses_the_site_page_and_does_not_leak_the_other_team(client, compa
 def test_team_page_lists_only_owners_attributed_to_that_team(client, company):
     client.force_login(company["lead"])
     response = client.get(f"/teams/{company['east'].pk}/?granularity=month&period={OCTOBER.isoformat()}")
-    owners = {item["owner"].email for item in response.context["owner_rows"]}
+    owners = {item.owner.email for item in response.context["owner_rows"]}
     assert owners == {"ann@example.com", "cid@example.com"}
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
+
 from metrics import queries
 from metrics.queries import FIGURES, Scope
 from metrics.vocabulary import MONTH, TTM
@@ -28,7 +30,13 @@ def percent(value: Decimal | None) -> float | None:
 
 
 def trend_chart(snapshots, lines: Sequence[TrendLine]) -> dict:
-    """NRR/GRR lines over months; a TTM point sits on its window's last month."""
+    """NRR/GRR lines over months; a TTM point sits on its window's last month.
+
+    A point whose cohort has fewer than ``LOW_CONFIDENCE_LOGOS`` customers is low confidence
+    (``low`` per point): drawn hollow, and left out of the axis range (``axis``: the lowest and
+    highest confident values, padded) so that a rate of two customers does not flatten the rest.
+    """
+    threshold = settings.LOW_CONFIDENCE_LOGOS
     series = {}
     for line in lines:  # one query per scope and granularity (a handful per page)
         wanted = (line.scope, line.granularity)
@@ -39,8 +47,17 @@ def trend_chart(snapshots, lines: Sequence[TrendLine]) -> dict:
     for line in lines:
         rows = series[(line.scope, line.granularity)]
         data = [percent(getattr(rows[m], line.metric)) if m in rows else None for m in labels]
-        datasets.append({"label": line.label, "data": data, "style": line.style, "metric": line.metric})
-    return {"kind": "trend", "labels": labels, "datasets": datasets}
+        logos = [rows[m].logos_start if m in rows else None for m in labels]
+        low = [value is not None and n is not None and n < threshold for value, n in zip(data, logos)]
+        datasets.append({"label": line.label, "data": data, "style": line.style, "metric": line.metric, "low": low, "logos": logos})
+    confident = [v for d in datasets for v, low in zip(d["data"], d["low"]) if v is not None and not low]
+    axis = None
+    if confident:
+        low_end, high_end = min(confident), max(confident)
+        pad = max((high_end - low_end) * 0.1, 2.0)
+        axis = {"min": round(low_end - pad, 1), "max": round(high_end + pad, 1)}
+    has_low = any(any(d["low"]) for d in datasets)
+    return {"kind": "trend", "labels": labels, "datasets": datasets, "axis": axis, "lowConfidence": has_low, "threshold": threshold}
 
 
 def standard_trend(snapshots, scope: Scope, prefix: str = "") -> list[TrendLine]:

@@ -8,7 +8,6 @@ one period and scope shown.
 
 import csv
 import io
-from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.auth.decorators import login_required
@@ -17,96 +16,29 @@ from django.http import Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from accounts.models import Team, TeamFunction, User
-from metrics.scoping import Visibility, visibility
+from accounts.models import Team, User
+from metrics.scoping import visibility
 from metrics import queries
 from metrics.export import csv_cell
 from metrics.vocabulary import (
     AM, COMPANY, CSM, MONTH, OWNER, QUARTER, ROLE_LABELS, ROLES, SCOPE_TYPES, SLICES, TEAM, TTM, UNASSIGNED,
 )
-from metrics.models import ChurnCase, Granularity, Movement, RetentionSnapshot
+from metrics.models import Granularity, Movement
 from metrics.queries import FIGURES, Scope
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Inputs
 
 from .caching import cached_by_generation
+from .definitions import FIGURE_DEFINITIONS, topics
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
-from .forms import PeriodForm, required_period
+from .forms import required_period
 from .links import scope_from_params
-from .templatetags.retention_format import period_label
+from . import selectors
+from .selectors import period_query
+from .reconciling import SHOWN_CASES, cases_beside
 
 SLICE_LABELS = {scope_type: SCOPE_TYPES[scope_type] for scope_type in SLICES}
 HEADLINE_PERIODS = (("Last complete month", MONTH), ("Last complete quarter", QUARTER), ("Trailing twelve months", TTM))
-
-
-def visible_snapshots(vis: Visibility):
-    return vis.snapshots(RetentionSnapshot.objects.all())
-
-
-@dataclass(frozen=True)
-class ShownAccount:
-    """An account row as a table shows it: names instead of ids."""
-
-    customer_id: int
-    customer_name: str
-    external_id: str
-    product: str
-    starting_arr: object
-    ending_arr: object
-    amount: object
-    movement: str
-    movement_label: str
-    csm_owner: str
-    csm_team: str
-    am_owner: str
-    am_team: str
-
-    @property
-    def change(self):
-        return self.ending_arr - self.starting_arr
-
-
-MOVEMENT_LABELS = dict(Movement.choices)
-
-
-def shown_accounts(rows, figure=None) -> list[ShownAccount]:
-    """Rows with their owners' emails and teams' names, fetched in one query each."""
-    rows = list(rows)
-    emails = dict(User.objects.filter(id__in={i for r in rows for i in (r.csm_owner_id, r.am_owner_id) if i}).values_list("id", "email"))
-    teams = dict(Team.objects.filter(id__in={i for r in rows for i in (r.csm_team_id, r.am_team_id) if i}).values_list("id", "name"))
-    return [
-        ShownAccount(
-            r.customer_id, r.customer_name, r.external_id, r.product, r.starting_arr, r.ending_arr, r.amount(figure) if figure else None,
-            r.movement, MOVEMENT_LABELS.get(r.movement, r.movement),
-            emails.get(r.csm_owner_id, UNASSIGNED), teams.get(r.csm_team_id, UNASSIGNED),
-            emails.get(r.am_owner_id, UNASSIGNED), teams.get(r.am_team_id, UNASSIGNED),
-        )  # fmt: skip
-        for r in rows
-    ]
-
-
-@dataclass
-class PeriodPick:
-    """The granularity and period a page shows, and the periods it could show instead."""
-
-    granularity: str
-    start: date | None = None
-    end: date | None = None
-    options: list[tuple[str, str]] = field(default_factory=list)  # (iso start, label)
-
-
-def pick_period(request, snapshots, scope: Scope) -> PeriodPick:
-    """The period asked for, or by default the scope's last complete one."""
-    granularity, asked_start = PeriodForm(request.GET).asked()
-    granularity = granularity or MONTH
-    available = queries.periods(snapshots, scope, granularity)
-    pick = PeriodPick(granularity, options=[(s.isoformat(), period_label(granularity, s, e)) for s, e, _ in available])
-    if not available:
-        return pick
-    by_start = {s: (s, e) for s, e, _ in available}
-    complete = [(s, e) for s, e, partial in available if not partial]
-    pick.start, pick.end = by_start.get(asked_start) or (complete or available)[0]
-    return pick
 
 
 @login_required
@@ -127,24 +59,24 @@ def company(request):
     vis = visibility(request)
     if not vis.can_see_company():
         raise PermissionDenied("The company view is for executives and admins.")
-    snapshots = visible_snapshots(vis)
+    snapshots = selectors.visible_snapshots(vis)
     slice_type = request.GET.get("slice", "")
     slice_type = slice_type if slice_type in SLICES else ""
     slice_values = queries.scope_keys(snapshots, slice_type) if slice_type else []
     slice_key = request.GET.get("key", "")
     slice_key = slice_key if slice_key in slice_values else ""
     scope = Scope(slice_type, slice_key) if slice_key else Scope.company()
-    pick = pick_period(request, snapshots, scope)
+    pick = selectors.pick_period(request.GET, snapshots, scope)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
     team_tables, slice_rows = [], []
     if row and scope.type == COMPANY:
         team_tables = [
-            {"label": ROLE_LABELS[role], "testid": f"teams-{role}", "items": team_items(snapshots, pick, role)} for role in ROLES
+            {"label": ROLE_LABELS[role], "testid": f"teams-{role}", "items": selectors.team_items(snapshots, pick, role)} for role in ROLES
         ]
     if row and slice_type and not slice_key:
         slice_rows = [
-            {"label": r.scope_key, "url": period_query(pick, slice=slice_type, key=r.scope_key), "row": r, "scope": Scope(slice_type, r.scope_key)}
+            selectors.ScopeItem(r.scope_key, period_query(pick, slice=slice_type, key=r.scope_key), r, Scope(slice_type, r.scope_key))
             for r in queries.snapshot_rows(snapshots, slice_type, pick.granularity, pick.start)
         ]
     context = {
@@ -165,29 +97,9 @@ def company(request):
         "has_data": snapshots.filter(scope_type=COMPANY).exists(),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
+        "beside": cases_beside(vis, scope, pick, row, Inputs.current(), limit=SHOWN_CASES) if scope.type == COMPANY else None,
     }
     return render(request, "web/company.html", context)
-
-
-def period_query(pick: PeriodPick, **extra) -> str:
-    """The query string that keeps a page's period when following a link to another page."""
-    params = QueryDict(mutable=True)
-    params.update({**extra, "granularity": pick.granularity})
-    if pick.start:
-        params["period"] = pick.start.isoformat()
-    return "?" + params.urlencode()
-
-
-def team_items(snapshots, pick: PeriodPick, role: str) -> list[dict]:
-    """Each team's row of a period for one role, linked to its team page (none for unassigned)."""
-    rows = queries.snapshot_rows(snapshots, TEAM, pick.granularity, pick.start, role=role)
-    teams = {t.name: t for t in Team.objects.filter(name__in=[r.scope_key for r in rows])}
-    items = []
-    for r in rows:
-        team = teams.get(r.scope_key)
-        url = reverse("team", args=[team.pk]) + period_query(pick, role=role) if team else ""
-        items.append({"label": r.scope_key, "url": url, "row": r, "scope": Scope.team(team, role)})
-    return items
 
 
 # Team view columns per role: CSMs answer for GRR, account managers for NRR and expansion.
@@ -204,29 +116,7 @@ TEAM_COLUMNS = {
 ACCOUNTABLE = {CSM: "grr", AM: "nrr"}
 
 
-def other_role(role: str) -> str:
-    return AM if role == CSM else CSM
-
-
-def default_role_for_team(team: Team) -> str:
-    return AM if team.function == TeamFunction.ACCOUNT_MANAGEMENT else CSM
-
-
-def sort_owner_rows(rows: list[dict], sort: str) -> list[dict]:
-    """Sort by a column (``-`` first for descending); owners with no figure go last either way."""
-    name = sort.lstrip("-")
-    descending = sort.startswith("-")
-    if name == "owner":
-        return sorted(rows, key=lambda r: r["owner"].display_name.lower(), reverse=descending)
-    def value(item):
-        return getattr(item["row"], name) if item["row"] is not None else None
-
-    with_value = [r for r in rows if value(r) is not None]
-    without = [r for r in rows if value(r) is None]
-    return sorted(with_value, key=value, reverse=descending) + without
-
-
-def sort_headers(columns, sort: str, pick: PeriodPick, role: str) -> list[dict]:
+def sort_headers(columns, sort: str, pick: selectors.PeriodPick, role: str) -> list[dict]:
     """Column headers that sort the owners table; a second click reverses the order."""
     headers = []
     for name, label in columns:
@@ -243,24 +133,13 @@ def team(request, team_id: int):
     vis = visibility(request)
     team = get_object_or_404(vis.teams(), pk=team_id)
     role = request.GET.get("role", "")
-    role = role if role in ROLES else default_role_for_team(team)
-    snapshots = visible_snapshots(vis)
+    role = role if role in ROLES else selectors.default_role_for_team(team)
+    snapshots = selectors.visible_snapshots(vis)
     scope = Scope.team(team, role)
-    pick = pick_period(request, snapshots, scope)
+    pick = selectors.pick_period(request.GET, snapshots, scope, default=TTM)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
-    owner_rows = []
-    if pick.start:
-        emails = queries.owners_of_team(snapshots, Inputs.current().version, team.pk, role, pick.granularity, pick.start)
-        owners = list(vis.users().filter(email__in=emails))
-        by_email = {
-            r.scope_key: r
-            for r in snapshots.filter(
-                scope_type=OWNER, role=role, granularity=pick.granularity, period_start=pick.start,
-                scope_key__in=[u.email for u in owners],
-            )
-        }  # fmt: skip
-        owner_rows = [{"owner": u, "scope": Scope.owner(u, role), "row": by_email.get(u.email)} for u in owners]
+    owner_rows = selectors.team_owner_rows(vis, snapshots, team, role, pick)
     columns = [("owner", "Owner"), *TEAM_COLUMNS[role]]
     sort = request.GET.get("sort", "owner")
     if sort.lstrip("-") not in dict(columns):
@@ -270,8 +149,8 @@ def team(request, team_id: int):
         "role": role,
         "role_label": ROLE_LABELS[role],
         "accountable": ACCOUNTABLE[role],
-        "other_role": other_role(role) if other_role(role) in roles_with_rows(snapshots, TEAM, team.name) else "",
-        "other_role_label": ROLE_LABELS[other_role(role)],
+        "other_role": selectors.other_role(role) if selectors.other_role(role) in selectors.roles_with_rows(snapshots, TEAM, team.name) else "",
+        "other_role_label": ROLE_LABELS[selectors.other_role(role)],
         "scope": scope,
         "pick": pick,
         "row": row,
@@ -279,17 +158,13 @@ def team(request, team_id: int):
         "keep": {"role": role, "sort": sort},
         "headers": sort_headers(columns, sort, pick, role),
         "owner_query": period_query(pick, role=role),
-        "other_role_query": period_query(pick, role=other_role(role)),
-        "owner_rows": sort_owner_rows(owner_rows, sort),
+        "other_role_query": period_query(pick, role=selectors.other_role(role)),
+        "owner_rows": selectors.sort_owner_rows(owner_rows, sort),
+        "beside": cases_beside(vis, scope, pick, row, Inputs.current(), limit=SHOWN_CASES),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
     }
     return render(request, "web/team.html", context)
-
-
-def roles_with_rows(snapshots, scope_type: str, key: str) -> set[str]:
-    """The roles (csm, am) a team or owner has retention rows for."""
-    return set(snapshots.filter(scope_type=scope_type, scope_key=key).values_list("role", flat=True).distinct())
 
 
 @login_required
@@ -297,21 +172,21 @@ def roles_with_rows(snapshots, scope_type: str, key: str) -> set[str]:
 def owner(request, user_id: int):
     vis = visibility(request)
     user = get_object_or_404(vis.users(), pk=user_id)
-    snapshots = visible_snapshots(vis)
-    roles = roles_with_rows(snapshots, OWNER, user.email)
+    snapshots = selectors.visible_snapshots(vis)
+    roles = selectors.roles_with_rows(snapshots, OWNER, user.email)
     role = request.GET.get("role", "")
     role = role if role in ROLES else AM if roles == {AM} else CSM
     scope = Scope.owner(user, role)
-    pick = pick_period(request, snapshots, scope)
+    pick = selectors.pick_period(request.GET, snapshots, scope, default=TTM)
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
-    book, movers, cases, team, team_page = [], [], [], None, False
+    book, movers, cases, team, team_page = [], [], None, None, False
     if pick.start:
         inputs, visible = Inputs.current(), accounts.Visible.of(vis)
         period = inputs.period(pick.granularity, pick.start)
-        book = shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
-        movers = shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
-        cases = list(queries.cases_in_period(vis.cases(ChurnCase.objects.all()), scope, pick.start, pick.end))
+        book = selectors.shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
+        movers = selectors.shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
+        cases = cases_beside(vis, scope, pick, row, inputs)
         team = vis.benchmark_team(queries.team_of_owner(inputs.version, user.pk, pick.start))
         team_page = team is not None and vis.may_open_team(team.pk)
     lines = standard_trend(snapshots, scope)
@@ -323,13 +198,16 @@ def owner(request, user_id: int):
         ]
     context = {
         "owner": user,
+        "owns_nothing": not roles,
+        "is_self": user.pk == request.user.pk,
+        "own_teams": list(vis.teams().filter(id__in=vis.led_team_ids).order_by("name")) if not roles and user.pk == request.user.pk else [],
         "granularities": Granularity.choices,
         "keep": {"role": role},
         "role": role,
         "role_label": ROLE_LABELS[role],
-        "other_role": other_role(role) if other_role(role) in roles else "",
-        "other_role_label": ROLE_LABELS[other_role(role)],
-        "other_role_query": period_query(pick, role=other_role(role)),
+        "other_role": selectors.other_role(role) if selectors.other_role(role) in roles else "",
+        "other_role_label": ROLE_LABELS[selectors.other_role(role)],
+        "other_role_query": period_query(pick, role=selectors.other_role(role)),
         "scope": scope,
         "pick": pick,
         "row": row,
@@ -337,7 +215,7 @@ def owner(request, user_id: int):
         "team_page": team_page,
         "book": book,
         "movers": movers,
-        "cases": cases,
+        "beside": cases,
         "trend": trend_chart(snapshots, lines),
         "bridge": bridge_chart(row, scope) if row else None,
     }
@@ -361,7 +239,10 @@ def scope_title(scope: Scope) -> str:
 
 
 DRILL_PAGE_SIZE = 100
-DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "change": "Change"}
+# Sortable columns; the change column sorts by size (largest change first, either way, by default).
+DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "abs_change": "Change", "movement": "Movement"}
+DRILL_DEFAULT_SORT = "-abs_change"
+SEARCH_MAX = 100
 
 
 @login_required
@@ -377,16 +258,18 @@ def drilldown(request):
     movement = request.GET.get("movement", "")
     if movement and movement not in Movement.values:
         raise Http404("Unknown movement.")
-    sort = request.GET.get("sort", "name")
-    if sort.lstrip("-") not in DRILL_SORTS:
-        sort = "name"
+    sort = request.GET.get("sort", DRILL_DEFAULT_SORT)
+    if sort.lstrip("-") not in DRILL_SORTS and sort.lstrip("-") != "change":
+        sort = DRILL_DEFAULT_SORT
+    search = request.GET.get("q", "").strip()[:SEARCH_MAX]
 
     inputs = Inputs.current()
     period = inputs.period(granularity, period_start)
-    ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis))
+    filters = accounts.Filters(search=search) if search else None
+    ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis), filters=filters)
     if request.GET.get("format") == "csv":
         return drilldown_csv(accounts.iter_account_rows(inputs.version, period, scope, sort=sort, **ask), scope, period, figure)
-    snapshot = queries.snapshot(visible_snapshots(vis), scope, granularity, period_start)
+    snapshot = queries.snapshot(selectors.visible_snapshots(vis), scope, granularity, period_start)
     page = max(_int(request.GET.get("page"), 1), 1)
     rows, totals = accounts.account_page(inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE,
                                          offset=(page - 1) * DRILL_PAGE_SIZE, **ask)  # fmt: skip
@@ -405,8 +288,9 @@ def drilldown(request):
         "figure_value": figure.of(snapshot) if figure and snapshot else None,
         "snapshot": snapshot,
         "movement": movement,
-        "movement_choices": Movement.choices,
-        "rows": shown_accounts(rows, figure),
+        "movement_choices": [(v, label) for v, label in Movement.choices if not figure or v in figure.movements],
+        "search": search,
+        "rows": selectors.shown_accounts(rows, figure),
         "totals": totals,
         "page": page,
         "pages": pages,
@@ -497,3 +381,10 @@ def drilldown_csv(rows, scope: Scope, period, figure) -> StreamingHttpResponse:
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+def figures_help(request):
+    """How figures are computed: every figure's definition and the rules behind the pages."""
+    figures = [(name, FIGURES[name].label, text) for name, text in FIGURE_DEFINITIONS.items()]
+    return render(request, "web/figures_help.html", {"figures": figures, "topics": topics()})

@@ -50,6 +50,7 @@ SORTS = {
     "ending_arr": "{t}b",
     "change": "{t}b - {t}a",
     "abs_change": "ABS({t}b - {t}a)",
+    "movement": "{t}movement",
 }
 # Tables (read from the models, so a db_table change follows).
 LINE = SnapshotLine._meta.db_table
@@ -125,6 +126,7 @@ class Filters:
     use_case: str | None = None
     tenure_band: str | None = None
     product: str | None = None  # only rows of this product ('' = whole-customer rows only)
+    search: str | None = None  # customers whose name or external id contains this (any letter case)
 
 
 # --- what comes back ----------------------------------------------------------------------
@@ -303,6 +305,16 @@ class _Query:
             f"WHERE sc.version = {p(self.version)} AND sc.{attribute} = {p(value)})"
         )
 
+    def _search_condition(self, column: str, text: str) -> str:
+        """Customers whose name or external id contains ``text``, in any letter case (LIKE with
+        its wildcards escaped)."""
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = self.q.p(f"%{escaped}%")
+        return (
+            f"{column} IN (SELECT sc.id FROM {CUSTOMER} sc WHERE LOWER(sc.name) LIKE {pattern} ESCAPE '\\' "
+            f"OR LOWER(sc.external_id) LIKE {pattern} ESCAPE '\\')"
+        )
+
     def _band_sql(self, first_day: str) -> str:
         """The tenure band on s of a customer whose first revenue day is the SQL ``first_day``.
 
@@ -359,6 +371,8 @@ class _Query:
                 conditions.append(self._owner_condition(column, role, owner_id))
             if team_id is not _ANY:
                 conditions.append(self._team_condition(column, role, team_id))
+        if f.search:
+            conditions.append(self._search_condition(column, f.search))
         for attribute in ATTRIBUTES:
             if getattr(f, attribute) is not None:
                 conditions.append(self._attribute_condition(column, attribute, getattr(f, attribute)))
@@ -775,6 +789,7 @@ def account_page(
     figure: Figure | str | None = None,
     movement: str | None = None,
     visible: Visible | None = None,
+    filters: Filters | None = None,
     sort: str = "name",
     limit: int = 50,
     offset: int = 0,
@@ -783,15 +798,15 @@ def account_page(
     """A page of ``account_rows`` and the totals over all its pages, from one query (a drill-down
     page). The cross-sell and upsell figures, and a page past the end, take a second query."""
     connection = connections[using]
-    query = _Query(connection, version, period, scope, figure, movement, visible, None)
+    query = _Query(connection, version, period, scope, figure, movement, visible, filters)
     if query.figure is not None and query.figure.name in ("cross_sell", "upsell"):
-        rows = account_rows(version, period, scope, figure=figure, movement=movement, visible=visible, sort=sort,
-                            limit=limit, offset=offset, using=using)  # fmt: skip
-        whole = account_totals(version, period, scope, figure=figure, movement=movement, visible=visible, using=using)
+        rows = account_rows(version, period, scope, figure=figure, movement=movement, visible=visible, filters=filters,
+                            sort=sort, limit=limit, offset=offset, using=using)  # fmt: skip
+        whole = account_totals(version, period, scope, figure=figure, movement=movement, visible=visible, filters=filters, using=using)
         return rows, PageTotals(whole.accounts, whole.starting_arr, whole.ending_arr, whole.amount)
     records = _fetch(connection, query.decorated_select([check_sort(sort)], limit, offset, with_totals=True), query.q.params)
     if not records:
-        whole = account_totals(version, period, scope, figure=figure, movement=movement, visible=visible, using=using)
+        whole = account_totals(version, period, scope, figure=figure, movement=movement, visible=visible, filters=filters, using=using)
         return [], PageTotals(whole.accounts, whole.starting_arr, whole.ending_arr, whole.amount)
     count, a, b, amount = records[0][17:21]
     with_amount = query.figure is not None and query.figure.amount is not None

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import date
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
@@ -33,6 +34,7 @@ from ..models import PendingRecompute, RecomputeStatus
 from . import engine, loading, shards, writing
 
 log = logging.getLogger(__name__)
+PROCESS_PENDING_TASK = "metrics.tasks.process_pending"
 QUEUED_KEY = "retention:recompute-queued"
 # What an unreachable Redis raises, as cache or as broker.
 UNREACHABLE = (RedisError, BrokerError, OSError)
@@ -65,13 +67,11 @@ def wake_workers() -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:  # the embedded default: no workers, no broker
         BACKGROUND.wake()
         return
-    from ..tasks import process_pending_task
-
-    # One queued task at a time; the task clears the mark when it starts, so a change that
+    # By name: the tasks module wraps this one, it is not imported by it. One queued task at a time; the task clears the mark when it starts, so a change that
     # commits during a run queues the next one.
     try:
         if cache.add(QUEUED_KEY, 1, timeout=600):
-            process_pending_task.delay()
+            current_app.send_task(PROCESS_PENDING_TASK)
     except UNREACHABLE as error:
         log.warning("Recompute queued but the workers could not be woken (%s): the next sweep runs it.", error)
         try:

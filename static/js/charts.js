@@ -17,6 +17,8 @@
         datasets: spec.datasets.map(function (d) {
           // Dashed lines are the team beside an owner: a colour of their own.
           var color = palette[(d.style === "dashed" ? "team_" : "") + d.metric] || palette.total;
+          var low = d.low || [];
+          var radius = d.style === "thin" ? 1.5 : 2.5;
           return {
             label: d.label,
             data: d.data,
@@ -24,7 +26,12 @@
             backgroundColor: color,
             borderWidth: d.style === "thin" ? 1.5 : 2.5,
             borderDash: d.style === "dashed" ? [6, 4] : d.style === "thin" ? [2, 3] : [],
-            pointRadius: d.style === "thin" ? 1.5 : 2.5,
+            // Low-confidence points (a cohort under the threshold): hollow and larger.
+            pointRadius: low.map(function (l) { return l ? radius + 2 : radius; }),
+            pointBackgroundColor: low.map(function (l) { return l ? "#fff" : color; }),
+            pointBorderWidth: low.map(function (l) { return l ? 1.5 : 1; }),
+            lowConfidence: low,
+            logos: d.logos || [],
             spanGaps: false,
           };
         }),
@@ -34,13 +41,28 @@
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
-        scales: { y: { ticks: { callback: function (v) { return v + "%"; } } } },
+        scales: {
+          y: {
+            // The axis spans the confident points only (the view computed it); low ones may fall outside.
+            min: spec.axis ? spec.axis.min : undefined,
+            max: spec.axis ? spec.axis.max : undefined,
+            ticks: { callback: function (v) { return Math.round(v * 10) / 10 + "%"; } },
+          },
+        },
         plugins: {
           legend: { labels: { usePointStyle: true, pointStyle: "line", boxWidth: 24 } },
+          subtitle: {
+            display: !!spec.lowConfidence,
+            text: "Hollow points: fewer than " + spec.threshold + " customers in the cohort (low confidence), left out of the axis range.",
+          },
           tooltip: {
             callbacks: {
               label: function (ctx) {
-                return ctx.dataset.label + ": " + (ctx.raw === null ? "—" : ctx.raw.toFixed(1) + "%");
+                var text = ctx.dataset.label + ": " + (ctx.raw === null ? "—" : ctx.raw.toFixed(1) + "%");
+                if (ctx.dataset.lowConfidence[ctx.dataIndex]) {
+                  text += " (low confidence: " + ctx.dataset.logos[ctx.dataIndex] + " customers)";
+                }
+                return text;
               },
             },
           },

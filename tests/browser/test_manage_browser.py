@@ -9,7 +9,7 @@ from metrics.models import ContractLine, Customer
 from operations.models import ImportRun
 from tests.browser.test_pages_browser import shoot, sign_in
 from tests.test_import import BASE, changed
-from web_support import PASSWORD, fast_password_hashing  # noqa: F401 (autouse)
+from web_support import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from accounts.models import Team
 from metrics.models import RetentionSnapshot
 from web.templatetags.retention_format import money
-from web_support import OCTOBER, PASSWORD, build_company, fast_password_hashing  # noqa: F401 (autouse)
+from web_support import OCTOBER, PASSWORD, build_company
 
 pytestmark = pytest.mark.browser
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from metrics.scoping import visibility
 from metrics.queries import FIGURES, recompute_status
 
+from ..definitions import FIGURE_DEFINITIONS
 from ..health import recompute_health
 from ..links import drill_url
 from .retention_format import count, money, rate
@@ -24,7 +25,18 @@ def figure(scope, row, name: str, movement: str = ""):
     if row is None:
         return text
     url = drill_url(scope, row.granularity, row.period_start, name, movement)
-    return format_html('<a class="fig" href="{}" data-figure="{}">{}</a>', url, name, text)
+    tip = f"{spec.label}: {FIGURE_DEFINITIONS[name]} Click for the accounts behind it."
+    return format_html('<a class="fig" href="{}" data-figure="{}" title="{}">{}</a>', url, name, tip, text)
+
+
+@register.simple_tag
+def figure_help(name: str):
+    """A small "?" beside a figure's label: its definition as a tooltip, a link to the page
+    that explains every figure (web/definitions.py)."""
+    label = FIGURES[name].label if name in FIGURES else ""
+    tip = f"{label}: {FIGURE_DEFINITIONS.get(name, '')} Click: how figures are computed."
+    url = reverse("figures_help") + f"#{name}"
+    return format_html('<a class="fig-help" href="{}" title="{}" aria-label="How {} is computed">?</a>', url, tip, label)
 
 
 @register.simple_tag
@@ -64,6 +76,7 @@ def nav_links(context):
     if manage:  # admins: import, people, teams, books; leads: their team's books
         links.append(("Manage" if vis.is_admin else manage[0][0], manage[0][1]))
     links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
+    links.append(("How figures are computed", reverse("figures_help")))
     return {"links": links, "current": request.path}
 
 
