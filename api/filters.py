@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, TypedDict
 
 import django_filters as filters
 from django import forms
@@ -37,7 +38,19 @@ from metrics.queries import Figure, Scope
 from metrics.vocabulary import COMPANY, OWNER, QUARTER, ROLES, TEAM, UNASSIGNED, YEAR
 from metrics.recompute import accounts
 
-ISO_DATE = {"input_formats": ["%Y-%m-%d"], "error_messages": {"invalid": "Enter a valid date as YYYY-MM-DD."}}
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+class _DateFormats(TypedDict):
+    input_formats: list[str]
+    error_messages: dict[str, StrOrPromise]
+
+
+ISO_DATE: _DateFormats = {
+    "input_formats": ["%Y-%m-%d"],
+    "error_messages": {"invalid": "Enter a valid date as YYYY-MM-DD."},
+}
 SCOPE_ROLES = [(role, role) for role in ROLES]
 
 
@@ -227,7 +240,7 @@ def scope_from_row(scope_type: str, key: str, role: str) -> Scope | None:
         found = model.objects.filter(**{field: key}).first()
         if found is None:
             return None
-        return Scope.team(found, role) if scope_type == TEAM else Scope.owner(found, role)
+        return Scope.team(found, role) if isinstance(found, Team) else Scope.owner(found, role)
     if scope_type == COMPANY:
         return Scope.company()
     if not key:

@@ -7,6 +7,7 @@ Related objects appear by their natural keys, as in the import files: a customer
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -109,7 +110,8 @@ class RetentionRowSerializer(serializers.Serializer):
     period_start = serializers.DateField()
     period_end = serializers.DateField(help_text="The period's calendar last day.")
     granularity = serializers.ChoiceField(choices=Granularity.choices)
-    partial = serializers.BooleanField(help_text="The current, unfinished period, measured on today.")
+    # DRF stubs: the metaclass moves declared fields off the class, BaseSerializer.partial stays a bool.
+    partial = serializers.BooleanField(help_text="The current, unfinished period, measured on today.")  # type: ignore[assignment]
     scope_type = serializers.ChoiceField(choices=ScopeType.choices)
     scope_key = serializers.CharField(help_text="Team name, owner email or attribute value; empty for company.")
     role = serializers.CharField(help_text="csm or am for team and owner rows, empty otherwise.")
@@ -141,7 +143,8 @@ class MovementRowSerializer(serializers.Serializer):
     period_start = serializers.DateField()
     period_end = serializers.DateField(help_text="The period's calendar last day.")
     granularity = serializers.ChoiceField(choices=Granularity.choices)
-    partial = serializers.BooleanField(help_text="The current, unfinished period, measured on today.")
+    # DRF stubs: the metaclass moves declared fields off the class, BaseSerializer.partial stays a bool.
+    partial = serializers.BooleanField(help_text="The current, unfinished period, measured on today.")  # type: ignore[assignment]
     customer = serializers.CharField(help_text="The customer's external_id.")
     customer_name = serializers.CharField()
     product = serializers.CharField(help_text="Empty for the whole customer; set on the rows of the product scope.")
@@ -253,7 +256,8 @@ class AssignmentSerializer(ModelCleanMixin, serializers.ModelSerializer):
     class Meta:
         model = Assignment
         fields = ["id", "customer", "user", "role", "start_date", "end_date"]
-        validators = []  # the same start twice is an overlap: the model's clean() says so, in its words
+        # the same start twice is an overlap: the model's clean() says so, in its words
+        validators: list[Callable[..., None]] = []
 
 
 # --- churn cases and their reasons ---------------------------------------------------------
@@ -307,7 +311,8 @@ class ReasonInputSerializer(serializers.Serializer):
 
 
 class ParetoRowSerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="The primary reason's label, or 'no reason recorded'.")
+    # DRF stubs: the metaclass moves declared fields off the class, Field.label stays a str.
+    label = serializers.CharField(help_text="The primary reason's label, or 'no reason recorded'.")  # type: ignore[assignment]
     code = serializers.CharField(allow_null=True)
     has_reason = serializers.BooleanField()
     count = serializers.IntegerField()

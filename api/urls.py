@@ -3,6 +3,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from outlook.api import RenewalViewSet, RiskMarkViewSet, TargetViewSet
+
 from . import pages, views
 
 router = DefaultRouter()
@@ -17,6 +19,9 @@ router.register("users", views.UserViewSet, basename="users")
 router.register("churn-cases", views.ChurnCaseViewSet, basename="churn-cases")
 router.register("reasons", views.ReasonViewSet, basename="reasons")
 router.register("pareto", views.ParetoViewSet, basename="pareto")
+router.register("renewals", RenewalViewSet, basename="renewals")
+router.register("risk-marks", RiskMarkViewSet, basename="risk-marks")
+router.register("targets", TargetViewSet, basename="targets")
 
 # Mounted at /api/v1/ in the "v1" namespace (NamespaceVersioning reads the version from it).
 v1_patterns = [

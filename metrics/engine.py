@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypedDict
 
 from .rounding import ratio
 from .vocabulary import (
@@ -196,6 +197,9 @@ class AccountFigures:
     the engine's rows and the accounts answered on demand)."""
 
     __slots__ = ()
+    starting_arr: Decimal
+    ending_arr: Decimal
+    cross_sell: Decimal
 
     @property
     def in_cohort(self) -> bool:
@@ -248,7 +252,26 @@ class AccountMovement(AccountFigures):
     tenure_band: str
 
 
-def classify(a: Decimal, b: Decimal) -> str:
+class _MovementColumns(TypedDict):
+    """The columns a customer's rows of one period share (whole-customer and product rows)."""
+
+    granularity: str
+    period_start: date
+    period_end: date
+    partial: bool
+    customer_id: int
+    csm_owner: int | None
+    csm_team: int | None
+    am_owner: int | None
+    am_team: int | None
+    segment: str
+    region: str
+    industry: str
+    use_case: str
+    tenure_band: str
+
+
+def classify(a: Decimal | int, b: Decimal | int) -> str:
     if b == 0:
         return "churn"
     if b < a:
@@ -284,6 +307,7 @@ def customer_movements(
     # After the last change with zero ARR there is nothing left to measure.
     ends_at_zero = total.values[-1] == 0
     last_change = total.last_change_day
+    assert last_change is not None  # first_day is not None: the same change days
     rows: list[AccountMovement] = []
     for period in periods:
         if period.measured_end < first_day or (ends_at_zero and period.before_start >= last_change):
@@ -303,7 +327,7 @@ def customer_movements(
             cross_sell = min(b - a, new_products)
         csm_owner, csm_team = ownership.owner_and_team(info.id, CSM, s)
         am_owner, am_team = ownership.owner_and_team(info.id, AM, s)
-        common = dict(
+        common: _MovementColumns = dict(
             granularity=period.granularity,
             period_start=period.start,
             period_end=period.end,

@@ -24,12 +24,13 @@ import csv
 import re
 import sys
 from collections import defaultdict, namedtuple
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, cast
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -72,7 +73,7 @@ class Issue:
 class Issues:
     """Collects errors (the first MAX_ERRORS are kept, all are counted) and warnings."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.errors: list[Issue] = []
         self.error_count = 0
         self.warnings: list[Issue] = []
@@ -137,7 +138,7 @@ def parse_arr(value: str) -> Decimal:
     amount = Decimal(value.replace(",", ""))
     if amount < 0:
         raise ValueError(f"ARR cannot be negative ({value})")
-    if amount.as_tuple().exponent < -2:
+    if cast(int, amount.as_tuple().exponent) < -2:  # an int: AMOUNT_FORMAT allows no NaN or Infinity
         raise ValueError(f"'{value}' has more than 2 decimal places")
     if amount >= MAX_AMOUNT:
         raise ValueError(f"'{value}' is too large")
@@ -260,6 +261,7 @@ def validate_row(kind: str, row: dict) -> tuple[dict, dict[str, str]]:
     Needs no database, so forms and the API can reuse it; references (does this customer
     exist?) and overlaps are checked over the whole run by ``import_directory``.
     """
+    values: dict[str, Any]  # str, date, Decimal or None per column
     values, errors = {}, {}
     for column in FILES[kind].columns:
         if column.name not in row:
@@ -304,7 +306,7 @@ class Row:
     def key(self, column: str) -> str:
         """A text cell (name, email, external id), cleaned if the row is valid."""
         if self.cells is None:
-            return self.raw.get(column) or ""
+            return cast("dict[str, str]", self.raw).get(column) or ""  # an invalid row keeps raw
         return (self.cells[self.columns.index(column)] if column in self.columns else None) or ""
 
 
@@ -448,6 +450,7 @@ def _fetch(queryset, lookup, keys, *fields) -> list[dict]:
 def _fetch_compact(row_type, queryset, lookup, keys, shared: set[str]):
     """Rows for the keys as ``row_type`` named tuples, streamed, each distinct value of the
     ``shared`` fields held once: 100,000s of rows repeat a few thousand dates, products, amounts."""
+    pools: list[dict[Any, Any] | None]
     pools = [{} if name in shared else None for name in row_type._fields]  # a pool per field: 1 == Decimal(1)
     for matching in _matching(queryset, lookup, keys):
         for values in matching.values_list(*row_type._fields).iterator(chunk_size=QUERY_CHUNK):
@@ -465,7 +468,7 @@ class Database:
     """The rows the run may touch, as plain dicts (lines and assignments: named tuples) keyed by
     natural key."""
 
-    teams: dict[str, dict]  # name -> row
+    teams: Mapping[str, Mapping[str, Any]]  # name -> row
     users: dict[str, dict]  # lower email -> row
     customers: dict[str, dict]  # external_id -> row
     lines: dict[str, DbLine]  # external_id -> row (the file's lines and all lines of its customers)
@@ -662,7 +665,7 @@ def _final_line(line: Row | DbLine, db):
     """(external_id, product, start, end, file line or None) of a line once the file is in."""
     if isinstance(line, DbLine):
         return line.external_id, line.product, line.start_date, line.end_date, None
-    v, before = line.values, db.lines.get(line.key("external_id"))
+    v, before = cast("dict[str, Any]", line.values), db.lines.get(line.key("external_id"))  # a valid row
     end = v["end_date"] if "end_date" in v else (before.end_date if before else None)
     return v["external_id"], v["product"], v["start_date"], end, line.line
 
@@ -680,7 +683,7 @@ class Changes:
         return {"created": len(self.create), "updated": len(self.update), "unchanged": self.unchanged}
 
 
-def diff(desired: Iterable[tuple], existing: dict) -> Changes:
+def diff(desired: Iterable[tuple], existing: Mapping[Any, Mapping[str, Any] | DbLine | DbAssignment]) -> Changes:
     """Compare wanted values (only the fields given), as (key, values) pairs, with current rows
     (dicts or named tuples) keyed alike."""
     changes = Changes()
@@ -768,10 +771,17 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
     team_ids = {name: team["id"] for name, team in db.teams.items()}
     customer_ids = {external_id: c["id"] for external_id, c in db.customers.items()}
 
+    # Per file kind: wanted values by key, then a generator or a function of (key, values) pairs.
+    desired: (
+        dict[Any, dict[str, Any]]
+        | Iterator[tuple[Any, dict[str, Any]]]
+        | Callable[[], Iterator[tuple[Any, dict[str, Any]]]]
+    )
+    existing: Mapping[Any, Mapping[str, Any] | DbLine | DbAssignment]
     user_changes = Changes()
     if "users" in rows:
         desired = {}
-        for v in (r.values for r in rows["users"]):
+        for v in (cast("dict[str, Any]", r.values) for r in rows["users"]):  # valid rows only, as below
             wanted = _given(v, "email", "full_name")
             if v.get("role") or v["email"] not in db.users:  # an empty role never demotes anyone
                 wanted["role"] = v.get("role") or Role.MEMBER
@@ -786,7 +796,7 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
 
     if "teams" in rows:
         desired = {}
-        for v in (r.values for r in rows["teams"]):
+        for v in (cast("dict[str, Any]", r.values) for r in rows["teams"]):
             desired[v["name"]] = _given(v, "name", "function")
             if "lead_email" in v:
                 desired[v["name"]]["lead_id"] = user_ids[v["lead_email"]] if v["lead_email"] else None
@@ -805,7 +815,8 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
 
     if "customers" in rows:
         fields = ["name", "segment", "region", "industry", "use_case"]
-        desired = ((v["external_id"], _given(v, "external_id", *fields)) for v in (r.values for r in rows["customers"]))
+        desired = ((v["external_id"], _given(v, "external_id", *fields))
+                   for v in (cast("dict[str, Any]", r.values) for r in rows["customers"]))
         changes = diff(desired, db.customers)
         new_ids = write(Customer, changes, fields)
         customer_ids |= {values["external_id"]: pk for values, pk in zip(changes.create, new_ids)}
@@ -816,7 +827,7 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
     if "contracts" in rows:
         fields = ["product", "start_date", "end_date", "arr", "currency"]
         desired = ((v["external_id"], _given(v, "external_id", *fields) | {"customer_id": customer_ids[v["customer_external_id"]]})
-                   for v in (r.values for r in rows["contracts"]))
+                   for v in (cast("dict[str, Any]", r.values) for r in rows["contracts"]))
         changes = diff(desired, db.lines)
         write(ContractLine, changes, ["customer_id", *fields])
         touched.update(values["customer_id"] for values in changes.create + changes.update)
@@ -841,6 +852,7 @@ def apply(rows: dict[str, list[Row]], db: Database, touched: set[int]) -> dict[s
 
 def _membership_changes(spans_by_email, db, user_ids, replace: bool) -> tuple[Changes, dict[int, int]]:
     """Changes for {email: {start_date: values}}; with ``replace``, also the rows to drop (id: user id)."""
+    stale: dict[int, int]
     desired, existing, stale = {}, {}, {}
     for email, spans in spans_by_email.items():
         user_id = user_ids[email]
@@ -860,7 +872,7 @@ def _apply_memberships(rows, db, user_ids, team_ids, counts, moved: set[int]) ->
     Returns the emails of users.csv users whose membership changed (they count as updated), and
     adds every user whose memberships changed to ``moved``.
     """
-    from_file = defaultdict(dict)  # email -> start_date -> values
+    from_file: defaultdict[str, dict[date, dict[str, Any]]] = defaultdict(dict)  # email -> start_date -> values
     for v in (r.values for r in rows.get("team_memberships", [])):
         from_file[v["email"]][v["start_date"]] = {"team_id": team_ids[v["team"]], "end_date": v.get("end_date")}
     from_users = {v["email"]: {EARLIEST: {"team_id": team_ids[v["team"]], "end_date": None}}

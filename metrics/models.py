@@ -5,6 +5,7 @@ only by ``metrics.recompute`` (run by Celery workers or ``manage.py recompute``)
 """
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,12 +13,18 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from accounts.models import overlapping_spans, text_choices
+from accounts.models import User, overlapping_spans, text_choices
 
 from . import vocabulary
 from .rounding import ratio
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
+
+class _MoneyDigits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: _MoneyDigits = {"max_digits": 16, "decimal_places": 2}
 
 
 class Customer(models.Model):
@@ -179,6 +186,7 @@ class ChurnCase(models.Model):
     )
     recorded_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
+    _history_user: User  # set before a save for django-simple-history's row (metrics.reasons)
 
     class Meta:
         ordering = ["-date", "customer"]

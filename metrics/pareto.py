@@ -12,12 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db.models import Count, Q, QuerySet, Sum
 
 from .rounding import ratio
 from .vocabulary import ROLES
+
+if TYPE_CHECKING:
+    from .models import ChurnCase
 
 NO_REASON_LABEL = "no reason recorded"
 ORDER_BY_LOST_ARR = "lost_arr"
@@ -29,7 +32,7 @@ class ReasonGroup(NamedTuple):
     """The cases of one primary reason: label None means no reason recorded."""
 
     label: str | None
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count on purpose; mypy rejects any field named count
     lost_arr: Decimal
     code: str | None = None
 
@@ -67,7 +70,7 @@ def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
     return ratio(part, whole)
 
 
-def _money(value) -> Decimal:
+def _money(value: Decimal | int | float) -> Decimal:
     if isinstance(value, float):
         raise TypeError("Lost ARR must be a Decimal, not a float.")
     return Decimal(value)
@@ -83,7 +86,9 @@ def pareto(cases: Iterable[tuple[str | None, Decimal]], order_by: str = ORDER_BY
     return pareto_from_groups((ReasonGroup(label, counts[label], lost[label]) for label in counts), order_by)
 
 
-def pareto_from_groups(groups: Iterable[tuple], order_by: str = ORDER_BY_LOST_ARR) -> list[ParetoRow]:
+def pareto_from_groups(
+    groups: Iterable[tuple[str | None, int, Decimal] | tuple[str | None, int, Decimal, str | None]],
+    order_by: str = ORDER_BY_LOST_ARR) -> list[ParetoRow]:
     """Pareto rows from cases already grouped by reason: ``(label or None, count, lost_arr[, code])``.
 
     Ordered by the measure, largest first, ties by label. The ``no reason recorded`` row is
@@ -144,7 +149,7 @@ def coverage_of(rows: Iterable[ParetoRow]) -> Coverage:
 # --- queries --------------------------------------------------------------------------------
 
 
-def pareto_rows(cases_queryset: QuerySet, order_by: str = ORDER_BY_LOST_ARR) -> list[ParetoRow]:
+def pareto_rows(cases_queryset: QuerySet[ChurnCase], order_by: str = ORDER_BY_LOST_ARR) -> list[ParetoRow]:
     """The Pareto of the non-void cases of an (already scoped) ChurnCase queryset: one query."""
     grouped = (
         cases_queryset.filter(void=False)
@@ -161,13 +166,13 @@ def pareto_rows(cases_queryset: QuerySet, order_by: str = ORDER_BY_LOST_ARR) -> 
     )
 
 
-def reason_coverage(cases_queryset: QuerySet) -> Coverage:
+def reason_coverage(cases_queryset: QuerySet[ChurnCase]) -> Coverage:
     """Reason coverage of the non-void cases of an (already scoped) ChurnCase queryset."""
     return coverage_of(pareto_rows(cases_queryset))
 
 
 def filter_cases(
-    cases_queryset: QuerySet,
+    cases_queryset: QuerySet[ChurnCase],
     *,
     date_from: date | None = None,
     date_to: date | None = None,
@@ -177,7 +182,7 @@ def filter_cases(
     segment: str | None = None,
     reason_code: str | None = None,
     no_reason: bool = False,
-) -> QuerySet:
+) -> QuerySet[ChurnCase]:
     """Narrow a ChurnCase queryset like the Pareto filters do.
 
     Dates are on the case date, inclusive. ``role`` (``csm``, ``am`` or empty for either) says
@@ -204,7 +209,7 @@ def filter_cases(
     return qs
 
 
-def _any_of(roles: list[str], column: str, value) -> Q:
+def _any_of(roles: list[str], column: str, value: int) -> Q:
     condition = Q()
     for role in roles:
         condition |= Q(**{f"{role}_{column}": value})

@@ -15,11 +15,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
-from .models import PendingRecompute, RecomputeStatus, RetentionSnapshot, SnapshotMembership
+from .models import ChurnCase, PendingRecompute, RecomputeStatus, RetentionSnapshot, SnapshotMembership
 from .vocabulary import CHURN, COMPANY, CONTRACTION, EXPANSION, NEW, NO_CHANGE, OWNER, REACTIVATION, TEAM, UNASSIGNED
+
+if TYPE_CHECKING:
+    from accounts.models import Team, User
+
+    from .engine import AccountFigures
 
 ZERO = Decimal("0")
 COHORT = (EXPANSION, CONTRACTION, CHURN, NO_CHANGE)  # the accounts with ARR on s-1
@@ -47,11 +53,11 @@ class Scope:
         return cls(COMPANY)
 
     @classmethod
-    def team(cls, team, role: str) -> Scope:
+    def team(cls, team: Team | None, role: str) -> Scope:
         return cls(TEAM, team.name, role, team.pk) if team else cls(TEAM, UNASSIGNED, role)
 
     @classmethod
-    def owner(cls, user, role: str) -> Scope:
+    def owner(cls, user: User | None, role: str) -> Scope:
         return cls(OWNER, user.email, role, user.pk) if user else cls(OWNER, UNASSIGNED, role)
 
     @property
@@ -70,16 +76,20 @@ class Scope:
 # --- snapshots ----------------------------------------------------------------------------
 
 
-def snapshot(snapshots: QuerySet, scope: Scope, granularity: str, period_start: date) -> RetentionSnapshot | None:
+def snapshot(
+    snapshots: QuerySet[RetentionSnapshot], scope: Scope, granularity: str, period_start: date
+) -> RetentionSnapshot | None:
     return snapshots.filter(scope.snapshot_filter, granularity=granularity, period_start=period_start).first()
 
 
-def snapshot_series(snapshots: QuerySet, scope: Scope, granularity: str) -> list[RetentionSnapshot]:
+def snapshot_series(snapshots: QuerySet[RetentionSnapshot], scope: Scope, granularity: str) -> list[RetentionSnapshot]:
     """Every period of one scope and granularity, oldest first."""
     return list(snapshots.filter(scope.snapshot_filter, granularity=granularity).order_by("period_start"))
 
 
-def snapshot_rows(snapshots: QuerySet, scope_type: str, granularity: str, period_start: date, role: str = "") -> list[RetentionSnapshot]:
+def snapshot_rows(
+    snapshots: QuerySet[RetentionSnapshot], scope_type: str, granularity: str, period_start: date, role: str = ""
+) -> list[RetentionSnapshot]:
     """Every scope of one type (every team, every segment, ...) for one period."""
     return list(
         snapshots.filter(scope_type=scope_type, role=role, granularity=granularity, period_start=period_start).order_by(
@@ -88,7 +98,7 @@ def snapshot_rows(snapshots: QuerySet, scope_type: str, granularity: str, period
     )
 
 
-def periods(snapshots: QuerySet, scope: Scope, granularity: str) -> list[tuple[date, date, bool]]:
+def periods(snapshots: QuerySet[RetentionSnapshot], scope: Scope, granularity: str) -> list[tuple[date, date, bool]]:
     """(period_start, period_end, partial) of every period the scope has a row for, newest first."""
     return list(
         snapshots.filter(scope.snapshot_filter, granularity=granularity)
@@ -97,12 +107,12 @@ def periods(snapshots: QuerySet, scope: Scope, granularity: str) -> list[tuple[d
     )
 
 
-def last_complete(snapshots: QuerySet, scope: Scope, granularity: str) -> RetentionSnapshot | None:
+def last_complete(snapshots: QuerySet[RetentionSnapshot], scope: Scope, granularity: str) -> RetentionSnapshot | None:
     """The scope's row for the latest period that is over (not partial)."""
     return snapshots.filter(scope.snapshot_filter, granularity=granularity, partial=False).order_by("-period_start").first()
 
 
-def scope_keys(snapshots: QuerySet, scope_type: str) -> list[str]:
+def scope_keys(snapshots: QuerySet[RetentionSnapshot], scope_type: str) -> list[str]:
     """The values a slice takes (every segment, product, ...), for choosing one."""
     return list(snapshots.filter(scope_type=scope_type).order_by("scope_key").values_list("scope_key", flat=True).distinct())
 
@@ -117,20 +127,21 @@ class Figure:
     name: str
     label: str
     movements: tuple[str, ...]
-    amount: Callable[[object], Decimal] | None  # an account row's share; None: a rate or a count
+    amount: Callable[[AccountFigures], Decimal] | None  # an account row's share; None: a rate or a count
     is_rate: bool = False
 
     @property
     def is_money(self) -> bool:
         return self.amount is not None
 
-    def of(self, row: RetentionSnapshot):
+    def of(self, row: RetentionSnapshot) -> Decimal | int | None:
         """The figure's value on a snapshot row (None when undefined)."""
         if self.name == "arr_end":
             return total_arr_at_end(row)
         if self.name == "logo_retention":
             return row.logo_retention
-        return getattr(row, self.name)
+        value: Decimal | int | None = getattr(row, self.name)
+        return value
 
 
 FIGURES: dict[str, Figure] = {
@@ -160,7 +171,9 @@ def total_arr_at_end(row: RetentionSnapshot) -> Decimal:
     return row.ending_arr + (row.new_arr or ZERO) + (row.reactivation_arr or ZERO)
 
 
-def cases_in_period(cases: QuerySet, scope: Scope, period_start: date, period_end: date) -> QuerySet:
+def cases_in_period(
+    cases: QuerySet[ChurnCase], scope: Scope, period_start: date, period_end: date
+) -> QuerySet[ChurnCase]:
     """Churn and contraction cases dated inside a period, for a team or owner scope (void ones left out)."""
     return (
         cases.filter(scope.case_filter, void=False, date__gte=period_start, date__lte=period_end)
@@ -169,12 +182,14 @@ def cases_in_period(cases: QuerySet, scope: Scope, period_start: date, period_en
     )
 
 
-def members_on(version: int, day: date) -> QuerySet:
+def members_on(version: int, day: date) -> QuerySet[SnapshotMembership]:
     """Frozen memberships (of the figures' inputs) that cover a day."""
     return SnapshotMembership.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), version=version, start_date__lte=day)
 
 
-def owners_of_team(snapshots: QuerySet, version: int, team_id: int, role: str, granularity: str, period_start: date) -> list[str]:
+def owners_of_team(
+    snapshots: QuerySet[RetentionSnapshot], version: int, team_id: int, role: str, granularity: str, period_start: date
+) -> list[str]:
     """Emails of the owners whose book counted in a team for a period: an owner row of the period
     in that role (a book on its first day) and, that day, a membership of the team."""
     from accounts.models import User

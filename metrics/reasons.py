@@ -7,6 +7,8 @@ transaction (the case row locked), and django-simple-history keeps the edit with
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.db import transaction
 from django.db.models import Q
@@ -66,7 +68,7 @@ class ReasonForm(forms.Form):
         super().__init__(data, initial=initial, **kwargs)
         reasons = offered_reasons(case)
         for name in REASON_FIELDS:
-            self.fields[name].queryset = reasons
+            cast(forms.ModelChoiceField, self.fields[name]).queryset = reasons
 
     def clean(self):
         cleaned = super().clean()

@@ -16,14 +16,14 @@ def half_up(value: Decimal, places: Decimal) -> Decimal:
     return value.quantize(places, rounding=ROUND_HALF_UP)
 
 
-def ratio(numerator, denominator) -> Decimal | None:
+def ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
     """numerator / denominator to four decimals; undefined (None) when the denominator is zero."""
     if not denominator:
         return None
     return half_up(Decimal(numerator) / Decimal(denominator), RATE_PLACES)
 
 
-def percent(fraction) -> Decimal | None:
+def percent(fraction: Decimal | float | str | None) -> Decimal | None:
     """A ratio as a percentage with one decimal: 1.08345 -> 108.3 (None stays None)."""
     if fraction is None or fraction == "":
         return None

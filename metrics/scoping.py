@@ -19,13 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Role, Team, TeamMembership, User
+from accounts.models import Role, Team, TeamMembership, User, overlapping_spans
 
 from .vocabulary import COMPANY, OWNER, ROLES, SLICES, TEAM, UNASSIGNED
 from .models import Assignment
@@ -42,10 +43,21 @@ def visibility(request) -> Visibility:
         request._visibility = cached
     return cached
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from metrics.models import Assignment, ChurnCase, Customer, RetentionSnapshot
+
+_M = TypeVar("_M", bound=Model)
+
+
+class _CustomerIdRow(TypedDict):
+    customer_id: int
+
 
 @dataclass(frozen=True)
 class Visibility:
-    user: User
+    user: User | AnonymousUser
 
     # --- who the user is ---------------------------------------------------------------
     @property
@@ -89,7 +101,7 @@ class Visibility:
         return frozenset(user_id for user_id, *_ in self.led_memberships) | {self.user.pk}
 
     # --- what the user may do ----------------------------------------------------------
-    def can_record_reason(self, case) -> bool:
+    def can_record_reason(self, case: ChurnCase) -> bool:
         """Admins record reasons on any case; leads on cases of their teams' accounts."""
         if self.is_admin:
             return True
@@ -100,6 +112,21 @@ class Visibility:
     def can_record_reasons(self) -> bool:
         """Whether the user records reasons at all: admins, and leads of at least one team."""
         return self.is_admin or bool(self.led_team_ids)
+
+    def can_mark_risk(self, customer_id: int, on: date) -> bool:
+        """Risk marks (SPEC section 8): admins; an owner of the customer (either role) on that day;
+        the lead of a team that one of those owners belonged to on that day."""
+        if self.is_admin:
+            return True
+        if not self.user.is_authenticated:
+            return False
+        held = overlapping_spans(Assignment.objects.filter(customer_id=customer_id), on, on)
+        if held.filter(user_id=self.user.pk).exists():
+            return True
+        if not self.led_team_ids:
+            return False
+        in_led_team = TeamMembership.objects.filter(user_id__in=held.values("user_id"), team_id__in=self.led_team_ids)
+        return overlapping_spans(in_led_team, on, on).exists()
 
     def can_see_company(self) -> bool:
         return self.sees_everything
@@ -134,19 +161,19 @@ class Visibility:
         return Scope.owner(get_object_or_404(self.users(), pk=int(key)), role)
 
     # --- querysets ---------------------------------------------------------------------
-    def teams(self, qs: QuerySet | None = None) -> QuerySet:
+    def teams(self, qs: QuerySet[Team] | None = None) -> QuerySet[Team]:
         qs = Team.objects.all() if qs is None else qs
         if self.sees_everything:
             return qs
         return qs.filter(id__in=self.led_team_ids)
 
-    def users(self, qs: QuerySet | None = None) -> QuerySet:
+    def users(self, qs: QuerySet[User] | None = None) -> QuerySet[User]:
         qs = User.objects.all() if qs is None else qs
         if self.owner_ids is None:
             return qs
         return qs.filter(id__in=self.owner_ids)
 
-    def customers(self, qs: QuerySet) -> QuerySet:
+    def customers(self, qs: QuerySet[Customer]) -> QuerySet[Customer]:
         """Customers the user owns or owned, and for leads those once in their teams' book."""
         if self.sees_everything:
             return qs
@@ -154,7 +181,7 @@ class Visibility:
             return qs.none()
         return qs.filter(id__in=self._visible_customer_ids())
 
-    def customer_related(self, qs: QuerySet, customer_field: str = "customer") -> QuerySet:
+    def customer_related(self, qs: QuerySet[_M], customer_field: str = "customer") -> QuerySet[_M]:
         """Rows hanging off a visible customer (contract lines, assignments), its history included."""
         if self.sees_everything:
             return qs
@@ -162,7 +189,7 @@ class Visibility:
             return qs.none()
         return qs.filter(**{f"{customer_field}_id__in": self._visible_customer_ids()})
 
-    def _visible_customer_ids(self) -> QuerySet:
+    def _visible_customer_ids(self) -> QuerySet[Assignment, _CustomerIdRow]:
         """Customer ids (a subquery) of assignments held by the user, or held by someone while a
         member of a team the user leads: the membership and the assignment overlap by a day."""
         in_led_team_meanwhile = TeamMembership.objects.filter(
@@ -176,7 +203,7 @@ class Visibility:
             held |= Q(Exists(in_led_team_meanwhile))
         return Assignment.objects.filter(held).values("customer_id")
 
-    def snapshots(self, qs: QuerySet) -> QuerySet:
+    def snapshots(self, qs: QuerySet[RetentionSnapshot]) -> QuerySet[RetentionSnapshot]:
         """Retention rows: leads see their teams' and members' rows; members their own rows and
         their teams' totals (to compare against, never the other members' books)."""
         if self.sees_everything:
@@ -191,11 +218,11 @@ class Visibility:
             visible |= in_team & Q(period_start__lte=end) if end else in_team
         return qs.filter(visible)
 
-    def cases(self, qs: QuerySet) -> QuerySet:
+    def cases(self, qs: QuerySet[ChurnCase]) -> QuerySet[ChurnCase]:
         """Churn cases: owned (on the day before the drop) by a visible team or owner."""
         return self._attributed(qs)
 
-    def recordable_cases(self, qs: QuerySet) -> QuerySet:
+    def recordable_cases(self, qs: QuerySet[ChurnCase]) -> QuerySet[ChurnCase]:
         """The cases whose reasons the user may record: ``can_record_reason`` as a queryset filter."""
         if self.is_admin:
             return qs
@@ -211,7 +238,7 @@ class Visibility:
             return frozenset(), frozenset()
         return self.led_team_ids, frozenset({self.user.pk})
 
-    def _attributed(self, qs: QuerySet) -> QuerySet:
+    def _attributed(self, qs: QuerySet[ChurnCase]) -> QuerySet[ChurnCase]:
         """Rows attributed to a led team, or to the user as owner; never a former member's rows
         of the days it spent elsewhere."""
         if self.sees_everything:

@@ -6,7 +6,7 @@ The reason-recording form itself lives in ``metrics.reasons`` so the API shares 
 from django import forms
 from django.db.models import Q
 
-from accounts.models import User
+from accounts.models import Team, User
 from metrics.models import ChurnReason
 from metrics.pareto import NO_REASON_LABEL, ORDER_BY_COUNT, ORDER_BY_LOST_ARR, filter_cases
 from metrics.vocabulary import ROLE_LABELS, UNKNOWN
@@ -24,7 +24,9 @@ class CaseFilterForm(forms.Form):
 
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
+    team: "forms.ModelChoiceField[Team]" = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All teams"
+    )
     owner = OwnerChoiceField(queryset=None, required=False, empty_label="All owners")
     role = forms.ChoiceField(
         required=False, label="As", choices=[("", "CSM or AM"), *ROLE_LABELS.items()]

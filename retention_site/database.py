@@ -61,7 +61,7 @@ def trouble_response(request, error: BaseException):
     )
     log.warning("%s %s: %s (%s)", request.method, request.path, message, error)
     if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": message}, status=503)
+        response: HttpResponse = JsonResponse({"detail": message}, status=503)
     else:
         html = render_to_string("503.html", {"message": message, "busy": busy, "path": request.get_full_path()})
         response = HttpResponse(html, status=503)

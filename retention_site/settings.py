@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "web",
     "api",
     "reasons",
+    "outlook",
     "operations",
 ]
 
@@ -168,6 +169,13 @@ if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
 
     raise ImproperlyConfigured("FISCAL_YEAR_START_MONTH must be between 1 and 12.")
 
+# A contract line is renewed by a line of the same product starting within this many days after it.
+RENEWAL_GRACE_DAYS = int(os.environ.get("RENEWAL_GRACE_DAYS", "30"))
+if RENEWAL_GRACE_DAYS < 1:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("RENEWAL_GRACE_DAYS must be at least 1 (a renewal line starts the day after the old one ends).")
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -242,6 +250,30 @@ CELERY_BEAT_SCHEDULE = {
 # Trend points whose cohort has fewer customers than this are drawn as low confidence and left
 # out of the chart's axis range (a rate of two customers swings from 13% to 173%).
 LOW_CONFIDENCE_LOGOS = int(os.environ.get("LOW_CONFIDENCE_LOGOS", "5"))
+
+# The weekly digest (outlook): each owner and lead gets its week by email, unless it turned it off.
+CELERY_BEAT_SCHEDULE["weekly-digest"] = {
+    "task": "outlook.tasks.send_weekly_digests",
+    "schedule": crontab(
+        minute=os.environ.get("DIGEST_MINUTE", "0"),
+        hour=os.environ.get("DIGEST_HOUR", "7"),
+        day_of_week=os.environ.get("DIGEST_DAY_OF_WEEK", "mon"),
+    ),
+    "options": {"expires": 12 * 3600},  # a digest is for this week: not sent a day late
+}
+
+# Mail: EMAIL_URL configures Django's mail settings in one URL (dj-email-url), e.g.
+# smtp://user:password@mail.example.com:587/?tls=True; without it mail goes to the console.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if EMAIL_URL:
+    import dj_email_url
+
+    globals().update(dj_email_url.parse(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Retention Site <retention@localhost>")
+# Where links in emails point.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # A full recompute is split into shards of this many customers, each a Celery task (run by any
 # free worker process): shards bound each task's memory, and several worker processes (on one

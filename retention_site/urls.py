@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include((v1_patterns, "api"), namespace="v1")),
     path("api/tokens/", include(token_patterns)),
     path("reasons/", include("reasons.urls")),
+    path("outlook/", include("outlook.urls")),
     path("", include("operations.urls")),
     path("", include("web.urls")),
 ]

@@ -5,7 +5,7 @@ import os
 import pytest
 
 # The shared casts and their fixtures, for every test (no imports of fixtures by name).
-pytest_plugins = ["tests.web_support", "tests.api_support", "tests.recompute_support"]
+pytest_plugins = ["tests.web_support", "tests.api_support", "tests.recompute_support", "tests.outlook_support"]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -36,9 +36,9 @@ def page_urls(company):
     }
 
 
-# Measured: company 27, slice 29, team 29-33, owner 37-41 (the cases reconciled beside the figures),
-# drill-downs 17-22.
-PAGE_CEILINGS = {"company": 30, "company slice": 32, "team": 36, "owner": 45, "drill-down": 20, "team drill-down": 25}
+# Measured: company 35, slice 37, team 37-42, owner 46-51 (the cases reconciled beside the figures,
+# the forecast, the renewals ahead), drill-downs 19-24.
+PAGE_CEILINGS = {"company": 38, "company slice": 40, "team": 45, "owner": 55, "drill-down": 22, "team drill-down": 27}
 
 
 @pytest.mark.parametrize("who", ["executive", "lead"])

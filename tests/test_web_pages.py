@@ -272,6 +272,18 @@ def test_the_period_asked_for_is_shown_and_an_unknown_one_falls_back_to_the_last
     assert client.get("/company/?granularity=fortnight").context["row"] == company_row()
 
 
+def test_a_scope_with_only_the_current_unfinished_period_shows_it(client, company):
+    # As in a company's (or an owner's) first month: no period is over yet. This was a 500
+    # (pick_period unpacked a (start, end, partial) triple into two names).
+    client.force_login(company["executive"])
+    RetentionSnapshot.objects.filter(scope_type="company", granularity="month", partial=False).delete()
+    response = client.get("/company/?granularity=month")
+    assert response.status_code == 200
+    current = RetentionSnapshot.objects.get(scope_type="company", granularity="month", partial=True)
+    assert response.context["row"] == current
+    assert 'class="badge partial"' in response.content.decode()
+
+
 def test_malformed_drilldowns_answer_404(client, company):
     client.force_login(company["executive"])
     base = reverse("drilldown")

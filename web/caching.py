@@ -20,6 +20,7 @@ from django.utils import timezone
 from metrics.scoping import visibility
 from metrics import queries
 from metrics.recompute.triggers import UNREACHABLE
+from outlook.stamp import outlook_stamp
 
 from .health import recompute_health
 
@@ -34,7 +35,7 @@ def page_key(request) -> str | None:
     # Admins' notice of a change waiting too long (web/health.py) appears without a recompute.
     lagging = pending and visibility(request).is_admin and recompute_health()["behind"]
     parts = [request.session.session_key, request.user.pk, request.user.role, request.get_full_path(), status.generation, pending, behind,
-             status.last_error_at, lagging]  # fmt: skip
+             status.last_error_at, lagging, outlook_stamp()]  # fmt: skip
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

@@ -104,6 +104,7 @@ def bridge_chart(row, scope: Scope) -> dict:
         links.append(drill_url(scope, row.granularity, row.period_start, name))
     end_figure = "arr_end" if row.new_arr is not None else "ending_arr"
     end = FIGURES[end_figure].of(row)
+    assert end is not None  # ARR at the end is money, never undefined
     labels.append("End")
     bars.append([0.0, float(end)])
     kinds.append("total")

@@ -23,7 +23,7 @@ def recompute_health(now=None) -> dict:
         "lag_seconds": round(lag, 1),
         "behind": lag > settings.RECOMPUTE_LAG_ALERT_SECONDS,
         "failing": failing,
-        "failed_at": status.last_error_at.isoformat() if failing and status.last_error_at else None,
+        "failed_at": status.last_error_at.isoformat() if failing and status and status.last_error_at else None,
         "last_success": status.computed_at.isoformat() if status and status.computed_at else None,
         "measured_as_of": status.as_of.isoformat() if status and status.as_of else None,
         "stale_day": bool(status and status.as_of and status.as_of < timezone.localdate()),

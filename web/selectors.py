@@ -88,9 +88,9 @@ def pick_period(params, snapshots, scope: Scope, default: str = MONTH) -> Period
     pick = PeriodPick(granularity, options=[(s.isoformat(), period_label(granularity, s, e)) for s, e, _ in available])
     if not available:
         return pick
-    by_start = {s: (s, e) for s, e, _ in available}
+    by_start: dict[date | None, tuple[date, date]] = {s: (s, e) for s, e, _ in available}
     complete = [(s, e) for s, e, partial in available if not partial]
-    pick.start, pick.end = by_start.get(asked_start) or (complete or available)[0]
+    pick.start, pick.end = by_start.get(asked_start) or (complete or list(by_start.values()))[0]
     return pick
 
 
@@ -103,15 +103,18 @@ def period_query(pick: PeriodPick, **extra) -> str:
     return "?" + params.urlencode()
 
 
-@dataclass(frozen=True)
+@dataclass
 class ScopeItem:
-    """A row of a table of teams, owners or slices: its label, its page, its figures."""
+    """A row of a table of teams, owners or slices: its label, its page, its figures, and with
+    yearly targets (outlook) the target of the accountable figure and the gap to it."""
 
     label: str
     url: str
     row: RetentionSnapshot | None
     scope: Scope
     owner: User | None = None
+    target: object = None
+    gap: object = None
 
 
 def team_items(snapshots, pick: PeriodPick, role: str) -> list[ScopeItem]:
@@ -141,6 +144,8 @@ def sort_owner_rows(rows: list[ScopeItem], sort: str) -> list[ScopeItem]:
     if name == "owner":
         return sorted(rows, key=lambda r: r.owner.display_name.lower(), reverse=descending)
     def value(item):
+        if name == "gap":
+            return item.gap
         return getattr(item.row, name) if item.row is not None else None
 
     with_value = [r for r in rows if value(r) is not None]

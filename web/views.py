@@ -28,6 +28,8 @@ from metrics.queries import FIGURES, Scope
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Inputs
 
+from outlook.targets import attach_gaps, rank_items
+
 from .caching import cached_by_generation
 from .definitions import FIGURE_DEFINITIONS, topics
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
@@ -72,7 +74,7 @@ def company(request):
     team_tables, slice_rows = [], []
     if row and scope.type == COMPANY:
         team_tables = [
-            {"label": ROLE_LABELS[role], "testid": f"teams-{role}", "items": selectors.team_items(snapshots, pick, role)} for role in ROLES
+            {"label": ROLE_LABELS[role], "testid": f"teams-{role}", "items": rank_items(request, selectors.team_items(snapshots, pick, role), ACCOUNTABLE[role], lambda i: i.label)} for role in ROLES
         ]
     if row and slice_type and not slice_key:
         slice_rows = [
@@ -140,8 +142,10 @@ def team(request, team_id: int):
     row = queries.snapshot(snapshots, scope, pick.granularity, pick.start) if pick.start else None
 
     owner_rows = selectors.team_owner_rows(vis, snapshots, team, role, pick)
-    columns = [("owner", "Owner"), *TEAM_COLUMNS[role]]
-    sort = request.GET.get("sort", "owner")
+    # With yearly targets (outlook), owners rank by their gap to the accountable figure's target.
+    has_gaps = attach_gaps(request, owner_rows, ACCOUNTABLE[role])
+    columns = [("owner", "Owner"), *TEAM_COLUMNS[role], *([("gap", f"Gap to {ACCOUNTABLE[role].upper()} target")] if has_gaps else [])]
+    sort = request.GET.get("sort", "gap" if has_gaps else "owner")
     if sort.lstrip("-") not in dict(columns):
         sort = "owner"
     context = {

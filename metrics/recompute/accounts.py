@@ -30,8 +30,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from metrics.engine import ONE_DAY, AccountFigures, Period, add_months, month_end
 from metrics.models import Customer, SnapshotAssignment, SnapshotCustomer, SnapshotLine, SnapshotMembership
@@ -208,9 +210,9 @@ class AccountTotals:
 class _Sql:
     """Bound parameters by name (``%(p0)s``): the SQL is assembled from pieces in any order."""
 
-    def __init__(self, connection):
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
-        self.params: dict[str, object] = {}
+        self.params: dict[str, int | str | date | None] = {}
         self._names: dict[tuple, str] = {}
 
     def p(self, value) -> str:
@@ -665,7 +667,7 @@ def order_by(sort: Iterable[str], row: str, names: dict[str, str]) -> str:
     parts = []
     for key in sort:
         name = check_sort(key).removeprefix("-")
-        expression = names[name] if name in names else SORTS[name].format(t=row)
+        expression = names[name] if name in names else cast(str, SORTS[name]).format(t=row)  # None: a name, in names
         parts.append(expression + (" DESC" if key.startswith("-") else ""))
     return ", ".join([*parts, f"{row}customer_id", f"{row}product"])
 

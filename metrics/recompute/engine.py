@@ -26,8 +26,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any, TypeAlias, cast, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from metrics.engine import (
     TOTAL_FIELDS, AccountMovement, Case, Dataset, Period, Result, RetentionRow, ScopeKey, Totals, classify,
@@ -36,6 +38,17 @@ from metrics.engine import (
 from metrics.vocabulary import (
     AM, COMPANY, CSM, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, ROLES, TEAM, TENURE, TENURE_BANDS, UNKNOWN,
 )
+
+Int64Array: TypeAlias = npt.NDArray[np.int64]  # cents, day numbers, ids, dense indexes and codes
+Int32Array: TypeAlias = npt.NDArray[np.int32]  # owner and team codes per day
+IndexArray: TypeAlias = npt.NDArray[np.intp]  # positions, as np.flatnonzero gives them
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+# Rows as Django's values_list gives them (see Inputs.from_rows).
+CustomerRow: TypeAlias = tuple[int, str, str, str, str]
+LineRow: TypeAlias = tuple[int, str, date, date | None, int]
+AssignmentRow: TypeAlias = tuple[int, int, str, date, date | None]
+MembershipRow: TypeAlias = tuple[int, int, date, date | None]
+Label: TypeAlias = str | int | None  # a scope block's label: an attribute value, an owner or team id (None: unassigned)
 
 ONE_DAY = timedelta(days=1)
 OPEN = 2**22 - 1  # the "stop" day of an open span: after every date (date.max is day 3,652,059)
@@ -65,7 +78,7 @@ def cents_to_decimal(cents: int) -> Decimal:
     return Decimal(int(cents)).scaleb(-2)
 
 
-def decimal_to_cents(amount) -> int:
+def decimal_to_cents(amount: Decimal | int | str) -> int:
     """Exact: a ValueError for an amount that is not a whole number of cents."""
     amount = Decimal(amount)
     cents = amount.scaleb(2)
@@ -85,13 +98,13 @@ class Spans:
     dense indexes into the caller's id arrays.
     """
 
-    holder: np.ndarray
-    value: np.ndarray
-    start: np.ndarray
-    stop: np.ndarray
+    holder: Int64Array
+    value: Int64Array
+    start: Int64Array
+    stop: Int64Array
 
     @classmethod
-    def build(cls, holder, value, start, stop, what: str) -> Spans:
+    def build(cls, holder: Int64Array, value: Int64Array, start: Int64Array, stop: Int64Array, what: str) -> Spans:
         holder, value, start, stop = (np.asarray(x, dtype=np.int64) for x in (holder, value, start, stop))
         if (stop <= start).any():
             raise ValueError(f"a {what} ends before it starts")
@@ -101,7 +114,7 @@ class Spans:
             raise ValueError(f"two {what}s of one holder overlap")
         return cls(holder, value, start, stop)
 
-    def value_on(self, holders: np.ndarray, days: np.ndarray) -> np.ndarray:
+    def value_on(self, holders: Int64Array, days: Int64Array) -> Int64Array:
         """The value of the span covering each (holder, day); -1 where none does."""
         holders, days = np.asarray(holders, dtype=np.int64), np.asarray(days, dtype=np.int64)
         if not len(self.holder):
@@ -111,13 +124,25 @@ class Spans:
         covered = (found >= 0) & (self.holder[safe] == holders) & (days < self.stop[safe])
         return np.where(covered, self.value[safe], -1)
 
-    def codes_on_days(self, n_holders: int, days: np.ndarray) -> np.ndarray:
+    def codes_on_days(self, n_holders: int, days: Int64Array) -> Int32Array:
         """(day, holder) -> value + 1 of the span covering it, 0 where none: spans never overlap,
         so the sum over covering spans is that one value, and the day-sum trick applies."""
         return sum_on_days(self.holder, n_holders, self.start, self.stop, self.value + 1, days, dtype=np.int32)
 
 
-def sum_on_days(holder, n_holders: int, start, stop, amount, days: np.ndarray, dtype=np.int64) -> np.ndarray:
+@overload
+def sum_on_days(
+    holder: Int64Array, n_holders: int, start: Int64Array, stop: Int64Array, amount: Int64Array, days: Int64Array
+) -> Int64Array: ...
+@overload
+def sum_on_days(
+    holder: Int64Array, n_holders: int, start: Int64Array, stop: Int64Array, amount: Int64Array, days: Int64Array,
+    dtype: type[np.int32],
+) -> Int32Array: ...
+def sum_on_days(
+    holder: Int64Array, n_holders: int, start: Int64Array, stop: Int64Array, amount: Int64Array, days: Int64Array,
+    dtype: type[np.int64] | type[np.int32] = np.int64,
+) -> npt.NDArray[np.int64 | np.int32]:
     """(day, holder) -> the sum of ``amount`` over the holder's spans covering each of ``days``.
 
     ``days`` is sorted; a span covers the day indexes [first day >= start, first day >= stop).
@@ -138,28 +163,28 @@ def sum_on_days(holder, n_holders: int, start, stop, amount, days: np.ndarray, d
 # --- inputs -------------------------------------------------------------------------------
 
 
-def _dense(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _dense(ids: Int64Array) -> tuple[Int64Array, IndexArray]:
     """Sorted distinct ids and the index of each id among them."""
     distinct, index = np.unique(ids, return_inverse=True)
     return distinct, index.reshape(-1)
 
 
-def _stop_days(ends: Iterable[date | None]) -> np.ndarray:
+def _stop_days(ends: Iterable[date | None]) -> Int64Array:
     return np.array([OPEN if end is None else end.toordinal() + 1 for end in ends], dtype=np.int64)
 
 
-def _start_days(starts: Iterable[date]) -> np.ndarray:
+def _start_days(starts: Iterable[date]) -> Int64Array:
     return np.array([start.toordinal() for start in starts], dtype=np.int64)
 
 
-def _labels_and_codes(values: Sequence[str]) -> tuple[list[str], np.ndarray]:
+def _labels_and_codes(values: Sequence[str]) -> tuple[list[str], Int64Array]:
     """Sorted distinct labels and the code of each value (its label's index)."""
     labels = sorted(set(values))
     code_of = {label: code for code, label in enumerate(labels)}
     return labels, np.array([code_of[value] for value in values], dtype=np.int64)
 
 
-def _positions(customer_ids: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+def _positions(customer_ids: Int64Array, ids: Sequence[int] | Int64Array) -> Int64Array:
     """The position of each id in ``customer_ids``, -1 for an id not there."""
     ids = np.array(ids, dtype=np.int64)
     if not len(customer_ids):
@@ -169,15 +194,21 @@ def _positions(customer_ids: np.ndarray, ids: Sequence[int]) -> np.ndarray:
     return np.where(customer_ids[index] == ids, index, -1)
 
 
-def _columns(rows, count: int) -> list[list]:
+def _columns(rows: Iterable[Sequence[Any]], count: int) -> list[list[Any]]:
     """Rows of ``count`` values as that many lists (faster than ``zip(*rows)``, whose big
     argument tuple wakes the garbage collector many times over)."""
     rows = list(rows)
     return [[row[i] for row in rows] for i in range(count)]
 
 
-def _encode_lines(customer_ids: np.ndarray, lines) -> tuple[list[str], tuple[np.ndarray, ...]]:
+def _encode_lines(
+    customer_ids: Int64Array, lines: Iterable[LineRow]
+) -> tuple[list[str], tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]]:
     """Product names, and the revenue lines of listed customers as arrays (see ``Inputs``)."""
+    customer: list[int] | Int64Array
+    product: list[str] | Int64Array
+    start: list[date] | Int64Array
+    arr: list[int] | Int64Array
     customer, product, start, end, arr = _columns(lines, 5)
     customer = _positions(customer_ids, customer)
     listed = np.flatnonzero(customer >= 0)
@@ -192,7 +223,9 @@ def _encode_lines(customer_ids: np.ndarray, lines) -> tuple[list[str], tuple[np.
     return products, (customer[revenue], product[revenue], start[revenue], stop[revenue], arr[revenue])
 
 
-def _encode_ownership(customer_ids: np.ndarray, assignments, memberships):
+def _encode_ownership(
+    customer_ids: Int64Array, assignments: Iterable[AssignmentRow], memberships: Iterable[MembershipRow]
+) -> tuple[Int64Array, Int64Array, dict[str, Spans], Spans]:
     """User and team ids, the spans of each role (customer index -> user index) and the
     memberships (user index -> team index)."""
     assignments = [row for row in assignments if row[2] in ROLES]
@@ -224,15 +257,17 @@ class Inputs:
     adds nothing to cross-sell. Lines and assignments of customers not listed are ignored.
     """
 
-    def __init__(self, customer_ids, attributes, products, lines, user_ids, team_ids, assignments, memberships,
-                 first_day: np.ndarray | None = None):  # fmt: skip
-        self.customer_ids: np.ndarray = customer_ids  # int64
-        self.attributes: dict[str, tuple[list[str], np.ndarray]] = attributes  # scope -> (labels, code per customer)
+    def __init__(self, customer_ids: Int64Array, attributes: dict[str, tuple[list[str], Int64Array]],
+                 products: list[str], lines: tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array],
+                 user_ids: Int64Array, team_ids: Int64Array, assignments: dict[str, Spans], memberships: Spans,
+                 first_day: Int64Array | None = None) -> None:  # fmt: skip
+        self.customer_ids: Int64Array = customer_ids  # int64
+        self.attributes: dict[str, tuple[list[str], Int64Array]] = attributes  # scope -> (labels, code per customer)
         self.products: list[str] = products  # sorted names
         # Revenue lines (ARR > 0): customer index, product index, first day, day after the last, cents.
         self.line_customer, self.line_product, self.line_start, self.line_stop, self.line_arr = lines
-        self.user_ids: np.ndarray = user_ids
-        self.team_ids: np.ndarray = team_ids
+        self.user_ids: Int64Array = user_ids
+        self.team_ids: Int64Array = team_ids
         self.assignments: dict[str, Spans] = assignments  # role -> customer index -> user index
         self.memberships: Spans = memberships  # user index -> team index
         # ARR is a sum of non-negative lines, so the first revenue day is the earliest start
@@ -240,7 +275,7 @@ class Inputs:
         if first_day is None:
             first_day = np.full(len(customer_ids), OPEN, dtype=np.int64)
             np.minimum.at(first_day, self.line_customer, self.line_start)
-        self.first_day: np.ndarray = first_day
+        self.first_day: Int64Array = first_day
         self.first_year, self.first_month, self.first_month_day = _year_month_day(self.first_day)  # for tenure
         # Customer-product pairs, ordered by (customer, product name).
         width = max(len(products), 1)
@@ -252,7 +287,10 @@ class Inputs:
         return len(self.customer_ids)
 
     @classmethod
-    def from_rows(cls, customers, lines, assignments, memberships, first_days=None) -> Inputs:
+    def from_rows(
+        cls, customers: Iterable[CustomerRow], lines: Iterable[LineRow], assignments: Iterable[AssignmentRow],
+        memberships: Iterable[MembershipRow], first_days: Iterable[tuple[int, date]] | None = None,
+    ) -> Inputs:
         """Tuples as Django's ``values_list`` gives them:
 
         customers (id, segment, region, industry, use_case); lines (customer_id, product, start,
@@ -267,7 +305,7 @@ class Inputs:
         customer_ids = np.array([row[0] for row in customers], dtype=np.int64)
         if len(np.unique(customer_ids)) != len(customer_ids):
             raise ValueError("a customer is listed twice")
-        attributes = {scope: _labels_and_codes([row[column] or UNKNOWN for row in customers])
+        attributes = {scope: _labels_and_codes([cast(str, row[column]) or UNKNOWN for row in customers])  # column >= 1
                       for column, scope in enumerate(CUSTOMER_ATTRIBUTES, start=1)}  # fmt: skip
         products, revenue_lines = _encode_lines(customer_ids, lines)
         user_ids, team_ids, role_spans, membership_spans = _encode_ownership(customer_ids, assignments, memberships)
@@ -309,7 +347,7 @@ class Partial:
 
     __slots__ = ("totals",)
 
-    def __init__(self, totals: dict[ScopeKey, tuple[int, ...]] | None = None):
+    def __init__(self, totals: dict[ScopeKey, tuple[int, ...]] | None = None) -> None:
         self.totals: dict[ScopeKey, tuple[int, ...]] = {}
         if totals:
             for key, values in totals.items():
@@ -340,12 +378,13 @@ class Partial:
         if values is None:
             return Totals()
         fields = dict(zip(TOTAL_FIELDS, values))
-        return Totals(**{
+        converted: dict[str, Any] = {  # int counts, Decimal money: a type per field, which mypy cannot pair
             name: value if name in ("logos_start", "logos_churned") else cents_to_decimal(value)
             for name, value in fields.items()
-        })  # fmt: skip
+        }  # fmt: skip
+        return Totals(**converted)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Partial) and self.totals == other.totals
 
     def __repr__(self) -> str:
@@ -363,15 +402,17 @@ class _Book:
     users) on every start day, all as integers.
     """
 
-    def __init__(self, inputs: Inputs, periods: Sequence[Period]):
+    def __init__(self, inputs: Inputs, periods: Sequence[Period]) -> None:
         self.inputs = inputs
-        days = sorted({day_number(p.before_start) for p in periods} | {day_number(p.measured_end) for p in periods})
+        days: list[int] | Int64Array = sorted(
+            {day_number(p.before_start) for p in periods} | {day_number(p.measured_end) for p in periods}
+        )
         self.day_row = {day: row for row, day in enumerate(days)}
         days = np.array(days, dtype=np.int64)
         x = inputs
         self.customer_arr = sum_on_days(x.line_customer, x.customer_count, x.line_start, x.line_stop, x.line_arr, days)
         self.pair_arr = sum_on_days(x.line_pair, len(x.pair_customer), x.line_start, x.line_stop, x.line_arr, days)
-        starts = sorted({day_number(p.start) for p in periods})
+        starts: list[int] | Int64Array = sorted({day_number(p.start) for p in periods})
         self.start_row = {day: row for row, day in enumerate(starts)}
         starts = np.array(starts, dtype=np.int64)
         # Owner codes: 0 = unassigned, u + 1 = user index u. Team codes likewise, per owner code.
@@ -379,18 +420,22 @@ class _Book:
         team_codes = x.memberships.codes_on_days(len(x.user_ids), starts)
         self.team_codes = np.hstack([np.zeros((len(starts), 1), dtype=np.int32), team_codes])
 
-    def customer_arr_on(self, day: date) -> np.ndarray:
-        return self.customer_arr[self.day_row[day_number(day)]]
+    def customer_arr_on(self, day: date) -> Int64Array:
+        row: Int64Array = self.customer_arr[self.day_row[day_number(day)]]
+        return row
 
-    def pair_arr_on(self, day: date) -> np.ndarray:
-        return self.pair_arr[self.day_row[day_number(day)]]
+    def pair_arr_on(self, day: date) -> Int64Array:
+        row: Int64Array = self.pair_arr[self.day_row[day_number(day)]]
+        return row
 
-    def owners_on(self, role: str, start: date, customers: np.ndarray) -> np.ndarray:
-        return self.owner_codes[role][self.start_row[day_number(start)], customers]
+    def owners_on(self, role: str, start: date, customers: IndexArray) -> Int32Array:
+        codes: Int32Array = self.owner_codes[role][self.start_row[day_number(start)], customers]
+        return codes
 
-    def teams_of_owners_on(self, start: date) -> np.ndarray:
+    def teams_of_owners_on(self, start: date) -> Int32Array:
         """Team code of every owner code (0 = no owner or no membership) on a start day."""
-        return self.team_codes[self.start_row[day_number(start)]]
+        codes: Int32Array = self.team_codes[self.start_row[day_number(start)]]
+        return codes
 
     def owner_label(self, code: int) -> int | None:
         return None if code == 0 else int(self.inputs.user_ids[code - 1])
@@ -398,7 +443,7 @@ class _Book:
     def team_label(self, code: int) -> int | None:
         return None if code == 0 else int(self.inputs.team_ids[code - 1])
 
-    def tenure_codes(self, customers: np.ndarray, start: date) -> np.ndarray:
+    def tenure_codes(self, customers: IndexArray, start: date) -> IndexArray:
         """Band of whole months from the first revenue day to ``start`` ("0-6" if not before it)."""
         x = self.inputs
         year, month, day = x.first_year[customers], x.first_month[customers], x.first_month_day[customers]
@@ -407,7 +452,7 @@ class _Book:
         return np.searchsorted(TENURE_LOWER, months, side="right")
 
 
-def _year_month_day(day_numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _year_month_day(day_numbers: Int64Array) -> tuple[Int64Array, Int64Array, Int64Array]:
     """Calendar year, month and day of day numbers (OPEN reads as 9999-12-31)."""
     days = (np.minimum(day_numbers, date(9999, 12, 31).toordinal()) - date(1970, 1, 1).toordinal()).astype(
         "datetime64[D]"
@@ -418,7 +463,7 @@ def _year_month_day(day_numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return year, month, (days - months).astype(np.int64) + 1
 
 
-def _cross_sell(book: _Book, period: Period, customers: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _cross_sell(book: _Book, period: Period, customers: IndexArray, a: Int64Array, b: Int64Array) -> Int64Array:
     """Per customer: min(b - a, ARR on l of its products that had none on s-1) if it is in the
     cohort (a > 0) and grew, else 0."""
     grew = (a > 0) & (b > a)
@@ -436,7 +481,7 @@ def _cross_sell(book: _Book, period: Period, customers: np.ndarray, a: np.ndarra
     return cross
 
 
-def _movement_fields(a: np.ndarray, b: np.ndarray, cross: np.ndarray) -> np.ndarray:
+def _movement_fields(a: Int64Array, b: Int64Array, cross: Int64Array) -> Int64Array:
     """Columns MOVE_FIELDS (expansion, cross-sell, contraction, churn, churned logo) per account."""
     return np.column_stack([
         np.where(b > a, b - a, 0),
@@ -447,7 +492,7 @@ def _movement_fields(a: np.ndarray, b: np.ndarray, cross: np.ndarray) -> np.ndar
     ])  # fmt: skip
 
 
-def _sum_by_slot(slots: np.ndarray, values: np.ndarray, n_slots: int) -> np.ndarray:
+def _sum_by_slot(slots: Int64Array, values: Int64Array, n_slots: int) -> Int64Array:
     """(slot, field) sums: every row adds its values to each of its slots (one slot per column).
 
     Flattened to one int64 ``np.add.at``: exact, and fast for 1-D targets.
@@ -464,19 +509,20 @@ class _ScopeLayout:
     """Where each scope's totals sit in one table of slots: company, then owners per role, then
     the customer attributes and the tenure band. Teams are summed from their owners' slots."""
 
-    def __init__(self, book: _Book):
+    def __init__(self, book: _Book) -> None:
         inputs = book.inputs
         owners = [None] + [int(u) for u in inputs.user_ids]
-        self.blocks: list[tuple[str, str, list]] = [(COMPANY, "", [""])]
+        self.blocks: list[tuple[str, str, Sequence[Label]]] = [(COMPANY, "", [""])]
         self.blocks += [(OWNER, role, owners) for role in ROLES]
         self.blocks += [(scope, "", inputs.attributes[scope][0]) for scope in CUSTOMER_ATTRIBUTES]
         self.blocks += [(TENURE, "", list(TENURE_LABELS))]
-        self.offsets = np.cumsum([0] + [len(labels) for _, _, labels in self.blocks])
+        self.offsets: Int64Array = np.cumsum([0] + [len(labels) for _, _, labels in self.blocks])
         self.size = int(self.offsets[-1])
 
-    def slots(self, book: _Book, start: date, customers: np.ndarray) -> np.ndarray:
+    def slots(self, book: _Book, start: date, customers: IndexArray) -> Int64Array:
         """(customer, block) -> slot, in the order of ``blocks``."""
-        codes = [np.zeros(len(customers), dtype=np.int64)]
+        # int64, int32 (owner codes) and intp (tenure bands) columns
+        codes: list[npt.NDArray[np.signedinteger[Any]]] = [np.zeros(len(customers), dtype=np.int64)]
         codes += [book.owners_on(role, start, customers) for role in ROLES]
         codes += [book.inputs.attributes[scope][1][customers] for scope in CUSTOMER_ATTRIBUTES]
         codes += [book.tenure_codes(customers, start)]
@@ -487,7 +533,7 @@ class _Cohort:
     """The customers (and customer-product pairs) with ARR on ``s-1``, with what every period
     starting on ``s`` shares: starting ARR, logos, owners, teams, tenure bands."""
 
-    def __init__(self, book: _Book, layout: _ScopeLayout, start: date):
+    def __init__(self, book: _Book, layout: _ScopeLayout, start: date) -> None:
         self.book, self.layout, self.start = book, layout, start
         before = book.customer_arr_on(start - ONE_DAY)
         self.customers = np.flatnonzero(before > 0)
@@ -502,7 +548,7 @@ class _Cohort:
         pair_base_values = np.column_stack([self.pair_a, np.ones_like(self.pair_a)])
         self.pair_base = _sum_by_slot(self.pair_slots, pair_base_values, n_products)
 
-    def scope_totals(self, period: Period) -> np.ndarray:
+    def scope_totals(self, period: Period) -> Int64Array:
         """(slot, TOTAL_FIELDS) for one period of this start: the cohort's figures, and on the
         company slot new and reactivated ARR."""
         book = self.book
@@ -519,7 +565,7 @@ class _Cohort:
         totals[0, REACTIVATION] = int(after[came & ~first_in_period].sum())
         return totals
 
-    def product_totals(self, period: Period) -> np.ndarray:
+    def product_totals(self, period: Period) -> Int64Array:
         """(product, TOTAL_FIELDS): every pair with ARR on s-1 stands alone, no cross-sell."""
         b = self.book.pair_arr_on(period.measured_end)[self.pairs]
         moved = np.flatnonzero(b != self.pair_a)
@@ -527,7 +573,7 @@ class _Cohort:
         no_cross = np.zeros(len(moved), dtype=np.int64)
         return _totals_table(self.pair_base, self.pair_slots[moved], _movement_fields(a_moved, b_moved, no_cross))
 
-    def team_totals(self, totals: np.ndarray, role: str) -> np.ndarray:
+    def team_totals(self, totals: Int64Array, role: str) -> Int64Array:
         """(team code, fields): a team's figures are those of its members' books on s."""
         offset = self.layout.offsets[1 + ROLES.index(role)]
         owners = totals[offset : offset + len(self.book.inputs.user_ids) + 1]
@@ -536,7 +582,7 @@ class _Cohort:
         return teams
 
 
-def _totals_table(base: np.ndarray, moved_slots: np.ndarray, moves: np.ndarray) -> np.ndarray:
+def _totals_table(base: Int64Array, moved_slots: Int64Array, moves: Int64Array) -> Int64Array:
     totals = np.zeros((base.shape[0], len(TOTAL_FIELDS)), dtype=np.int64)
     totals[:, BASE_FIELDS] = base
     totals[:, MOVE_FIELDS] = _sum_by_slot(moved_slots, moves, base.shape[0])
@@ -595,12 +641,12 @@ class BlockTotals:
     300,000 customers, 5.7 s in Python).
     """
 
-    def __init__(self, periods: list[tuple[str, date]]):
+    def __init__(self, periods: list[tuple[str, date]]) -> None:
         self.periods = list(periods)
-        self.labels: dict[tuple[str, str], list] = {}
-        self.tables: dict[tuple[str, str], np.ndarray] = {}
+        self.labels: dict[tuple[str, str], list[Label]] = {}
+        self.tables: dict[tuple[str, str], Int64Array] = {}
 
-    def new_block(self, scope_type: str, role: str, labels: Sequence) -> None:
+    def new_block(self, scope_type: str, role: str, labels: Sequence[Label]) -> None:
         self.labels[(scope_type, role)] = list(labels)
         self.tables[(scope_type, role)] = np.zeros((len(self.periods), len(labels), len(TOTAL_FIELDS)), dtype=np.int64)
 
@@ -646,7 +692,12 @@ class BlockTotals:
             "blocks": [[scope_type, role, self.labels[(scope_type, role)]] for scope_type, role in blocks],
         }
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **{f"t{i}": self.tables[b] for i, b in enumerate(blocks)})
+        np.savez_compressed(
+            buffer,
+            allow_pickle=False,  # nothing to pickle (int64 and str); given, mypy no longer matches **tables with it
+            meta=np.array(json.dumps(meta)),
+            **{f"t{i}": self.tables[b] for i, b in enumerate(blocks)},
+        )
         return buffer.getvalue()
 
     @classmethod
@@ -785,7 +836,7 @@ def cases(inputs: Inputs, today: date, since: date | None = None) -> list[Case]:
     owners = {role: inputs.assignments[role].value_on(customer, day - 1) for role in ROLES}
     teams = {role: inputs.memberships.value_on(np.maximum(owners[role], 0), day - 1) for role in ROLES}
 
-    def label(ids: np.ndarray, codes: np.ndarray, held: np.ndarray) -> list[int | None]:
+    def label(ids: Int64Array, codes: Int64Array, held: BoolArray) -> list[int | None]:
         return [int(ids[c]) if h else None for c, h in zip(codes.tolist(), held.tolist())]
 
     csm_owner = label(inputs.user_ids, owners[CSM], owners[CSM] >= 0)

@@ -12,10 +12,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Min, Q
+from django.db.models import Manager, Min, Model, Q
 
 from accounts.models import TeamMembership
 
@@ -37,7 +38,10 @@ ASSIGNMENT_COLUMNS = ("customer_id", "user_id", "role", "start_date", "end_date"
 MEMBERSHIP_COLUMNS = ("user_id", "team_id", "start_date", "end_date")
 
 # Frozen table <- live table: (frozen columns, the live expressions that fill them).
-FREEZE = {
+FREEZE: dict[
+    type[SnapshotCustomer] | type[SnapshotLine] | type[SnapshotAssignment],
+    tuple[type[Customer] | type[ContractLine] | type[Assignment], tuple[str, ...], tuple[str, ...], str],
+] = {
     SnapshotCustomer: (Customer, CUSTOMER_COLUMNS, ("id", "segment", "region", "industry", "use_case"), "id"),
     SnapshotLine: (ContractLine, LINE_COLUMNS,
                    ("customer_id", "product", "start_date", "end_date", "CAST(ROUND(arr * 100) AS BIGINT)"), "customer_id"),
@@ -82,7 +86,9 @@ def freeze_customers(version: int, customer_ids: Collection[int], rows: LiveRows
         (SnapshotLine, LINE_COLUMNS, rows.lines),
         (SnapshotAssignment, ASSIGNMENT_COLUMNS, rows.assignments),
     ):
-        frozen.objects.bulk_create((frozen(version=version, **dict(zip(columns, row))) for row in values), batch_size=5000)
+        # Each model takes its own rows; mypy cannot pair them across the tuples above.
+        manager = cast("Manager[Model]", frozen.objects)
+        manager.bulk_create((frozen(version=version, **dict(zip(columns, row))) for row in values), batch_size=5000)
 
 
 def freeze_memberships(version: int, memberships: Collection[tuple]) -> None:

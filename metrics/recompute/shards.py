@@ -140,7 +140,8 @@ def finish_full(run: FullRun) -> RunSummary:
         writing.record_status(full=True, as_of=run.day, seconds=seconds, input_version=run.version,
                               first_month=periods[0].start if periods else None)  # fmt: skip
         ShardResult.objects.filter(version__lte=run.version).delete()
-        transaction.on_commit(lambda: (loading.drop_versions_before(run.version), loading.refresh_statistics()))
+        transaction.on_commit(lambda: loading.drop_versions_before(run.version))
+        transaction.on_commit(loading.refresh_statistics)
     log.info("full recompute: %d rows from %d shard(s) in %.1f s", count, len(run.shards), seconds)
     return RunSummary("full", len(run.shards), count, seconds)
 

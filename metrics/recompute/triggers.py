@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import cast
 
 from celery import current_app
 from django.conf import settings
@@ -92,7 +93,7 @@ class BackgroundRunner:
     after the responses that asked for them. Wakes while it runs fold into one more pass. Not a
     daemon: a management command that made a change waits for it before exiting."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._again = False
         self._thread: threading.Thread | None = None
@@ -141,7 +142,7 @@ def catch_up_if_behind() -> None:
 # --- carrying out -------------------------------------------------------------------------------
 
 
-def process_pending(as_of: date | None = None, start_full: Callable[[date], object] | None = None) -> shards.RunSummary:
+def process_pending(as_of: date | None = None, start_full: Callable[[date], shards.RunSummary] | None = None) -> shards.RunSummary:
     """Carry out the pending triggers: a new day, changed customers, or a full run.
 
     ``start_full`` starts a full run (in Celery workers); by default it runs here.
@@ -170,7 +171,8 @@ def process_pending(as_of: date | None = None, start_full: Callable[[date], obje
             changed_users = {user_id for user_id, *_ in loading.frozen_memberships(version) ^ set(memberships)}
             touched |= loading.customers_of_users(version, changed_users)
             if touched or changed_users:
-                rows += recompute_customers(version, periods, touched, as_of, memberships, bool(changed_users))
+                customer_ids = cast("set[int]", touched)  # a None (everything) went to a full run above
+                rows += recompute_customers(version, periods, customer_ids, as_of, memberships, bool(changed_users))
             PendingRecompute.objects.filter(id__in=[pk for pk, _ in pending]).delete()
             mode = "incremental" if touched else "new day"
             writing.record_status(full=False, as_of=as_of, seconds=time.monotonic() - started)

@@ -12,8 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from django.db import DatabaseError, connection
-from django.db.models import F
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Field
 from django.utils import timezone
 
 from accounts.models import Team, User
@@ -93,7 +93,7 @@ def replace_snapshots(rows: Iterable[reference.RetentionRow], periods_only: Iter
 
 def _copy_snapshots(rows: Iterable[reference.RetentionRow], names: ScopeNames, computed_at) -> int:
     meta = RetentionSnapshot._meta
-    columns = [meta.get_field(f).column for f in RETENTION_FIELDS]
+    columns = [_column(f) for f in RETENTION_FIELDS]
     scope_key = RETENTION_FIELDS.index("scope_key")
     count = 0
 
@@ -107,16 +107,23 @@ def _copy_snapshots(rows: Iterable[reference.RetentionRow], names: ScopeNames, c
             yield values
 
     with connection.cursor() as cursor:
-        copy_rows(cursor, meta.db_table, [*columns, meta.get_field("computed_at").column], records())
+        copy_rows(cursor, meta.db_table, [*columns, _column("computed_at")], records())
     return count
+
+
+def _column(name: str) -> str:
+    """A snapshot field's database column (every one is a concrete field, never a relation)."""
+    field = RetentionSnapshot._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field.column
 
 
 def apply_delta(delta: Mapping[reference.ScopeKey, reference.Totals], periods: list[reference.Period]) -> int:
     """Add each scope's change to its stored totals; rows of emptied scopes go (not the company's)."""
     names = ScopeNames()
     stored = stored_totals(delta.keys(), names)
-    for key, change in delta.items():
-        stored.setdefault(key, reference.Totals()).add(change)
+    for scope, change in delta.items():
+        stored.setdefault(scope, reference.Totals()).add(change)
     by_period = {(p.granularity, p.start): p for p in periods}
     computed_at = timezone.now()
     keep, drop = [], []
@@ -232,6 +239,10 @@ def record_status(*, full: bool, as_of: date, seconds: float, input_version: int
         values["first_month"] = first_month
     RecomputeStatus.get()
     RecomputeStatus.objects.filter(pk=1).update(**values)
+    # The cohort heatmaps (outlook) follow every landing, from the same frozen inputs.
+    from outlook.tasks import queue_cohorts
+
+    transaction.on_commit(queue_cohorts)
 
 
 def record_failure(error: BaseException) -> None:

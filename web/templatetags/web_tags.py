@@ -63,7 +63,8 @@ def nav_links(context):
     if not vis.sees_everything:
         links.append(("My book", reverse("owner", args=[request.user.pk])))
     reason_pages = [("Churn reasons", "reasons:queue")] if vis.can_record_reasons() else []
-    for label, name in [*reason_pages, ("Pareto", "reasons:pareto")]:
+    target_pages = [("Targets", "outlook:targets")] if vis.is_admin else []
+    for label, name in [*reason_pages, ("Pareto", "reasons:pareto"), ("Renewals", "outlook:renewals"), ("Cohorts", "outlook:cohorts"), *target_pages, ("Weekly email", "outlook:digest")]:
         url = optional_url(name)
         if url:
             links.append((label, url))
