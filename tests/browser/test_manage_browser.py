@@ -100,7 +100,7 @@ def test_lead_opens_a_customer_from_a_book_and_moves_an_account_within_the_team(
     world = build_company()
     sign_in(page, live_server, "lena@example.com")
     page.goto(f"{live_server.url}/owners/{world['ann'].pk}/?granularity=month&period={OCTOBER.isoformat()}")
-    page.get_by_test_id("book").get_by_role("link", name="Acme").click()
+    page.get_by_test_id("movers").get_by_role("link", name="Acme").click()
     expect(page.get_by_test_id("customer-name")).to_contain_text("Acme")
     expect(page.get_by_test_id("customer-attributes")).to_contain_text("Enterprise")
     expect(page.get_by_test_id("arr-today")).to_have_text("15,000.00")
