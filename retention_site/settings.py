@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "reasons",
     "outlook",
     "closing",
+    "operations",
 ]
 
 MIDDLEWARE = [

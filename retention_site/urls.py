@@ -15,5 +15,6 @@ urlpatterns = [
     path("reasons/", include("reasons.urls")),
     path("outlook/", include("outlook.urls")),
     path("closing/", include("closing.urls")),
+    path("", include("operations.urls")),
     path("", include("web.urls")),
 ]

@@ -141,11 +141,38 @@
     };
   }
 
+  // A customer's ARR per product at the end of each month (a line per product).
+  var productColors = ["#1f6feb", "#2e8540", "#d97706", "#7c3aed", "#c0392b", "#0e7490", "#9a6b3f", "#5b6475"];
+  function arrConfig(spec) {
+    return {
+      type: "line",
+      data: {
+        labels: spec.labels,
+        datasets: spec.datasets.map(function (d, i) {
+          var color = productColors[i % productColors.length];
+          return { label: d.label, data: d.data, borderColor: color, backgroundColor: color, stepped: true, pointRadius: 1.5, borderWidth: 2 };
+        }),
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: { y: { beginAtZero: true } },
+        plugins: {
+          tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + money.format(ctx.raw); } } },
+        },
+      },
+    };
+  }
+
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var source = document.getElementById(canvas.dataset.chart);
     var spec = source && JSON.parse(source.textContent);
     if (!spec) { return; }
-    new Chart(canvas, spec.kind === "bridge" ? bridgeConfig(spec) : trendConfig(spec));
+    var make = { bridge: bridgeConfig, arr: arrConfig }[spec.kind] || trendConfig;
+    var chart = new Chart(canvas, make(spec));
+    if (spec.kind === "arr") { window.customerArrChart = chart; canvas.dataset.ready = "true"; }
   });
 
   // Filter forms show the new choice at once; a new granularity starts from its default period.

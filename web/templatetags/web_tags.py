@@ -106,6 +106,14 @@ def nav_links(context):
         links.append(("Exchange rates", reverse("fx-rates")))
     if vis.can_see_restatements():
         links.append(("Closed periods", reverse("closing:list")))
+    customers = optional_url("operations:customers")
+    if customers:
+        links.append(("Customers", customers))
+    from operations.templatetags.manage_tags import manage_links
+
+    manage = manage_links(request)
+    if manage:  # admins: import, people, teams, books; leads: their team's books
+        links.append(("Manage" if vis.is_admin else manage[0][0], manage[0][1]))
     links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
     links.append(("How figures are computed", reverse("figures_help")))
     return {"links": links, "current": request.path}
