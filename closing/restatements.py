@@ -10,9 +10,11 @@ history (django-simple-history), each with who made it and when; an import names
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Q
 
@@ -41,11 +43,11 @@ MAX_BOUND_CUSTOMERS = 5000
 
 @dataclass
 class Edit:
-    when: object
+    when: datetime
     who: str
     what: str  # "contract line L3", "CSM assignment", "membership of ann@example.com", "customer"
     kind: str  # added, changed, deleted
-    changes: list[tuple[str, object, object]]  # (field, before, after)
+    changes: list[tuple[str, Any, Any]]  # (field, before, after)
     source: str  # "CSV import ..." or "" (a change on the site, the API or the admin)
 
 
@@ -55,7 +57,7 @@ class CustomerRestatement:
     name: str
     external_id: str
     figures: list[diffing.FigureChange]
-    attribution: list[tuple[str, str, str]]  # (label, before, after), names not ids
+    attribution: list[Any]  # diffing.AttributionChange, then (label, before, after) with names not ids
     edits: list[Edit] = field(default_factory=list)
 
 
@@ -158,7 +160,7 @@ def _named(lookup: dict | None, value):
     return lookup.get(value, UNASSIGNED) if value is not None else UNASSIGNED
 
 
-def _history_edits(model_history, records, fields, since, describe, bears_on) -> dict[object, list[tuple[object, Edit]]]:
+def _history_edits(model_history, records, fields, since, describe, bears_on) -> dict[Any, list[tuple[Any, Edit]]]:
     """Edits after ``since`` from history records (every record of the objects, oldest first, so
     that each edit is compared with the state before it): {object id: [(group key, Edit)]}."""
     by_object = defaultdict(list)
@@ -166,7 +168,7 @@ def _history_edits(model_history, records, fields, since, describe, bears_on) ->
         by_object[record.id].append(record)
     edits = defaultdict(list)
     for object_id, history in by_object.items():
-        previous = None
+        previous: dict[str, Any] | None = None
         for record in history:
             state = None if record.history_type == "-" else {f: getattr(record, f) for f in fields}
             if record.history_date > since:
