@@ -28,6 +28,7 @@ from metrics.models import (
 )
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Filters, Inputs, make_period
+from metrics.vocabulary import COMPANY
 
 from . import diffing
 from .models import PeriodClose, ReportedFigure
@@ -134,7 +135,7 @@ def restated_scopes(close: PeriodClose, visible_scope_filter=None) -> list[Scope
         live_rows = visible_scope_filter(live_rows)
     live = {(r.scope_type, r.scope_key, r.role): r for r in live_rows}
     result = []
-    for key in sorted(reported.keys() | live.keys(), key=lambda k: (k[0] != "company", k)):
+    for key in sorted(reported.keys() | live.keys(), key=lambda k: (k[0] != COMPANY, k)):
         old, new = reported.get(key), live.get(key)
         if old is None or new is None or differs(old, new):
             result.append(ScopeRestatement(*key, old, new))
