@@ -139,6 +139,29 @@ def carry_out(plan: Plan, to_user_id: int, by: User, reason: str, expected: set[
     return len(touched)
 
 
+def preview_rows(plan: Plan, day: date) -> list[dict]:
+    """What a plan moves, one row per account, by customer name: its assignment as it is, the day
+    it ends (None: handed over whole) and the new owner's first day (the pages' and the API's preview)."""
+    from metrics.models import Customer
+
+    names = dict(Customer.objects.filter(id__in=plan.customer_ids).values_list("id", "name"))
+    rows = [{"assignment_id": h.id, "customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start,
+             "end": h.end, "ends_on": end, "new_start": day} for h, end in plan.ended]
+    rows += [{"assignment_id": h.id, "customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start,
+              "end": h.end, "ends_on": None, "new_start": h.start} for h in plan.handed_over]  # fmt: skip
+    rows.sort(key=lambda m: m["name"].lower())
+    return rows
+
+
+def expected_ids(plan: Plan) -> list[int]:
+    """The assignment ids a preview shows: a confirmation carries them back (``carry_out``'s ``expected``)."""
+    return [h.id for h, _ in plan.ended] + [h.id for h in plan.handed_over]
+
+
+def move_reason(giver: User, taker: User, role: str, day: date) -> str:
+    return f"Book move: {giver.email}'s {role} accounts to {taker.email} from {day}"
+
+
 # --- who may move what ------------------------------------------------------------------
 
 

@@ -71,7 +71,7 @@ def save(form: forms.ModelForm, by: User, reason: str) -> bool:
 # --- history --------------------------------------------------------------------------------
 
 FIELDS = {
-    "customer": [f for f in CustomerForm.Meta.fields],
+    "customer": list(CustomerForm.Meta.fields),
     "line": ["external_id", "product", "start_date", "end_date", "arr", "currency"],
     "assignment": ["role", "user_id", "start_date", "end_date"],
 }
