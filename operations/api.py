@@ -80,7 +80,6 @@ class BookMoveViewSet(ApiViewSet):
     serializer_class = BookMoveSerializer
     permission_classes = [permissions.IsAuthenticated, ChangesBooks]
     filter_backends: list = []
-    pagination_class = None
 
     @extend_schema(
         request=BookMoveInput,
@@ -137,8 +136,8 @@ class ImportFileSerializer(serializers.ModelSerializer):
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
-    applied_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)  # type: ignore[var-annotated]
+    applied_by = serializers.SlugRelatedField(slug_field="email", read_only=True)  # type: ignore[var-annotated]
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     progress = serializers.SerializerMethodField(help_text="Percent done while the preview or the apply runs.")
     step = serializers.SerializerMethodField(help_text="What the running task is doing.")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from django import forms
 from django.db import transaction
@@ -139,13 +140,13 @@ def carry_out(plan: Plan, to_user_id: int, by: User, reason: str, expected: set[
     return len(touched)
 
 
-def preview_rows(plan: Plan, day: date) -> list[dict]:
+def preview_rows(plan: Plan, day: date) -> list[dict[str, Any]]:
     """What a plan moves, one row per account, by customer name: its assignment as it is, the day
     it ends (None: handed over whole) and the new owner's first day (the pages' and the API's preview)."""
     from metrics.models import Customer
 
     names = dict(Customer.objects.filter(id__in=plan.customer_ids).values_list("id", "name"))
-    rows = [{"assignment_id": h.id, "customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start,
+    rows: list[dict[str, Any]] = [{"assignment_id": h.id, "customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start,
              "end": h.end, "ends_on": end, "new_start": day} for h, end in plan.ended]
     rows += [{"assignment_id": h.id, "customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start,
               "end": h.end, "ends_on": None, "new_start": h.start} for h in plan.handed_over]  # fmt: skip

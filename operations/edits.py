@@ -113,7 +113,8 @@ KINDS = {"+": "created", "~": "changed", "-": "deleted"}
 
 def _entries(records, fields: list[str], describe, emails: dict[int, str]) -> list[Entry]:
     """History records of one model (ordered by object, then time) as entries with their diffs."""
-    entries, previous = [], {}
+    entries: list[Entry] = []
+    previous: dict[int, dict] = {}
     for record in records:
         values = {f: getattr(record, f) for f in fields}
         shown_values = {**values, **({"user_id": emails.get(values["user_id"], values["user_id"])} if "user_id" in values else {})}

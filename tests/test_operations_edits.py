@@ -12,6 +12,12 @@ from operations.edits import Change, diff
 from tests.web_support import build_company
 
 
+def history_row(page: str, text: str) -> str:
+    """The row of the page's history table that holds ``text``."""
+    table = page[page.index('data-testid="history"'):]
+    return next(row for row in table.split("<tr>") if text in row)
+
+
 def test_a_diff_lists_only_what_changed_and_every_value_of_a_creation():
     before = {"arr": Decimal("100.00"), "end_date": None, "product": "Core"}
     after = {"arr": Decimal("150.00"), "end_date": date(2026, 3, 31), "product": "Core"}
@@ -86,10 +92,10 @@ def test_a_save_queues_the_recompute_and_the_page_shows_who_changed_what(client)
     assert response.status_code == 302 and ContractLine.objects.get(external_id="L10").customer == acme
 
     page = client.get(reverse("operations:customer", args=[acme.pk])).content.decode()
-    assert "admin@example.com" in page
-    assert "name: Acme → Acme Corp" in page
+    assert "admin@example.com" in history_row(page, "name: Acme → Acme Corp")
     assert "use case: — → Billing" in page
-    assert "to: — → 2026-11-30" in page and "ARR: 12000.00 → 12500.00" in page
+    row = history_row(page, "to: — → 2026-11-30")
+    assert "ARR: 12000.00 → 12500.00" in row and "admin@example.com" in row and "Line L1" in row
     assert "Line L10" in page and "Ended on the customer page" in page
 
 
@@ -124,3 +130,18 @@ def test_django_admin_is_linked_for_superusers_only(client):
     world["admin"].is_staff = True
     world["admin"].save()
     assert 'href="/admin/"' in client.get(reverse("operations:customers")).content.decode()
+
+
+@pytest.mark.django_db
+def test_an_api_write_is_in_the_same_history_with_its_author(client):
+    from rest_framework.test import APIClient
+
+    from api.models import ApiToken
+
+    world = build_company(compute=False)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.issue(world['admin'], 'test')[1]}")
+    assert api.patch(f"/api/v1/customers/{world['beta'].pk}/", {"segment": "SMB"}, format="json").status_code == 200
+    client.force_login(world["admin"])
+    page = client.get(reverse("operations:customer", args=[world["beta"].pk])).content.decode()
+    assert "admin@example.com" in history_row(page, "segment: Enterprise → SMB")
