@@ -15,7 +15,10 @@ from api.views import FORMAT_PARAMETER, ApiViewSet, ListWithCsv
 from metrics.recompute import triggers
 
 from .forms import default_range
-from .renewals import ROLES, STATUSES, load_renewals
+from metrics.models import Customer
+from metrics.vocabulary import CUSTOMER_ATTRIBUTES
+
+from .renewals import ROLES, STATUSES, attribute_values, load_renewals
 from .views import RENEWAL_COLUMNS, renewal_record
 
 
@@ -28,6 +31,10 @@ class RenewalQuery(serializers.Serializer):
     team = serializers.CharField(required=False, help_text="Team name (the role's owner's team on the end date).")
     owner = serializers.EmailField(required=False, help_text="Owner email (the role's owner on the end date).")
     status = serializers.ChoiceField(STATUSES, required=False, help_text="renewed, open or lapsed.")
+    segment = serializers.CharField(required=False, help_text="Customer segment (`unknown`: left empty).")
+    region = serializers.CharField(required=False, help_text="Customer region (`unknown`: left empty).")
+    industry = serializers.CharField(required=False, help_text="Customer industry (`unknown`: left empty).")
+    use_case = serializers.CharField(required=False, help_text="Customer use case (`unknown`: left empty).")
 
     def validate(self, attrs):
         start, end = default_range(triggers.today())
@@ -86,8 +93,15 @@ class RenewalViewSet(ApiViewSet):
             if owner is None:
                 raise Http404("No such owner.")
             owner_id = owner.pk
+        attributes = {attr: q[attr] for attr in CUSTOMER_ATTRIBUTES if q.get(attr)}
+        if attributes:
+            values = attribute_values(vis.customers(Customer.objects.all()))
+            wrong = {attr: [f"No customer you may see has {attr} {value!r}; the values are: {', '.join(values[attr]) or 'none'}."]
+                     for attr, value in attributes.items() if value not in values[attr]}  # fmt: skip
+            if wrong:
+                raise serializers.ValidationError(wrong)
         rows = load_renewals(vis, q["from"], q["to"], triggers.today(), settings.RENEWAL_GRACE_DAYS, role=q["role"],
-                             team_id=team_id, owner_id=owner_id, status=q.get("status", ""))  # fmt: skip
+                             team_id=team_id, owner_id=owner_id, status=q.get("status", ""), attributes=attributes)  # fmt: skip
         records = [renewal_record(r) for r in rows]
         if request.accepted_renderer.format == "csv":
             return csv_response(RENEWAL_COLUMNS, records, "renewals")

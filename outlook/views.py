@@ -21,7 +21,7 @@ from metrics.export import csv_cell
 from metrics.recompute import triggers
 
 from .forms import RenewalFilter
-from .renewals import STATUS_LABELS, load_renewals, summarize
+from .renewals import STATUS_LABELS, attribute_values, load_renewals, summarize
 
 ROLE_LABELS = {"csm": "CSM", "am": "AM"}
 RENEWAL_COLUMNS = [
@@ -70,7 +70,7 @@ def renewals_csv(renewals, filename: str) -> StreamingHttpResponse:
 
 def scoped_filter(vis: Visibility, data) -> RenewalFilter:
     """The filter form; 404 for a team or owner id the viewer may not see."""
-    from metrics.models import Assignment
+    from metrics.models import Assignment, Customer
 
     for name, visible in (("team", vis.teams()), ("owner", vis.users())):
         raw = data.get(name)
@@ -78,7 +78,8 @@ def scoped_filter(vis: Visibility, data) -> RenewalFilter:
             raise Http404(f"No such {name}.")
     teams = list(vis.teams())
     owners = list(vis.users().filter(id__in=Assignment.objects.values("user_id")).order_by("email"))
-    return RenewalFilter(data, teams=teams, owners=owners, today=triggers.today())
+    values = attribute_values(vis.customers(Customer.objects.all()))
+    return RenewalFilter(data, teams=teams, owners=owners, today=triggers.today(), attribute_values=values)
 
 
 @login_required
@@ -89,7 +90,7 @@ def renewals(request):
     if form.is_valid():
         f = form.cleaned_data
         rows = load_renewals(vis, f["start"], f["end"], triggers.today(), settings.RENEWAL_GRACE_DAYS, role=f["role"],
-                             team_id=f["team"], owner_id=f["owner"], status=f["status"])  # fmt: skip
+                             team_id=f["team"], owner_id=f["owner"], status=f["status"], attributes=f["attributes"])  # fmt: skip
         if request.GET.get("format") == "csv":
             return renewals_csv(rows, f"renewals-{f['start']:%Y-%m-%d}-{f['end']:%Y-%m-%d}")
         summaries = summarize(rows, f["role"])
