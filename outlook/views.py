@@ -285,7 +285,7 @@ def default_cohort_scope(vis: Visibility):
 @login_required
 def cohorts(request):
     from metrics.queries import Scope
-    from metrics.vocabulary import COMPANY, CUSTOMER_ATTRIBUTES, OWNER, TEAM, UNASSIGNED
+    from metrics.vocabulary import COMPANY, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, TEAM, UNASSIGNED
     from web.links import scope_from_params, scope_params
     from metrics.vocabulary import ROLE_LABELS
     from web.views import scope_title
@@ -299,8 +299,10 @@ def cohorts(request):
         return redirect(f"{request.path}?{request.GET['pick']}")
     params = request.GET
     scope = scope_from_params(vis, params) if "scope" in params else default_cohort_scope(vis)
-    if scope.type not in (COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES):
-        raise Http404("Cohorts are for the company, a team, an owner, a segment, a region, an industry or a use case.")
+    if scope.type not in (COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES, PRODUCT):
+        # No tenure band: a cohort's tenure at column k is fixed by its month (k months), so a band
+        # would only be a diagonal stripe of the company heatmap (the page's help says so).
+        raise Http404("Cohorts are for the company, a team, an owner, a segment, a region, an industry, a use case or a product.")
     granularity = params.get("granularity", "month")
     granularity = granularity if granularity in ("month", "quarter") else "month"
     metric = params.get("metric", "revenue")
@@ -332,7 +334,7 @@ def cohorts(request):
     choices = []
     if vis.sees_everything:
         choices.append(("Company", Scope.company()))
-        for attribute in ("segment", "region", "industry", "use_case"):
+        for attribute in ("segment", "region", "industry", "use_case", PRODUCT):
             for key in CohortRow.objects.filter(granularity=granularity, scope_type=attribute).values_list("scope_key", flat=True).distinct().order_by("scope_key"):
                 choices.append((f"{attribute.replace('_', ' ').capitalize()}: {key}", Scope(attribute, key)))
     for team in vis.teams().order_by("name"):
