@@ -15,11 +15,11 @@ Epsilon (new, b 5,000, Bob) joins them under ARR at period end.
 from decimal import Decimal
 
 import pytest
+from web_support import OCTOBER, build_company
 
 from metrics.queries import FIGURES, Scope
 from metrics.recompute import accounts
 from web.links import drill_url
-from web_support import OCTOBER, build_company
 
 COMPANY = Scope.company()
 

@@ -161,7 +161,7 @@ def test_product_cohorts_start_at_a_customers_first_revenue_in_the_product():
     # Customer 1: Core 1,000 from Jan 10, adds Add-on 500 from Mar 1. Customer 2: Core 2,000 Jan 1 .. Feb 28.
     raw = [(1, date(2026, 1, 10), None, 100000), (1, date(2026, 3, 1), None, 50000), (2, date(2026, 1, 1), date(2026, 2, 28), 200000)]
     pair_lines, scope = _product_pairs(lines_of(raw), ["Core", "Add-on", "Core"])
-    starts, ends, g = grid("month", date(2026, 1, 1), date(2026, 4, 20))
+    _, _, g = grid("month", date(2026, 1, 1), date(2026, 4, 20))
     rows = compute(pair_lines, scope, g)
     by_key = {r.scope_key: r for r in rows}
     assert sorted(by_key) == ["Add-on", "Core"] and len(rows) == 2
@@ -196,7 +196,7 @@ def test_the_page_offers_products_to_executives_and_says_why_there_is_no_tenure_
     assert "Product: Add-on" in page and "Product: Core" in page
     assert "first revenue <em>in that product</em>" in page and "no tenure-band choice" in page
     csv = csv_rows(client.get("/outlook/cohorts/", {"scope": "product", "key": "Core", "format": "csv"}))
-    jan = [r for r in csv if r["cohort_start"] == "2025-01-01" and r["k"] == "21"][0]
+    jan = next(r for r in csv if r["cohort_start"] == "2025-01-01" and r["k"] == "21")
     assert (jan["customers"], jan["base_arr"], jan["arr"], jan["revenue_retention"]) == ("2", "18000.00", "18000.00", "1.0000")
     assert client.get("/outlook/cohorts/", {"scope": "tenure", "key": "24+"}).status_code == 404
     client.force_login(company["lead"])

@@ -5,9 +5,8 @@ figure's amount, the cohort heatmap of one product. Screenshots: docs/screenshot
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
-
 from outlook_support import build_outlook_company
+from playwright.sync_api import expect
 from test_pages_browser import leave_the_reason_taxonomy_behind, reason_taxonomy, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
