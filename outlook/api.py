@@ -16,7 +16,10 @@ from api.views import FORMAT_PARAMETER, ApiViewSet, ListWithCsv
 from metrics.recompute import triggers
 
 from .forms import default_range
-from .renewals import ROLES, STATUSES, load_renewals
+from metrics.models import Customer
+from metrics.vocabulary import CUSTOMER_ATTRIBUTES
+
+from .renewals import ROLES, STATUSES, attribute_values, load_renewals
 from .views import RENEWAL_COLUMNS, renewal_record
 
 
@@ -29,6 +32,10 @@ class RenewalQuery(serializers.Serializer):
     team = serializers.CharField(required=False, help_text="Team name (the role's owner's team on the end date).")
     owner = serializers.EmailField(required=False, help_text="Owner email (the role's owner on the end date).")
     status = serializers.ChoiceField(STATUSES, required=False, help_text="renewed, open or lapsed.")
+    segment = serializers.CharField(required=False, help_text="Customer segment (`unknown`: left empty).")
+    region = serializers.CharField(required=False, help_text="Customer region (`unknown`: left empty).")
+    industry = serializers.CharField(required=False, help_text="Customer industry (`unknown`: left empty).")
+    use_case = serializers.CharField(required=False, help_text="Customer use case (`unknown`: left empty).")
 
     def validate(self, attrs):
         start, end = default_range(triggers.today())
@@ -87,8 +94,15 @@ class RenewalViewSet(ApiViewSet):
             if owner is None:
                 raise Http404("No such owner.")
             owner_id = owner.pk
+        attributes = {attr: q[attr] for attr in CUSTOMER_ATTRIBUTES if q.get(attr)}
+        if attributes:
+            values = attribute_values(vis.customers(Customer.objects.all()))
+            wrong = {attr: [f"No customer you may see has {attr} {value!r}; the values are: {', '.join(values[attr]) or 'none'}."]
+                     for attr, value in attributes.items() if value not in values[attr]}  # fmt: skip
+            if wrong:
+                raise serializers.ValidationError(wrong)
         rows = load_renewals(vis, q["from"], q["to"], triggers.today(), settings.RENEWAL_GRACE_DAYS, role=q["role"],
-                             team_id=team_id, owner_id=owner_id, status=q.get("status", ""))  # fmt: skip
+                             team_id=team_id, owner_id=owner_id, status=q.get("status", ""), attributes=attributes)  # fmt: skip
         records = [renewal_record(r) for r in rows]
         if request.accepted_renderer.format == "csv":
             return csv_response(RENEWAL_COLUMNS, records, "renewals")
@@ -107,6 +121,11 @@ class VisibleCustomerField(KeyField):
 
         request = self.context.get("request")
         return visibility(request).customers(Customer.objects.all()) if request else Customer.objects.none()
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:  # PostgreSQL cannot even look such a text up
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
+        return super().to_internal_value(data)
 
 
 class RiskMarkSerializer(serializers.ModelSerializer):

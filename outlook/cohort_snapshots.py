@@ -4,7 +4,7 @@ always agree with the figures beside them. The math is ``outlook.cohorts`` (nump
 
 One run reads the frozen lines, customers, assignments and memberships once, computes the month
 and quarter heatmaps of every scope (company; segment, region, industry, use case; team and owner
-per role), and replaces every row in one transaction. A run for a generation already done is a
+per role; product, over customer-product pairs), and replaces every row in one transaction. A run for a generation already done is a
 no-op, so the task may be queued after every landing without piling up work.
 """
 
@@ -49,12 +49,13 @@ def recompute_cohorts(force: bool = False) -> dict:
     started = time.monotonic()
     version, as_of, generation = status.input_version, status.as_of, status.generation
 
-    raw = np.array(list(SnapshotLine.objects.filter(version=version).values_list("customer_id", "start_date", "end_date", "arr_cents")),
-                   dtype=object).reshape(-1, 4)  # fmt: skip
+    raw = np.array(list(SnapshotLine.objects.filter(version=version).values_list("customer_id", "start_date", "end_date", "arr_cents", "product")),
+                   dtype=object).reshape(-1, 5)  # fmt: skip
     loaded = {}
     if len(raw):
         lines = (raw[:, 0].astype(np.int64), np.array([day_number(d) for d in raw[:, 1]], dtype=np.int64),
                  np.array([day_number(d) for d in raw[:, 2]], dtype=np.int64), raw[:, 3].astype(np.int64))  # fmt: skip
+        pair_lines, product_scope = _product_pairs(lines, raw[:, 4].tolist())
         customers = sorted(SnapshotCustomer.objects.filter(version=version).values_list("customer_id", *ATTRIBUTES))
         cids = np.array([c[0] for c in customers], dtype=np.int64)
         scopes = {("company", ""): (cids, np.zeros(len(cids), dtype=np.int64), [""])}
@@ -74,6 +75,7 @@ def recompute_cohorts(force: bool = False) -> dict:
             starts, ends, g = grid(granularity, first_day, as_of, settings.FISCAL_YEAR_START_MONTH)
             owned = _owner_scopes(lines, cids, g, assignments, memberships, emails, names)
             rows = compute(lines, {**scopes, **owned}, g)
+            rows += compute(pair_lines, product_scope, g)
             loaded[granularity] = (starts, ends, rows)
     cohort_rows = []
     for granularity, (starts, ends, rows) in loaded.items():
@@ -96,6 +98,20 @@ def recompute_cohorts(force: bool = False) -> dict:
     log.info("cohorts: %d rows (%d cells) for generation %d: computed in %.2f s, written in %.2f s",
              len(cohort_rows), cells, generation, computed - started, time.monotonic() - computed)  # fmt: skip
     return {"cohorts": len(cohort_rows), "cells": cells, "generation": generation, "seconds": round(seconds, 3)}
+
+
+def _product_pairs(lines, products: list[str]) -> tuple[tuple, dict]:
+    """The lines re-keyed by customer-product pair, and the product scope over those pairs.
+
+    A product's cohorts count pairs, not customers: a customer joins the product's cohort of the
+    month of its first revenue *in that product* and brings that product's ARR only (a customer
+    adding a product in 2026 starts a 2026 cohort of it, whatever it bought before). Pair id =
+    customer id * number of products + product code, so ids stay sorted by customer."""
+    customer, start, end, arr = lines
+    codes, keys = _codes([p or UNKNOWN for p in products])
+    pair = customer * len(keys) + codes
+    pairs = np.unique(pair)
+    return (pair, start, end, arr), {("product", ""): (pairs, pairs % len(keys), keys)}
 
 
 def _date(number: int):

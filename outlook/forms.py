@@ -7,6 +7,8 @@ from django import forms
 
 from metrics.engine import add_months
 
+from metrics.vocabulary import CUSTOMER_ATTRIBUTES, SCOPE_TYPES
+
 from .renewals import ROLES, STATUS_LABELS
 
 
@@ -25,12 +27,20 @@ class RenewalFilter(forms.Form):
     team = forms.TypedChoiceField(label="Team", coerce=int, required=False, empty_value=None)
     owner = forms.TypedChoiceField(label="Owner", coerce=int, required=False, empty_value=None)
     status = forms.ChoiceField(label="Status", choices=[("", "any"), *STATUS_LABELS.items()], required=False)
+    segment = forms.ChoiceField(label=SCOPE_TYPES["segment"], required=False)
+    region = forms.ChoiceField(label=SCOPE_TYPES["region"], required=False)
+    industry = forms.ChoiceField(label=SCOPE_TYPES["industry"], required=False)
+    use_case = forms.ChoiceField(label=SCOPE_TYPES["use_case"], required=False)
 
     MAX_DAYS = 3 * 366
 
-    def __init__(self, data, *, teams, owners, today: date):
+    def __init__(self, data, *, teams, owners, today: date, attribute_values: dict | None = None):
+        """``attribute_values``: attribute -> the values the viewer's customers have (``renewals.attribute_values``)."""
         super().__init__(data)
         self.today = today
+        for attr in CUSTOMER_ATTRIBUTES:
+            values = (attribute_values or {}).get(attr, [])
+            cast(forms.ChoiceField, self.fields[attr]).choices = [("", "any"), *((v, v) for v in values)]
         cast(forms.ChoiceField, self.fields["team"]).choices = [("", "every team"), *((t.pk, t.name) for t in teams)]
         cast(forms.ChoiceField, self.fields["owner"]).choices = [("", "every owner"), *((u.pk, u.email) for u in owners)]
 
@@ -40,6 +50,7 @@ class RenewalFilter(forms.Form):
         data["start"] = data.get("start") or default_start
         data["end"] = data.get("end") or default_end
         data["role"] = data.get("role") if data.get("role") in ROLES else "csm"
+        data["attributes"] = {attr: data[attr] for attr in CUSTOMER_ATTRIBUTES if data.get(attr)}
         if data["end"] < data["start"]:
             self.add_error("end", "The end of the range is before its start.")
         elif (data["end"] - data["start"]).days > self.MAX_DAYS:

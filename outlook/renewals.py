@@ -120,6 +120,19 @@ def summarize(renewals: Iterable[Renewal], role: str) -> Summaries:
     return Summaries(total, [months[m] for m in sorted(months)], by_owner)
 
 
+def customer_attribute_filter(attributes: dict) -> dict:
+    """ORM lookups on a contract line's customer for attribute -> value (``UNKNOWN``: left empty; falsy: any)."""
+    from metrics.vocabulary import CUSTOMER_ATTRIBUTES, UNKNOWN
+
+    lookups = {}
+    for attr, value in attributes.items():
+        if attr not in CUSTOMER_ATTRIBUTES:
+            raise ValueError(f"{attr!r} is not a customer attribute")
+        if value:
+            lookups[f"customer__{attr}__in"] = ["", UNKNOWN] if value == UNKNOWN else [value]
+    return lookups
+
+
 def _covering(spans, day: date):
     """The value of the (start, end, value) span covering a day (end inclusive, None = open)."""
     for start, end, value in spans:
@@ -128,12 +141,24 @@ def _covering(spans, day: date):
     return None
 
 
+def attribute_values(customers) -> dict[str, list[str]]:
+    """attribute -> the sorted values the given customers (a queryset) have for it, an empty one
+    spelled ``UNKNOWN`` as on the company pages (one query per attribute)."""
+    from metrics.vocabulary import CUSTOMER_ATTRIBUTES, UNKNOWN
+
+    return {
+        attr: sorted({value or UNKNOWN for value in customers.order_by().values_list(attr, flat=True).distinct()})
+        for attr in CUSTOMER_ATTRIBUTES
+    }
+
+
 def load_renewals(visibility, start: date, end: date, today: date, grace_days: int, *, role: str = "csm",
                   team_id: int | None = None, owner_id: int | None = None, status: str = "",
-                  customer_ids: Iterable[int] | None = None) -> list[Renewal]:  # fmt: skip
+                  customer_ids: Iterable[int] | None = None, attributes: dict | None = None) -> list[Renewal]:  # fmt: skip
     """Lines ending on start..end that ``visibility`` (None: no restriction) may see (an owner of either role on the end
     date is the viewer, or was then in a team the viewer leads), sorted by end date then customer.
-    ``team_id``/``owner_id`` narrow to the ``role``'s owner or team on the end date."""
+    ``team_id``/``owner_id`` narrow to the ``role``'s owner or team on the end date; ``attributes`` (segment, region,
+    industry, use_case -> value, ``UNKNOWN`` for an empty one) to the customers with those values."""
     from accounts.models import Team, TeamMembership, User
     from metrics.models import Assignment, ContractLine
 
@@ -142,6 +167,7 @@ def load_renewals(visibility, start: date, end: date, today: date, grace_days: i
     ending = ContractLine.objects.filter(end_date__gte=start, end_date__lte=end).select_related("customer")
     if customer_ids is not None:
         ending = ending.filter(customer_id__in=list(customer_ids))
+    ending = ending.filter(**customer_attribute_filter(attributes or {}))
     lines = list(ending.order_by("end_date", "customer__name", "product", "external_id"))
     if not lines:
         return []

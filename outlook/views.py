@@ -21,7 +21,7 @@ from metrics.export import csv_cell
 from metrics.recompute import triggers
 
 from .forms import RenewalFilter
-from .renewals import STATUS_LABELS, load_renewals, summarize
+from .renewals import STATUS_LABELS, attribute_values, load_renewals, summarize
 
 ROLE_LABELS = {"csm": "CSM", "am": "AM"}
 RENEWAL_COLUMNS = [
@@ -70,7 +70,7 @@ def renewals_csv(renewals, filename: str) -> StreamingHttpResponse:
 
 def scoped_filter(vis: Visibility, data) -> RenewalFilter:
     """The filter form; 404 for a team or owner id the viewer may not see."""
-    from metrics.models import Assignment
+    from metrics.models import Assignment, Customer
 
     for name, visible in (("team", vis.teams()), ("owner", vis.users())):
         raw = data.get(name)
@@ -78,7 +78,8 @@ def scoped_filter(vis: Visibility, data) -> RenewalFilter:
             raise Http404(f"No such {name}.")
     teams = list(vis.teams())
     owners = list(vis.users().filter(id__in=Assignment.objects.values("user_id")).order_by("email"))
-    return RenewalFilter(data, teams=teams, owners=owners, today=triggers.today())
+    values = attribute_values(vis.customers(Customer.objects.all()))
+    return RenewalFilter(data, teams=teams, owners=owners, today=triggers.today(), attribute_values=values)
 
 
 @login_required
@@ -89,7 +90,7 @@ def renewals(request):
     if form.is_valid():
         f = form.cleaned_data
         rows = load_renewals(vis, f["start"], f["end"], triggers.today(), settings.RENEWAL_GRACE_DAYS, role=f["role"],
-                             team_id=f["team"], owner_id=f["owner"], status=f["status"])  # fmt: skip
+                             team_id=f["team"], owner_id=f["owner"], status=f["status"], attributes=f["attributes"])  # fmt: skip
         if request.GET.get("format") == "csv":
             return renewals_csv(rows, f"renewals-{f['start']:%Y-%m-%d}-{f['end']:%Y-%m-%d}")
         summaries = summarize(rows, f["role"])
@@ -284,7 +285,7 @@ def default_cohort_scope(vis: Visibility):
 @login_required
 def cohorts(request):
     from metrics.queries import Scope
-    from metrics.vocabulary import COMPANY, CUSTOMER_ATTRIBUTES, OWNER, TEAM, UNASSIGNED
+    from metrics.vocabulary import COMPANY, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, TEAM, UNASSIGNED
     from web.links import scope_from_params, scope_params
     from metrics.vocabulary import ROLE_LABELS
     from web.views import scope_title
@@ -298,8 +299,10 @@ def cohorts(request):
         return redirect(f"{request.path}?{request.GET['pick']}")
     params = request.GET
     scope = scope_from_params(vis, params) if "scope" in params else default_cohort_scope(vis)
-    if scope.type not in (COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES):
-        raise Http404("Cohorts are for the company, a team, an owner, a segment, a region, an industry or a use case.")
+    if scope.type not in (COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES, PRODUCT):
+        # No tenure band: a cohort's tenure at column k is fixed by its month (k months), so a band
+        # would only be a diagonal stripe of the company heatmap (the page's help says so).
+        raise Http404("Cohorts are for the company, a team, an owner, a segment, a region, an industry, a use case or a product.")
     granularity = params.get("granularity", "month")
     granularity = granularity if granularity in ("month", "quarter") else "month"
     metric = params.get("metric", "revenue")
@@ -331,7 +334,7 @@ def cohorts(request):
     choices = []
     if vis.sees_everything:
         choices.append(("Company", Scope.company()))
-        for attribute in ("segment", "region", "industry", "use_case"):
+        for attribute in ("segment", "region", "industry", "use_case", PRODUCT):
             for key in CohortRow.objects.filter(granularity=granularity, scope_type=attribute).values_list("scope_key", flat=True).distinct().order_by("scope_key"):
                 choices.append((f"{attribute.replace('_', ' ').capitalize()}: {key}", Scope(attribute, key)))
     for team in vis.teams().order_by("name"):

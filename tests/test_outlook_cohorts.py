@@ -150,3 +150,54 @@ def test_a_worker_rewrites_the_heatmaps_after_a_change_lands(live_worker):
                 break
         time.sleep(0.3)
     assert base == D("19000.00")  # Acme 12,000 + Zeta 6,000 + 1,000
+
+
+# --- product scope (issue 12 point 4): customer-product pairs -----------------------------------
+
+
+def test_product_cohorts_start_at_a_customers_first_revenue_in_the_product():
+    from outlook.cohort_snapshots import _product_pairs
+
+    # Customer 1: Core 1,000 from Jan 10, adds Add-on 500 from Mar 1. Customer 2: Core 2,000 Jan 1 .. Feb 28.
+    raw = [(1, date(2026, 1, 10), None, 100000), (1, date(2026, 3, 1), None, 50000), (2, date(2026, 1, 1), date(2026, 2, 28), 200000)]
+    pair_lines, scope = _product_pairs(lines_of(raw), ["Core", "Add-on", "Core"])
+    _, _, g = grid("month", date(2026, 1, 1), date(2026, 4, 20))
+    rows = compute(pair_lines, scope, g)
+    by_key = {r.scope_key: r for r in rows}
+    assert sorted(by_key) == ["Add-on", "Core"] and len(rows) == 2
+    # Core, cohort Jan: both customers, base 3,000; Feb 3,000; Mar and Apr 1,000 (customer 2 left): 1 of 2 paying.
+    core = by_key["Core"]
+    assert (core.cohort, core.customers, core.base_arr_cents, core.arr_cents, core.paying) == (
+        0, 2, 300000, [300000, 300000, 100000, 100000], [2, 2, 1, 1])
+    # Add-on, cohort Mar (customer 1's first Add-on revenue, not its Jan first revenue): 500 on Mar 31 and Apr 20.
+    addon = by_key["Add-on"]
+    assert (addon.cohort, addon.customers, addon.base_arr_cents, addon.arr_cents) == (2, 1, 50000, [50000, 50000])
+
+
+def test_the_product_heatmaps_hold_the_hand_computed_cells(company):
+    """Core, cohort Jan 2025: Acme 12,000 + Zeta 6,000; in Oct 2026 still 18,000 (100%: Acme's
+    3,000 Add-on is not Core's, unlike the company's 116.67%). Add-on: Acme alone, cohort Oct 2026."""
+    assert cell(21, scope_type="product", scope_key="Core", cohort_start=date(2025, 1, 1)) == (
+        2, 2, D("18000.00"), D("18000.00"), D("1.0000"), D("1.0000"), date(2026, 10, 31))
+    assert cell(0, scope_type="product", scope_key="Add-on", cohort_start=date(2026, 10, 1)) == (
+        1, 1, D("3000.00"), D("3000.00"), D("1.0000"), D("1.0000"), date(2026, 10, 31))
+    # Core's Oct 2026 cohort is Epsilon's 5,000 only: Acme's Add-on starts no Core cohort.
+    assert cell(0, scope_type="product", scope_key="Core", cohort_start=date(2026, 10, 1))[:3] == (1, 1, D("5000.00"))
+    assert not CohortRow.objects.filter(scope_type="product", scope_key="Add-on", cohort_start=date(2025, 1, 1)).exists()
+
+
+def test_the_page_offers_products_to_executives_and_says_why_there_is_no_tenure_band(client, company):
+    client.force_login(company["executive"])
+    response = client.get("/outlook/cohorts/", {"scope": "product", "key": "Add-on"})
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert [(r["start"], r["customers"], r["base_arr"]) for r in rows] == [(date(2026, 10, 1), 1, D("3000.00"))]
+    page = response.content.decode()
+    assert "Product: Add-on" in page and "Product: Core" in page
+    assert "first revenue <em>in that product</em>" in page and "no tenure-band choice" in page
+    csv = csv_rows(client.get("/outlook/cohorts/", {"scope": "product", "key": "Core", "format": "csv"}))
+    jan = next(r for r in csv if r["cohort_start"] == "2025-01-01" and r["k"] == "21")
+    assert (jan["customers"], jan["base_arr"], jan["arr"], jan["revenue_retention"]) == ("2", "18000.00", "18000.00", "1.0000")
+    assert client.get("/outlook/cohorts/", {"scope": "tenure", "key": "24+"}).status_code == 404
+    client.force_login(company["lead"])
+    assert client.get("/outlook/cohorts/", {"scope": "product", "key": "Core"}).status_code == 404

@@ -221,3 +221,10 @@ def test_risk_marks_through_the_api(world):
     executive = token_client(world["executive"])
     assert executive.post("/api/v1/risk-marks/", {"customer": "C1", "status": "healthy", "noted_on": "2026-11-22"}).status_code == 403
     assert RiskMark.objects.filter(customer=world["acme"]).count() == 3
+
+
+def test_a_risk_mark_for_a_customer_id_with_a_nul_byte_is_a_400_not_a_500(world):
+    from api_support import token_client
+
+    bad = token_client(world["ann"]).post("/api/v1/risk-marks/", {"customer": "C\x001", "status": "healthy", "noted_on": "2026-11-22"})
+    assert bad.status_code == 400 and "customer" in bad.json()

@@ -189,3 +189,54 @@ def test_the_api_filters_by_team_owner_status_and_answers_404_outside_the_scope(
 def test_the_default_range_is_this_month_and_the_next_two(world):
     data = token_client(world["admin"]).get("/api/v1/renewals/").json()  # 2026-11-01 .. 2027-01-31
     assert [r["line_external_id"] for r in data["results"]] == ["L10", "L11"]
+
+
+# --- customer attributes (issue 12 point 1: any scope the user may see) -------------------------
+
+
+def test_the_page_filters_by_customer_attributes_and_totals_follow(client, world):
+    client.force_login(world["admin"])
+    smb = client.get("/outlook/renewals/", {**RANGE, "segment": "SMB"})
+    assert [line for line, _ in lines_of(smb)] == ["L6", "L4", "L10"]  # Delta, Gamma, Delta
+    assert smb.context["summaries"].total.up == Decimal("19500")  # 8,000 + 10,000 + 1,500
+    emea = client.get("/outlook/renewals/", {**RANGE, "region": "EMEA"})
+    assert [line for line, _ in lines_of(emea)] == ["L6", "L10", "L11"]  # Delta, Delta, Acme
+    assert emea.context["summaries"].total.up == Decimal("11500")
+    both = client.get("/outlook/renewals/", {**RANGE, "region": "NA", "industry": "Retail"})
+    assert [line for line, _ in lines_of(both)] == ["L4"]  # Gamma only
+    # No customer has a use case: every line is 'unknown'; only Zeta has no segment and it never ends.
+    assert len(lines_of(client.get("/outlook/renewals/", {**RANGE, "use_case": "unknown"}))) == 5
+    assert lines_of(client.get("/outlook/renewals/", {**RANGE, "segment": "unknown"})) == []
+    page = emea.content.decode()
+    assert 'name="segment"' in page and '<option value="unknown">unknown</option>' in page  # Zeta's empty segment
+
+
+def test_a_lead_filters_its_own_lines_by_attribute_and_the_csv_follows(client, world):
+    client.force_login(world["lead"])
+    response = client.get("/outlook/renewals/", {**RANGE, "segment": "Enterprise"})
+    assert [line for line, _ in lines_of(response)] == ["L3", "L11"]  # Beta, Acme (Delta is CS West)
+    assert response.context["summaries"].total.up == Decimal("26000")
+    rows = csv_rows(client.get("/outlook/renewals/", {**RANGE, "region": "EMEA", "format": "csv"}))
+    assert [r["line_external_id"] for r in rows] == ["L11"]
+    assert 'segment=Enterprise' in response.context["csv_url"]
+
+
+def test_an_attribute_value_nobody_visible_has_is_an_error_on_the_page(client, world):
+    client.force_login(world["lead"])
+    response = client.get("/outlook/renewals/", {**RANGE, "region": "Mars"})
+    assert response.status_code == 200 and response.context["rows"] == []
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_the_api_filters_by_customer_attributes_and_says_which_values_exist(world):
+    params = {"from": SEP_1.isoformat(), "to": DEC_31.isoformat()}
+    lead = token_client(world["lead"])
+    only = lead.get("/api/v1/renewals/", {**params, "region": "EMEA"}).json()["results"]
+    assert [r["line_external_id"] for r in only] == ["L11"]
+    rows = csv_rows(lead.get("/api/v1/renewals/", {**params, "segment": "Enterprise", "format": "csv"}))
+    assert [r["line_external_id"] for r in rows] == ["L3", "L11"]
+    bad = lead.get("/api/v1/renewals/", {**params, "region": "Mars"})
+    assert bad.status_code == 400 and "Mars" in bad.json()["region"][0]
+    admin = token_client(world["admin"])
+    assert admin.get("/api/v1/renewals/", {**params, "segment": "unknown"}).json()["count"] == 0
+    assert admin.get("/api/v1/renewals/", {**params, "segment": "SMB", "industry": "Health"}).json()["count"] == 2  # Delta's

@@ -269,7 +269,10 @@ def scope_title(scope: Scope) -> str:
 
 DRILL_PAGE_SIZE = 100
 # Sortable columns; the change column sorts by size (largest change first, either way, by default).
-DRILL_SORTS = {"name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "abs_change": "Change", "movement": "Movement"}
+DRILL_SORTS = {
+    "name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "abs_change": "Change", "amount": "Amount",
+    "movement": "Movement", "csm_owner": "CSM", "csm_team": "CSM team", "am_owner": "AM", "am_team": "AM team",
+}  # fmt: skip
 DRILL_DEFAULT_SORT = "-abs_change"
 SEARCH_MAX = 100
 
@@ -289,6 +292,8 @@ def drilldown(request):
         raise Http404("Unknown movement.")
     sort = request.GET.get("sort", DRILL_DEFAULT_SORT)
     if sort.lstrip("-") not in DRILL_SORTS and sort.lstrip("-") != "change":
+        sort = DRILL_DEFAULT_SORT
+    if sort.lstrip("-") == "amount" and not (figure and figure.is_money):  # only a money figure has an amount column
         sort = DRILL_DEFAULT_SORT
     search = request.GET.get("q", "").strip()[:SEARCH_MAX]
 
@@ -338,7 +343,7 @@ def drilldown(request):
         "page": page,
         "pages": pages,
         "page_links": _page_links(request, page, pages),
-        "sort_headers": _drill_sort_headers(request, sort),
+        "sort_headers": _drill_sort_headers(request, sort, figure),
         "show_product": scope.type == "product",
         "csv_url": f"{request.path}?{_query(request, format='csv', page=None)}",
         "back_url": back_url(scope, granularity, period_start),
@@ -379,10 +384,13 @@ def _page_links(request, page: int, pages: int) -> dict:
     return {"previous": link(page - 1) if page > 1 else "", "next": link(page + 1) if page < pages else ""}
 
 
-def _drill_sort_headers(request, sort: str) -> dict[str, dict]:
-    """Each sortable column's link (a second click reverses) and its state."""
+def _drill_sort_headers(request, sort: str, figure=None) -> dict[str, dict]:
+    """Each sortable column's link (a second click reverses) and its state; the amount column is
+    headed by the figure's name."""
     headers = {}
     for name, label in DRILL_SORTS.items():
+        if name == "amount" and figure is not None:
+            label = figure.label
         state = "asc" if sort == name else "desc" if sort == f"-{name}" else ""
         headers[name] = {"label": label, "state": state, "url": f"?{_query(request, sort=f'-{name}' if state == 'asc' else name, page=None)}"}
     return headers

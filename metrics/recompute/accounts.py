@@ -38,6 +38,7 @@ from typing import cast
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from accounts.models import Team, User
 from metrics.currency import reporting_currency
 from metrics.engine import ONE_DAY, RATE_SCALE, AccountFigures, Period, add_months, month_end
 from metrics.models import (
@@ -46,7 +47,7 @@ from metrics.models import (
 from metrics.queries import FIGURES, Figure, Scope, recompute_status
 from metrics.vocabulary import (
     COHORT_MOVEMENTS, COMPANY, CUSTOMER_ATTRIBUTES, MONTH, MOVEMENTS, NO_CHANGE, OWNER, PRODUCT, QUARTER, ROLES, TEAM, TENURE,
-    TENURE_BANDS, TTM, UNKNOWN, YEAR,
+    TENURE_BANDS, TTM, UNASSIGNED, UNKNOWN, YEAR,
 )
 
 ATTRIBUTES = CUSTOMER_ATTRIBUTES
@@ -59,13 +60,23 @@ SORTS = {
     "change": "{t}b - {t}a",
     "abs_change": "ABS({t}b - {t}a)",
     "movement": "{t}movement",
+    # Looked up per row (decorated_select): the owner's email and its team's name on day s
+    # ("unassigned" when none, as the pages show it), and the figure's amount of the row.
+    "csm_owner": None,
+    "csm_team": None,
+    "am_owner": None,
+    "am_team": None,
+    "amount": None,
 }
+LOOKED_UP_SORTS = ("csm_owner", "csm_team", "am_owner", "am_team", "amount")
 # Tables (read from the models, so a db_table change follows).
 LINE = SnapshotLine._meta.db_table
 ASSIGNMENT = SnapshotAssignment._meta.db_table
 MEMBERSHIP = SnapshotMembership._meta.db_table
 SNAP_CUSTOMER = SnapshotCustomer._meta.db_table
 CUSTOMER = Customer._meta.db_table
+USER = User._meta.db_table
+TEAM_TABLE = Team._meta.db_table
 PAGE_NAMES = {"name": "COALESCE(c.name, '')", "external_id": "COALESCE(c.external_id, '')"}
 OUTER_NAMES = {"name": "o.sort_name", "external_id": "o.sort_external_id"}
 PERIOD_MONTHS = {MONTH: 1, QUARTER: 3, YEAR: 12, TTM: 12}
@@ -547,13 +558,20 @@ class _Query:
         the count and sums over every matching row (window sums, taken before the limit: the
         page and its totals in one pass over the lines)."""
         p = self.q.p
-        cte, has_cross_sell = self.rows_cte(with_cross_sell=limit is None)
         sort = list(sort)
+        keys = {key.removeprefix("-") for key in sort}
+        looked_up = self.sort_columns(keys)
+        # A cross-sell or upsell amount needs x in the rows to sort on (else it is looked up after the limit).
+        x_sorted = "amount" in keys and "r.x" in looked_up["amount"]
+        cte, has_cross_sell = self.rows_cte(with_cross_sell=limit is None or x_sorted)
+        page_names = {**PAGE_NAMES, **{key: f"sort_{key}" for key in looked_up}}
+        outer_names = {**OUTER_NAMES, **{key: f"o.sort_{key}" for key in looked_up}}
         needs_customer = any(key.removeprefix("-") in ("name", "external_id") for key in sort)
         join = f" LEFT JOIN {CUSTOMER} c ON c.id = r.customer_id" if needs_customer else ""
         names = (
             ", COALESCE(c.name, '') AS sort_name, COALESCE(c.external_id, '') AS sort_external_id" if needs_customer else ""
         )
+        names += "".join(f", {sql} AS sort_{key}" for key, sql in looked_up.items())
         where = self.movement_where("r")
         if with_totals:
             amount = _AMOUNTS.get(self.figure.name) if self.figure is not None else None
@@ -563,7 +581,7 @@ class _Query:
             )
         page = (
             f"SELECT r.customer_id, r.product, r.a, r.b, r.x, r.movement{names} FROM rows r{join}"
-            f"{' WHERE ' + where if where else ''} ORDER BY {order_by(sort, 'r.', PAGE_NAMES)}"
+            f"{' WHERE ' + where if where else ''} ORDER BY {order_by(sort, 'r.', page_names)}"
         )
         if limit is not None:
             page += f" LIMIT {p(int(limit))} OFFSET {p(int(offset))}"
@@ -609,8 +627,34 @@ class _Query:
             f"o.tenure_band{', o.total_count, o.total_a, o.total_b, o.total_amount' if with_totals else ''} FROM ({owners}) o "
             f"LEFT JOIN {CUSTOMER} cu ON cu.id = o.customer_id "
             f"LEFT JOIN {SNAP_CUSTOMER} sc ON sc.version = {p(self.version)} AND sc.customer_id = o.customer_id "
-            f"ORDER BY {order_by(sort, 'o.', OUTER_NAMES)}"
+            f"ORDER BY {order_by(sort, 'o.', outer_names)}"
         )
+
+    def sort_columns(self, keys: set[str]) -> dict[str, str]:
+        """SQL (over a row ``r``) of the sort keys looked up per row: an owner's email or its team's
+        name on day s ("unassigned" when none), the figure's amount of the row."""
+        p = self.q.p
+        columns = {}
+        for role in ROLES:
+            held = (
+                f"FROM {ASSIGNMENT} sa {{join}} WHERE sa.customer_id = r.customer_id AND sa.role = {p(role)} "
+                f"AND {self._held_on_s('sa')} ORDER BY sa.start_date{{then}} LIMIT 1"
+            )
+            if f"{role}_owner" in keys:
+                email = held.format(join=f"JOIN {USER} u ON u.id = sa.user_id", then="")
+                columns[f"{role}_owner"] = f"COALESCE((SELECT u.email {email}), {p(UNASSIGNED)})"
+            if f"{role}_team" in keys:
+                name = held.format(
+                    join=f"JOIN {MEMBERSHIP} sm ON sm.user_id = sa.user_id AND {self._held_on_s('sm')} "
+                         f"JOIN {TEAM_TABLE} t ON t.id = sm.team_id", then=", sm.start_date",
+                )  # fmt: skip
+                columns[f"{role}_team"] = f"COALESCE((SELECT t.name {name}), {p(UNASSIGNED)})"
+        if "amount" in keys:
+            amount = _AMOUNTS.get(self.figure.name) if self.figure is not None else None
+            if amount is None:
+                raise ValueError("Sorting by amount needs a money figure (its amount of each row).")
+            columns["amount"] = f"({amount})"
+        return columns
 
     def totals_select(self, with_cross_sell: bool) -> str:
         cte, _ = self.rows_cte(with_cross_sell)
