@@ -122,11 +122,6 @@ class VisibleCustomerField(KeyField):
         request = self.context.get("request")
         return visibility(request).customers(Customer.objects.all()) if request else Customer.objects.none()
 
-    def to_internal_value(self, data):
-        if isinstance(data, str) and "\x00" in data:  # PostgreSQL cannot even look such a text up
-            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
-        return super().to_internal_value(data)
-
 
 class RiskMarkSerializer(serializers.ModelSerializer):
     customer = VisibleCustomerField(slug_field="external_id", help_text="Customer external_id.")
