@@ -13,6 +13,7 @@ from accounts.models import Team, TeamMembership, User
 from metrics import recompute
 from metrics.models import (
     Assignment,
+    ChurnCase,
     ContractLine,
     Customer,
     PendingRecompute,
@@ -39,6 +40,11 @@ def wait_for(condition, seconds=60.0):
 def snapshot_table():
     fields = [f.name for f in RetentionSnapshot._meta.fields if f.name not in ("id", "computed_at")]
     return sorted(tuple(str(v) for v in row) for row in RetentionSnapshot.objects.values_list(*fields))
+
+
+def case_table():
+    fields = [f.attname for f in ChurnCase._meta.fields if f.name not in ("id",)]
+    return sorted(tuple(str(v) for v in row) for row in ChurnCase.objects.values_list(*fields))
 
 
 def frozen_table():

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(scope="module", autouse=True)
 def leave_the_reason_taxonomy_behind(django_db_blocker):
     """Live-server and worker tests end with a flush that empties the seeded reason taxonomy:
-    seed it again for the tests that come next (as tests/browser/test_pages_browser.py does)."""
+    seed it again for the tests that come next (as tests/browser/conftest.py does)."""
     yield
     from metrics.models import ChurnReason
     from metrics.taxonomy import seed_reasons

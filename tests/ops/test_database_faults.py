@@ -142,7 +142,7 @@ def test_a_connection_dropped_in_the_middle_of_a_full_recompute_ends_in_a_retry_
     on a new connection, the run completes, and the worker takes the next change as usual."""
     from metrics.recompute import engine
     from metrics.tasks import recompute_all
-    from tests.test_worker import wait_for
+    from tests.recompute_support import wait_for
 
     build_company()
     computing, go = threading.Event(), threading.Event()

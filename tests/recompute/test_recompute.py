@@ -23,12 +23,7 @@ from metrics.models import (
     SnapshotLine,
 )
 from metrics.recompute import engine, writing
-from tests.recompute_support import TODAY, frozen_table, snapshot_table
-
-
-def case_table():
-    fields = [f.attname for f in ChurnCase._meta.fields if f.name not in ("id",)]
-    return sorted(tuple(str(v) for v in row) for row in ChurnCase.objects.values_list(*fields))
+from tests.recompute_support import TODAY, case_table, frozen_table, snapshot_table
 
 
 def test_full_run_writes_the_spec_figures(company):

@@ -94,7 +94,7 @@ def test_two_worker_processes_share_the_shards_and_agree_with_one_process(tmp_pa
     from metrics import recompute
     from metrics.models import Assignment, RecomputeStatus
     from retention_site.celery import app
-    from tests.test_recompute import case_table, snapshot_table
+    from tests.recompute_support import case_table, snapshot_table
     from tests.web_support import build_company
 
     build_company(compute=False)
