@@ -17,7 +17,7 @@ import pytest
 
 from metrics.models import ContractLine
 from metrics.recompute import triggers
-from web_support import TODAY, build_company
+from tests.web_support import TODAY, build_company
 
 SEP_1, DEC_31 = date(2026, 9, 1), date(2026, 12, 31)
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from accounts.models import Role, Team, TeamMembership, User
 from metrics.models import Assignment, ChurnCase, ChurnReason, Customer
 
+
 @dataclass
 class ReasonWorld:
     users: dict

@@ -1,7 +1,9 @@
-"""The recompute tests' small company: three customers, two CSMs in two teams, one AM."""
+"""The recompute tests' small company (three customers, two CSMs in two teams, one AM) and the helpers
+the recompute, worker and fault tests share."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from decimal import Decimal
 
@@ -9,9 +11,50 @@ import pytest
 
 from accounts.models import Team, TeamMembership, User
 from metrics import recompute
-from metrics.models import Assignment, ContractLine, Customer, PendingRecompute
+from metrics.models import (
+    Assignment,
+    ChurnCase,
+    ContractLine,
+    Customer,
+    PendingRecompute,
+    RecomputeStatus,
+    RetentionSnapshot,
+    SnapshotAssignment,
+    SnapshotCustomer,
+    SnapshotLine,
+    SnapshotMembership,
+)
 
 TODAY = date(2026, 11, 23)
+
+
+def wait_for(condition, seconds=60.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def snapshot_table():
+    fields = [f.name for f in RetentionSnapshot._meta.fields if f.name not in ("id", "computed_at")]
+    return sorted(tuple(str(v) for v in row) for row in RetentionSnapshot.objects.values_list(*fields))
+
+
+def case_table():
+    fields = [f.attname for f in ChurnCase._meta.fields if f.name not in ("id",)]
+    return sorted(tuple(str(v) for v in row) for row in ChurnCase.objects.values_list(*fields))
+
+
+def frozen_table():
+    """The inputs the current figures were computed from (version numbers aside)."""
+    version = RecomputeStatus.get().input_version
+    tables = []
+    for model in (SnapshotCustomer, SnapshotLine, SnapshotAssignment, SnapshotMembership):
+        fields = [f.attname for f in model._meta.fields if f.name not in ("id", "version")]
+        tables.append(sorted(tuple(str(v) for v in row) for row in model.objects.filter(version=version).values_list(*fields)))
+    return tables
 
 
 @pytest.fixture

@@ -8,23 +8,17 @@ from datetime import date
 
 import pytest
 from playwright.sync_api import expect
-from test_pages_browser import (  # noqa: F401
-    company,
-    leave_the_reason_taxonomy_behind,
-    reason_taxonomy,
-    shoot,
-    sign_in,
-)
-from web_support import TODAY, fast_password_hashing  # noqa: F401 (autouse)
 
 from metrics import recompute
 from metrics.models import ContractLine
+from tests.browser_support import shoot, sign_in
+from tests.web_support import TODAY
 
 pytestmark = pytest.mark.browser
 Q3 = "granularity=quarter&period=2026-07-01"
 
 
-def test_close_a_quarter_then_a_correction_shows_restated(page, live_server, company):  # noqa: F811
+def test_close_a_quarter_then_a_correction_shows_restated(page, live_server, company):
     sign_in(page, live_server, "admin@example.com")
     page.goto(f"{live_server.url}/company/?{Q3}")
     page.get_by_test_id("close-button").click()

@@ -3,59 +3,21 @@ the company page reads like money (compact cards, bridge axis in $…K), the dri
 account's lines in their own currency beside the converted amounts. Screenshots at desktop and
 phone width go to artifacts/screenshots/."""
 
-import importlib
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import expect
 
 from accounts.models import Role, User
 from metrics import recompute
 from metrics.models import ContractLine, Customer, FxRate, PendingRecompute, RetentionSnapshot
-from web_support import PASSWORD, fast_password_hashing  # noqa: F401 (autouse)
+from tests.browser_support import shoot, sign_in
+from tests.web_support import PASSWORD
 
 pytestmark = pytest.mark.browser
 TODAY = date.today()
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-def seed_reason_taxonomy():
-    """A live-server test ends with a flush that empties the taxonomy: seed it again for whoever comes next."""
-    migration = importlib.import_module("metrics.migrations.0002_overlap_constraints_and_reasons")
-    migration.seed_reasons(django_apps, None)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def leave_the_reason_taxonomy_behind(django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        seed_reason_taxonomy()
-
-
-def sign_in(page, live_server, email):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
-    page.wait_for_load_state("load")
-
-
-def shoot(page, name):
-    """Screenshots at both widths; at phone width nothing may stick out sideways."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for size_name, size in SIZES.items():
-        page.set_viewport_size(size)
-        page.wait_for_timeout(150)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{size_name}.png"), full_page=True)
-        if size_name == "phone":
-            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 1, f"{name} is {overflow}px wider than a phone"
-    page.set_viewport_size(SIZES["desktop"])
 
 
 def build_books():

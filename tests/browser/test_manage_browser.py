@@ -7,23 +7,11 @@ from playwright.sync_api import expect
 from accounts.models import Role, User
 from metrics.models import ContractLine, Customer
 from operations.models import ImportRun
-from tests.browser.test_pages_browser import shoot, sign_in
-from tests.test_import import BASE, changed
-from web_support import PASSWORD
+from tests.browser_support import shoot, sign_in
+from tests.import_support import BASE, changed
+from tests.web_support import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module", autouse=True)
-def leave_the_reason_taxonomy_behind(django_db_blocker):
-    """Live-server and worker tests end with a flush that empties the seeded reason taxonomy:
-    seed it again for the tests that come next (as tests/browser/test_pages_browser.py does)."""
-    yield
-    from metrics.models import ChurnReason
-    from metrics.taxonomy import seed_reasons
-
-    with django_db_blocker.unblock():
-        seed_reasons(ChurnReason)
 
 
 @pytest.fixture
@@ -150,8 +138,9 @@ def test_lead_opens_a_customer_from_a_book_and_moves_an_account_within_the_team(
 
 
 def test_admin_moves_a_whole_book_with_a_preview(page, live_server, transactional_db):
-    from metrics.models import Assignment, PendingRecompute
     from web_support import build_company
+
+    from metrics.models import Assignment, PendingRecompute
 
     world = build_company()
     sign_in(page, live_server, "admin@example.com")
@@ -177,8 +166,9 @@ def test_admin_moves_a_whole_book_with_a_preview(page, live_server, transactiona
 
 
 def test_admin_adds_a_person_moves_them_to_a_team_renames_it_and_deactivates_them(page, live_server, transactional_db):
-    from accounts.models import Team, TeamMembership
     from web_support import build_company
+
+    from accounts.models import Team, TeamMembership
 
     build_company()
     sign_in(page, live_server, "admin@example.com")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from outlook_support import build_outlook_company
-from test_pages_browser import leave_the_reason_taxonomy_behind, reason_taxonomy, sign_in  # noqa: F401 (fixtures)
+from tests.browser_support import sign_in
+from tests.outlook_support import build_outlook_company
 
 pytestmark = pytest.mark.browser
 

@@ -3,57 +3,22 @@
 Screenshots of every view at desktop and phone width go to artifacts/screenshots/.
 """
 
-import importlib
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from django.core.management import call_command
 from playwright.sync_api import expect
 
 from accounts.models import Team
 from metrics.models import RetentionSnapshot
+from tests.browser_support import SIZES, shoot, sign_in
+from tests.web_support import OCTOBER, build_company
 from web.templatetags.retention_format import money
-from web_support import OCTOBER, PASSWORD, build_company
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 PERIOD = f"granularity=month&period={OCTOBER.isoformat()}"
-
-
-def seed_reason_taxonomy():
-    """The reason taxonomy comes from a data migration, and every live-server test ends with a flush
-    that empties it: seed it again (the migration's own, idempotent step) for whoever comes next."""
-    migration = importlib.import_module("metrics.migrations.0002_overlap_constraints_and_reasons")
-    migration.seed_reasons(django_apps, None)
-
-
-@pytest.fixture(autouse=True)
-def reason_taxonomy(transactional_db):
-    seed_reason_taxonomy()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def leave_the_reason_taxonomy_behind(django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        seed_reason_taxonomy()
-
-
-@pytest.fixture
-def company(live_server):
-    return build_company()
-
-
-def sign_in(page, live_server, email, password=PASSWORD):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", email)
-    page.fill("#id_password", password)
-    page.click("form.stacked button[type=submit]")
-    page.wait_for_load_state("load")
 
 
 def sign_out(page):
@@ -111,19 +76,6 @@ def assert_bridge_matches(data, row):
     expected.append([0, float(end)])
     assert data["labels"] == [s[0] for s in steps] + ["End"]
     assert data["datasets"][0]["data"] == expected
-
-
-def shoot(page, name):
-    """Screenshots at both widths; at phone width nothing may stick out sideways."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for size_name, size in SIZES.items():
-        page.set_viewport_size(size)
-        page.wait_for_timeout(150)  # let Chart.js redraw at the new size
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{size_name}.png"), full_page=True)
-        if size_name == "phone":
-            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 1, f"{name} is {overflow}px wider than a phone"
-    page.set_viewport_size(SIZES["desktop"])
 
 
 # --- who sees what ------------------------------------------------------------------------------
