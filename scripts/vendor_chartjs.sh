@@ -2,7 +2,7 @@
 # Refresh static/vendor/chartjs/ from the chart.js version pinned in package.json + package-lock.json.
 # Runs `npm ci` in a throwaway directory (no node_modules left in the repo), copies the UMD build and
 # its source map (whitenoise's manifest storage needs the map beside the file), records the sha256
-# that tests/test_web_vendor.py checks, and keeps the licence. Commit the results.
+# that tests/web/test_web_vendor.py checks, and keeps the licence. Commit the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

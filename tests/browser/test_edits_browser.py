@@ -5,20 +5,9 @@ import pytest
 from playwright.sync_api import expect
 
 from metrics.models import ContractLine
-from tests.browser.test_pages_browser import shoot, sign_in
+from tests.browser_support import shoot, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module", autouse=True)
-def leave_the_reason_taxonomy_behind(django_db_blocker):
-    """Live-server tests end with a flush that empties the seeded reason taxonomy: seed it again."""
-    yield
-    from metrics.models import ChurnReason
-    from metrics.taxonomy import seed_reasons
-
-    with django_db_blocker.unblock():
-        seed_reasons(ChurnReason)
 
 
 def test_admin_ends_a_contract_line_and_sees_it_in_the_history(page, live_server, transactional_db):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from outlook_support import build_outlook_company
 from playwright.sync_api import expect
-from test_pages_browser import leave_the_reason_taxonomy_behind, reason_taxonomy, sign_in  # noqa: F401 (fixtures)
+from tests.browser_support import sign_in
 
 pytestmark = pytest.mark.browser
 

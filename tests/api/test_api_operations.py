@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from metrics.models import Assignment, Customer, PendingRecompute
 from operations import imports
 from operations.models import ImportRun, ImportStatus
-from tests.test_import import BASE
+from tests.import_support import BASE
 from tests.web_support import build_company
 
 pytestmark = pytest.mark.django_db
