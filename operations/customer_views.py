@@ -28,7 +28,7 @@ from outlook.customer_risk import risk_sections
 from web import money
 from web.templatetags.retention_format import period_label
 
-from . import books
+from . import books, edits
 from .timeline import Line, arr_by_month, arr_on, timeline_bars
 
 PAGE_SIZE = 50
@@ -136,8 +136,10 @@ def customer_page(request, customer: Customer, risk_form=None):
         "can_assign": books.can_assign(vis, customer),
         "assign_form": books.AssignForm(vis, customer, prefix="assign") if books.can_assign(vis, customer) else None,
         "today": today,
+        "can_edit": vis.is_admin,
         **risk,
     }
+    context["history"], context["history_total"] = edits.customer_history(customer)
     return render(request, "operations/customer.html", context)
 
 
