@@ -118,7 +118,8 @@ def customer_page(request, customer: Customer, risk_form=None):
 
     context = {
         "customer": customer,
-        "lines": [(r, risk["renewals_by_line"].get(r.pk)) for r in line_rows],
+        "lines": line_rows,
+        "line_renewals": [(r, risk["renewals_by_line"].get(r.pk)) for r in line_rows],  # each line with its renewal
         "bars": bars,
         "first": first,
         "last": last,

@@ -99,7 +99,7 @@ def test_the_page_sums_lines_in_the_reporting_currency_and_shows_each_line_in_it
     euro = next(d for d in page.context["chart"]["datasets"] if d["label"] == "Euro")
     assert euro["data"][-1] == 1100  # $1,100 in the chart
     assert page.context["chart"]["money"]["currency"] == "USD"
-    without = sum(line.arr for line, _ in page.context["lines"]
+    without = sum(line.arr for line, _ in page.context["line_renewals"]
                   if line.currency != "EUR" and line.start_date <= page.context["today"]
                   and (line.end_date is None or page.context["today"] <= line.end_date))  # fmt: skip
     assert page.context["arr_today"] == without + 1100

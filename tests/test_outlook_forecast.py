@@ -168,7 +168,7 @@ def test_the_customer_page_shows_lines_renewals_and_the_risk_history(client, wor
     assert 'data-testid="risk-form"' in page and f'action="{mark_url(world["acme"])}"' in page
     assert [m.status for m in response.context["marks"]] == ["at_risk", "healthy"]  # newest first, history kept
     assert "Champion left" in page and "$5,000" in page
-    assert [(line.external_id, r.status if r else None) for line, r in response.context["lines"]] == [
+    assert [(line.external_id, r.status if r else None) for line, r in response.context["line_renewals"]] == [
         ("L1", None), ("L11", "open"), ("L2", None),
     ]
     assert 'data-line="L11"' in page and '<span class="rn rn-open">' in page
