@@ -1,7 +1,11 @@
-"""A page for every customer: attributes, contract lines on a timeline, ARR per product over
-time, owners by role with dates, churn and contraction cases, and its figures in a period.
+"""A page for every customer: attributes, contract lines on a timeline with each line's renewal
+status, ARR per product over time, owners by role with dates, churn and contraction cases, its
+figures in a period, and the risk marks (history and, for those who may mark, the form, which posts
+to ``outlook:mark_risk``).
 
 Who may open it is ``Visibility.customers`` (metrics.scoping): another book's customer is a 404.
+Sums of lines (ARR today, the chart) are in the reporting currency, each line converted at the rate
+in force on the day shown (``metrics.engine.Rates``, SPEC section 7).
 """
 
 from decimal import Decimal
@@ -10,16 +14,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from accounts.models import Team, User
+from metrics import currency
 from metrics.scoping import visibility
 from metrics.models import ChurnCase, Customer, Granularity, Movement
 from metrics.queries import recompute_status
-from metrics.recompute import accounts
+from metrics.recompute import accounts, triggers
 from metrics.recompute.accounts import Filters, Inputs
 from metrics.recompute.loading import periods as all_periods
+from outlook.customer_risk import risk_sections
+from web import money
 from web.templatetags.retention_format import period_label
 
 from . import books, edits
@@ -56,14 +62,26 @@ def period_choices(granularity: str) -> list:
 @login_required
 def customer(request, pk: int):
     vis = visibility(request)
-    customer = get_object_or_404(vis.customers(Customer.objects.all()), pk=pk)
-    today = timezone.localdate()
+    return customer_page(request, get_object_or_404(vis.customers(Customer.objects.all()), pk=pk))
+
+
+def customer_page(request, customer: Customer, risk_form=None):
+    """The page of a customer the viewer may see; ``risk_form`` a bound risk form with its errors."""
+    vis = visibility(request)
+    today = triggers.today()
     line_rows = list(customer.lines.order_by("start_date", "product", "external_id"))
-    lines = [Line(r.external_id, r.product, r.start_date, r.end_date, cents(r.arr)) for r in line_rows]
+    lines = [Line(r.external_id, r.product, r.start_date, r.end_date, cents(r.arr), r.currency) for r in line_rows]
     bars, first, last = timeline_bars(lines, today)
-    months, per_product = arr_by_month(lines, today)
-    chart = {"kind": "arr", "labels": [d.strftime("%Y-%m") for d in months],
+    try:
+        rates = currency.rates_for_engine()
+        months, per_product = arr_by_month(lines, today, rates)
+        arr_today = Decimal(arr_on(lines, today, rates)).scaleb(-2)
+        missing_rate = ""
+    except ValueError as error:  # a line in a currency with no rate: never summed unconverted
+        months, per_product, arr_today, missing_rate = [], {}, None, str(error)
+    chart = {"kind": "arr", "labels": [d.strftime("%Y-%m") for d in months], "money": money.chart_format(),
              "datasets": [{"label": p, "data": [c / 100 for c in values]} for p, values in per_product.items()]}  # fmt: skip
+    risk = risk_sections(vis, customer, today, risk_form)
 
     assignments = list(customer.assignments.select_related("user").order_by("role", "-start_date"))
     visible_owners = set(vis.users().filter(id__in={a.user_id for a in assignments}).values_list("id", flat=True))
@@ -101,11 +119,14 @@ def customer(request, pk: int):
     context = {
         "customer": customer,
         "lines": line_rows,
+        "line_renewals": [(r, risk["renewals_by_line"].get(r.pk)) for r in line_rows],  # each line with its renewal
         "bars": bars,
         "first": first,
         "last": last,
         "chart": chart,
-        "arr_today": Decimal(arr_on(lines, today)).scaleb(-2),
+        "arr_today": arr_today,
+        "missing_rate": missing_rate,
+        "reporting_currency": currency.reporting_currency(),
         "assignments": [{"a": a, "visible": a.user_id in visible_owners} for a in assignments],
         "cases": [{"case": c, "openable": c.pk in openable_cases} for c in cases],
         "granularity": granularity,
@@ -117,6 +138,7 @@ def customer(request, pk: int):
         "assign_form": books.AssignForm(vis, customer, prefix="assign") if books.can_assign(vis, customer) else None,
         "today": today,
         "can_edit": vis.is_admin,
+        **risk,
     }
     context["history"], context["history_total"] = edits.customer_history(customer)
     return render(request, "operations/customer.html", context)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from metrics.scoping import Visibility, visibility
@@ -103,19 +104,20 @@ def renewals(request):
     })  # fmt: skip
 
 
-# --- a customer: its lines, renewals and risk history ---------------------------------------
+# --- marking a customer's risk (the form is on the customer page, operations:customer) --------
 
 
 @login_required
-def customer(request, customer_id: int):
-    from datetime import date as _date
-
+@require_POST
+def mark_risk(request, customer_id: int):
     from django.contrib import messages
     from django.core.exceptions import PermissionDenied
     from django.db import transaction
     from django.shortcuts import get_object_or_404, redirect
+    from django.urls import reverse
 
-    from metrics.models import Assignment, ContractLine, Customer
+    from metrics.models import Customer
+    from operations.customer_views import customer_page
 
     from .forms import RiskMarkForm
     from .models import RiskMark
@@ -123,27 +125,15 @@ def customer(request, customer_id: int):
     vis = visibility(request)
     the_customer = get_object_or_404(vis.customers(Customer.objects.all()), pk=customer_id)
     today = triggers.today()
-    may_mark = vis.can_mark_risk(the_customer.pk, today)
-    form = RiskMarkForm(request.POST or None, today=today)
-    if request.method == "POST":
-        if not may_mark:
-            raise PermissionDenied("Only the account's owners, their team leads and admins mark its risk.")
-        if form.is_valid():
-            with transaction.atomic():
-                RiskMark.objects.create(customer=the_customer, recorded_by=request.user, **form.cleaned_data)
-            messages.success(request, "Risk mark saved.")
-            return redirect("outlook:customer", customer_id=the_customer.pk)
-    renewals_by_line = {
-        r.line_id: r
-        for r in load_renewals(None, _date(1900, 1, 1), _date(2999, 12, 31), today, settings.RENEWAL_GRACE_DAYS, customer_ids=[the_customer.pk])
-    }
-    lines = [(line, renewals_by_line.get(line.pk)) for line in ContractLine.objects.filter(customer=the_customer).order_by("start_date", "product")]
-    owners = Assignment.objects.filter(customer=the_customer).select_related("user").order_by("role", "-start_date")
-    marks = list(RiskMark.objects.filter(customer=the_customer).select_related("recorded_by").order_by("-id"))
-    return render(request, "outlook/customer.html", {
-        "customer": the_customer, "lines": lines, "owners": owners, "marks": marks, "current": marks[0] if marks else None,
-        "form": form, "may_mark": may_mark, "today": today, "grace_days": settings.RENEWAL_GRACE_DAYS,
-    })  # fmt: skip
+    if not vis.can_mark_risk(the_customer.pk, today):
+        raise PermissionDenied("Only the account's owners, their team leads and admins mark its risk.")
+    form = RiskMarkForm(request.POST, today=today)
+    if not form.is_valid():
+        return customer_page(request, the_customer, risk_form=form)
+    with transaction.atomic():
+        RiskMark.objects.create(customer=the_customer, recorded_by=request.user, **form.cleaned_data)
+    messages.success(request, "Risk mark saved.")
+    return redirect(f"{reverse('operations:customer', args=[the_customer.pk])}#risk")
 
 
 # --- the at-risk accounts behind a forecast ---------------------------------------------------

@@ -144,6 +144,7 @@
   // A customer's ARR per product at the end of each month (a line per product).
   var productColors = ["#1f6feb", "#2e8540", "#d97706", "#7c3aed", "#c0392b", "#0e7490", "#9a6b3f", "#5b6475"];
   function arrConfig(spec) {
+    var money = moneyFormats(spec);
     return {
       type: "line",
       data: {
@@ -158,9 +159,9 @@
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
-        scales: { y: { beginAtZero: true } },
+        scales: { y: { beginAtZero: true, ticks: { callback: function (v) { return money.compact(v); } } } },
         plugins: {
-          tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + money.format(ctx.raw); } } },
+          tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + money.full(ctx.raw); } } },
         },
       },
     };

@@ -72,6 +72,11 @@ def test_an_owner_marks_an_account_at_risk_and_the_forecast_moves(page, live_ser
     expect(forecast).to_contain_text("0 at-risk accounts")
     page.click("[data-testid=book] >> text=Acme")
     expect(page.locator("h1")).to_contain_text("Acme")
+    assert page.url.endswith(f"/customers/{world['acme'].pk}/")  # the one customer page
+    expect(page.locator("[data-testid=lines] tr[data-line=L11]")).to_contain_text("Open")  # renewal per line
+    expect(page.locator("[data-testid=customer-figures]")).to_be_visible()
+    expect(page.locator("#arr-chart[data-ready=true]")).to_be_visible()  # the ARR per product chart draws
+    expect(page.locator("[data-testid=current-risk]")).to_contain_text("never marked")
     page.select_option("#id_status", "at_risk")
     page.fill("#id_expected_loss", "5000")
     page.fill("#id_note", "Champion left; renewal call on Dec 1")
@@ -79,6 +84,8 @@ def test_an_owner_marks_an_account_at_risk_and_the_forecast_moves(page, live_ser
     expect(page.locator("[data-testid=current-risk]")).to_contain_text("At risk")
     expect(page.locator("[data-testid=risk-history] tbody tr")).to_have_count(1)
     expect(page.locator("[data-testid=risk-history]")).to_contain_text("Champion left")
+    expect(page.locator("[data-testid=risk-history]")).to_contain_text("$5,000")
+    assert page.url.endswith(f"/customers/{world['acme'].pk}/#risk")
     shoot(page, "customer")
     page.click("nav >> text=My book")
     expect(forecast).to_contain_text("31.6%")

@@ -152,34 +152,53 @@ def test_a_new_mark_changes_the_cached_company_page(client, world):
 # --- the customer page --------------------------------------------------------------------------
 
 
+def page_url(customer) -> str:
+    return f"/customers/{customer.pk}/"  # the one customer page (operations:customer)
+
+
+def mark_url(customer) -> str:
+    return f"/outlook/customers/{customer.pk}/risk/"  # where its risk form posts
+
+
 def test_the_customer_page_shows_lines_renewals_and_the_risk_history(client, world):
     client.force_login(world["ann"])
-    response = client.get(f"/outlook/customers/{world['acme'].pk}/")
+    response = client.get(page_url(world["acme"]))
     page = response.content.decode()
     assert response.status_code == 200 and response.context["may_mark"]
+    assert 'data-testid="risk-form"' in page and f'action="{mark_url(world["acme"])}"' in page
     assert [m.status for m in response.context["marks"]] == ["at_risk", "healthy"]  # newest first, history kept
     assert "Champion left" in page and "$5,000" in page
-    assert [(line.external_id, r.status if r else None) for line, r in response.context["lines"]] == [
+    assert [(line.external_id, r.status if r else None) for line, r in response.context["line_renewals"]] == [
         ("L1", None), ("L11", "open"), ("L2", None),
     ]
+    assert 'data-line="L11"' in page and '<span class="rn rn-open">' in page
+
+
+def test_the_old_outlook_customer_address_is_gone(client, world):
+    client.force_login(world["ann"])
+    assert client.get(f"/outlook/customers/{world['acme'].pk}/").status_code == 404
+    assert client.get(mark_url(world["acme"])).status_code == 405  # the form posts; nothing to read there
 
 
 def test_an_owner_marks_its_account_and_every_change_is_kept(client, world):
     client.force_login(world["ann"])
-    url = f"/outlook/customers/{world['acme'].pk}/"
-    response = client.post(url, {"status": "likely_to_churn", "expected_loss": "", "noted_on": "2026-11-20", "note": "Budget cut"})
-    assert response.status_code == 302
+    response = client.post(mark_url(world["acme"]), {"status": "likely_to_churn", "expected_loss": "", "noted_on": "2026-11-20", "note": "Budget cut"})
+    assert response.status_code == 302 and response["Location"] == f"{page_url(world['acme'])}#risk"
     latest = RiskMark.objects.filter(customer=world["acme"]).latest("id")
     assert (latest.status, latest.expected_loss, latest.noted_on, latest.recorded_by) == ("likely_to_churn", 0, date(2026, 11, 20), world["ann"])
     assert RiskMark.objects.filter(customer=world["acme"]).count() == 3
+    page = client.get(page_url(world["acme"])).content.decode()
+    assert "Risk mark saved." in page and "Budget cut" in page
 
 
 def test_bad_marks_say_why_and_save_nothing(client, world):
     client.force_login(world["lead"])  # Ann's lead may mark
-    url = f"/outlook/customers/{world['acme'].pk}/"
+    url = mark_url(world["acme"])
     before = RiskMark.objects.count()
-    page = client.post(url, {"status": "at_risk", "expected_loss": "", "noted_on": "2026-11-20"}).content.decode()
+    response = client.post(url, {"status": "at_risk", "expected_loss": "", "noted_on": "2026-11-20"})
+    page = response.content.decode()
     assert "An account at risk needs the ARR expected to be lost" in page
+    assert response.templates[0].name == "operations/customer.html" and 'data-testid="lines"' in page  # the whole page again
     page = client.post(url, {"status": "healthy", "expected_loss": "10", "noted_on": "2026-11-30"}).content.decode()
     assert "The date cannot be in the future." in page and "A healthy account has no expected loss" in page
     page = client.post(url, {"status": "at_risk", "expected_loss": "-5", "noted_on": "2026-11-20"}).content.decode()
@@ -188,17 +207,29 @@ def test_bad_marks_say_why_and_save_nothing(client, world):
 
 
 def test_only_owners_their_leads_and_admins_mark_and_other_teams_get_404(client, world):
-    url = f"/outlook/customers/{world['acme'].pk}/"
+    url = page_url(world["acme"])
     client.force_login(world["executive"])
     response = client.get(url)
     assert response.status_code == 200 and not response.context["may_mark"] and 'data-testid="risk-form"' not in response.content.decode()
-    assert client.post(url, {"status": "healthy", "noted_on": "2026-11-20"}).status_code == 403
+    assert 'data-testid="risk-history"' in response.content.decode()  # the history is for everyone who sees the account
+    assert client.post(mark_url(world["acme"]), {"status": "healthy", "noted_on": "2026-11-20"}).status_code == 403
     client.force_login(world["west_lead"])
     assert client.get(url).status_code == 404
+    assert client.post(mark_url(world["acme"]), {"status": "healthy", "noted_on": "2026-11-20"}).status_code == 404
     client.force_login(world["amy"])  # Acme's AM
     assert client.get(url).context["may_mark"]
     client.force_login(world["admin"])
-    assert client.get(f"/outlook/customers/{world['zeta'].pk}/").context["may_mark"]
+    assert client.get(page_url(world["zeta"])).context["may_mark"]
+    assert RiskMark.objects.filter(customer=world["acme"]).count() == 2
+
+
+def test_every_outlook_table_opens_the_one_customer_page(client, world):
+    RiskMark.objects.create(customer=world["acme"], status="at_risk", expected_loss=5000, noted_on=TODAY)
+    client.force_login(world["ann"])
+    link = f'href="{page_url(world["acme"])}"'
+    assert link in client.get("/outlook/renewals/", {"start": "2026-11-01", "end": "2027-03-31"}).content.decode()
+    assert link in client.get(f"/owners/{world['ann'].pk}/").content.decode()
+    assert link in client.get("/outlook/forecast/", {"scope": "owner", "key": world["ann"].pk, "role": "csm"}).content.decode()
 
 
 # --- the API ------------------------------------------------------------------------------------
