@@ -82,9 +82,7 @@ class TeamFunction(models.TextChoices):
 class Team(models.Model):
     name = models.CharField(max_length=120, unique=True)
     function = models.CharField(max_length=32, choices=TeamFunction.choices)
-    lead = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams"
-    )
+    lead = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams")
 
     class Meta:
         ordering = ["name"]

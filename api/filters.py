@@ -36,8 +36,8 @@ from metrics.models import (
     ScopeType,
 )
 from metrics.queries import Figure, Scope
-from metrics.vocabulary import COMPANY, OWNER, QUARTER, ROLES, TEAM, UNASSIGNED, YEAR
 from metrics.recompute import accounts
+from metrics.vocabulary import COMPANY, OWNER, QUARTER, ROLES, TEAM, UNASSIGNED, YEAR
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -92,7 +92,9 @@ class RetentionFilter(ApiFilterSet):
     scope_type = filters.ChoiceFilter(choices=ScopeType.choices)
     scope_key = filters.CharFilter()
     role = filters.ChoiceFilter(choices=SCOPE_ROLES)
-    closed = StrictBooleanFilter(method="filter_closed", help_text="true: only rows of closed periods; false: only the others.")
+    closed = StrictBooleanFilter(
+        method="filter_closed", help_text="true: only rows of closed periods; false: only the others."
+    )
     restated = StrictBooleanFilter(
         method="filter_restated",
         help_text="true: only rows of closed periods whose live figures now differ from the reported ones.",
@@ -112,7 +114,11 @@ class RetentionFilter(ApiFilterSet):
 
         if value is None:
             return queryset
-        return restated_filter(queryset) if value else queryset.exclude(id__in=restated_filter(RetentionSnapshot.objects.all()).values("id"))
+        return (
+            restated_filter(queryset)
+            if value
+            else queryset.exclude(id__in=restated_filter(RetentionSnapshot.objects.all()).values("id"))
+        )
 
 
 # "from" and "to" are Python keywords, so they are added by name.
@@ -137,26 +143,44 @@ class MovementQuery(serializers.Serializer):
         **ISO_DATE,
     )
     scope_type = serializers.ChoiceField(choices=ScopeType.choices, required=False, allow_blank=True)
-    scope_key = serializers.CharField(required=False, allow_blank=True, help_text="With scope_type; the retention row's scope_key.")
-    role = serializers.ChoiceField(choices=SCOPE_ROLES, required=False, allow_blank=True, help_text="With team and owner scopes.")
+    scope_key = serializers.CharField(
+        required=False, allow_blank=True, help_text="With scope_type; the retention row's scope_key."
+    )
+    role = serializers.ChoiceField(
+        choices=SCOPE_ROLES, required=False, allow_blank=True, help_text="With team and owner scopes."
+    )
     movement = serializers.MultipleChoiceField(
         choices=Movement.choices, required=False, allow_blank=True, help_text="One or more (repeat the parameter)."
     )
     customer = serializers.CharField(required=False, allow_blank=True, help_text="The customer's external_id.")
-    product = serializers.CharField(required=False, allow_blank=True, help_text="Only this product's rows (of a product scope or of no scope).")
-    csm_owner = serializers.CharField(required=False, allow_blank=True, help_text="The CSM's email on the period's first day.")
-    am_owner = serializers.CharField(required=False, allow_blank=True, help_text="The account manager's email on the period's first day.")
-    csm_team = serializers.CharField(required=False, allow_blank=True, help_text="The CSM's team name on the period's first day.")
-    am_team = serializers.CharField(required=False, allow_blank=True, help_text="The account manager's team name on the period's first day.")
+    product = serializers.CharField(
+        required=False, allow_blank=True, help_text="Only this product's rows (of a product scope or of no scope)."
+    )
+    csm_owner = serializers.CharField(
+        required=False, allow_blank=True, help_text="The CSM's email on the period's first day."
+    )
+    am_owner = serializers.CharField(
+        required=False, allow_blank=True, help_text="The account manager's email on the period's first day."
+    )
+    csm_team = serializers.CharField(
+        required=False, allow_blank=True, help_text="The CSM's team name on the period's first day."
+    )
+    am_team = serializers.CharField(
+        required=False, allow_blank=True, help_text="The account manager's team name on the period's first day."
+    )
     segment = serializers.CharField(required=False, allow_blank=True)
     region = serializers.CharField(required=False, allow_blank=True)
     industry = serializers.CharField(required=False, allow_blank=True)
     use_case = serializers.CharField(required=False, allow_blank=True)
-    tenure_band = serializers.CharField(required=False, allow_blank=True, help_text="0-6, 6-12, 12-24 or 24+ (whole months).")
+    tenure_band = serializers.CharField(
+        required=False, allow_blank=True, help_text="0-6, 6-12, 12-24 or 24+ (whole months)."
+    )
     ordering = serializers.ChoiceField(
-        choices=[f"{sign}{key}" for key in MOVEMENT_ORDERINGS for sign in ("", "-")], required=False, allow_blank=True,
+        choices=[f"{sign}{key}" for key in MOVEMENT_ORDERINGS for sign in ("", "-")],
+        required=False,
+        allow_blank=True,
         help_text="Sort key, - first for descending (default: name); ties by customer, then product.",
-    )  # fmt: skip
+    )
 
     def validate_period_start(self, value: date) -> date:
         if not date(1000, 1, 1) <= value <= date(9998, 12, 1):
@@ -170,7 +194,9 @@ class MovementQuery(serializers.Serializer):
         length = PERIOD_MONTHS.get(granularity)
         if length and (start.month - settings.FISCAL_YEAR_START_MONTH) % length:
             first = sorted((settings.FISCAL_YEAR_START_MONTH - 1 + n) % 12 + 1 for n in range(0, 12, length))
-            raise ValidationError({"period_start": [f"A {granularity} starts on the first day of month {', '.join(map(str, first))}."]})
+            raise ValidationError(
+                {"period_start": [f"A {granularity} starts on the first day of month {', '.join(map(str, first))}."]}
+            )
         return attrs
 
     def rows(self, visibility) -> AccountList:
@@ -181,25 +207,41 @@ class MovementQuery(serializers.Serializer):
         if "scope_key" in given and "scope_type" not in given:
             raise ValidationError({"scope_key": ["Give scope_type with scope_key."]})
         inputs = accounts.Inputs.current()
-        found = AccountList(inputs.version, inputs.period(given["granularity"], given["period_start"]),
-                            visible=accounts.Visible.of(visibility), sort=given.get("ordering", "name"))  # fmt: skip
+        found = AccountList(
+            inputs.version,
+            inputs.period(given["granularity"], given["period_start"]),
+            visible=accounts.Visible.of(visibility),
+            sort=given.get("ordering", "name"),
+        )
         if "scope_type" in given:
             found.scope = scope_from_row(given["scope_type"], given.get("scope_key", ""), given.get("role", ""))
             if found.scope is None:
                 return found.nothing()  # no such team or owner
         if given["period_start"] > inputs.as_of:
             return found.nothing()  # a period that has not begun has no rows (nor retention rows)
-        if found.scope is not None and found.scope.type == "product" and given.get("product", found.scope.key) != found.scope.key:
+        if (
+            found.scope is not None
+            and found.scope.type == "product"
+            and given.get("product", found.scope.key) != found.scope.key
+        ):
             return found.nothing()  # another product's rows within a product's scope
         if movements:
             found.figure = Figure("movement", "", tuple(sorted(movements)), None)
-        narrowing = {name: given[name] for name in ("segment", "region", "industry", "use_case", "tenure_band", "product") if name in given}
+        narrowing = {
+            name: given[name]
+            for name in ("segment", "region", "industry", "use_case", "tenure_band", "product")
+            if name in given
+        }
         if "customer" in given:
-            narrowing["customer_ids"] = frozenset(Customer.objects.filter(external_id=given["customer"]).values_list("id", flat=True))
+            narrowing["customer_ids"] = frozenset(
+                Customer.objects.filter(external_id=given["customer"]).values_list("id", flat=True)
+            )
         for role in ROLES:
             for kind, model, field in ((OWNER, User, "email__iexact"), (TEAM, Team, "name")):
                 if f"{role}_{kind}" in given:
-                    object_id = model.objects.filter(**{field: given[f"{role}_{kind}"]}).values_list("id", flat=True).first()
+                    object_id = (
+                        model.objects.filter(**{field: given[f"{role}_{kind}"]}).values_list("id", flat=True).first()
+                    )
                     if object_id is None:
                         return found.nothing()  # no such owner or team
                     narrowing[f"{role}_{kind}_id"] = object_id
@@ -230,7 +272,9 @@ class AccountList:
         return {"figure": self.figure, "visible": self.visible, "filters": self.filters}
 
     def count(self) -> int:
-        return 0 if self.empty else accounts.account_totals(self.version, self.period, self.scope, **self._ask()).accounts
+        return (
+            0 if self.empty else accounts.account_totals(self.version, self.period, self.scope, **self._ask()).accounts
+        )
 
     def __len__(self) -> int:
         return self.count()
@@ -239,7 +283,9 @@ class AccountList:
         limit = page.stop - page.start
         if self.empty or limit <= 0:
             return []
-        return accounts.account_rows(self.version, self.period, self.scope, sort=self.sort, limit=limit, offset=page.start, **self._ask())
+        return accounts.account_rows(
+            self.version, self.period, self.scope, sort=self.sort, limit=limit, offset=page.start, **self._ask()
+        )
 
     def __iter__(self) -> Iterator[accounts.AccountRow]:
         if self.empty:
@@ -285,7 +331,9 @@ class ContractLineFilter(ApiFilterSet):
 
 class FxRateFilter(ApiFilterSet):
     currency = filters.CharFilter(lookup_expr="iexact", help_text="ISO 4217 code, any case.")
-    in_force_on = filters.DateFilter(method="in_force", help_text="Per currency, the rate in force on this day.", **ISO_DATE)
+    in_force_on = filters.DateFilter(
+        method="in_force", help_text="Per currency, the rate in force on this day.", **ISO_DATE
+    )
 
     class Meta:
         model = FxRate
@@ -293,7 +341,9 @@ class FxRateFilter(ApiFilterSet):
 
     def in_force(self, queryset, name, value):
         chosen = {}  # a handful of rows: the latest on or before the day, else the earliest
-        for pk, code, day in FxRate.objects.order_by("currency", "valid_from").values_list("id", "currency", "valid_from"):
+        for pk, code, day in FxRate.objects.order_by("currency", "valid_from").values_list(
+            "id", "currency", "valid_from"
+        ):
             if day <= value or code not in chosen:
                 chosen[code] = pk
         return queryset.filter(id__in=chosen.values())
@@ -331,7 +381,9 @@ class ChurnCaseFilter(ApiFilterSet):
     customer = filters.CharFilter(field_name="customer__external_id", help_text="The customer's external_id.")
     kind = filters.ChoiceFilter(choices=CaseKind.choices)
     primary_reason = filters.CharFilter(field_name="primary_reason__code")
-    no_reason = StrictBooleanFilter(field_name="primary_reason", lookup_expr="isnull", help_text="Cases with no primary reason yet.")
+    no_reason = StrictBooleanFilter(
+        field_name="primary_reason", lookup_expr="isnull", help_text="Cases with no primary reason yet."
+    )
     csm_owner = filters.CharFilter(field_name="csm_owner__email", lookup_expr="iexact")
     am_owner = filters.CharFilter(field_name="am_owner__email", lookup_expr="iexact")
     csm_team = filters.CharFilter(field_name="csm_team__name")

@@ -43,7 +43,7 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
     @classmethod
-    def issue(cls, user, name: str) -> tuple["ApiToken", str]:
+    def issue(cls, user, name: str) -> tuple[ApiToken, str]:
         """Create a token and return it with its key, which is never stored and cannot be shown again."""
         for _ in range(5):
             prefix = secrets.token_hex(6)
@@ -56,7 +56,7 @@ class ApiToken(models.Model):
         raise RuntimeError("Could not draw a unique token prefix.")
 
     @classmethod
-    def find_active(cls, key: str) -> "ApiToken | None":
+    def find_active(cls, key: str) -> ApiToken | None:
         """The unrevoked token of an active user that this key proves, or None."""
         parts = key.split("_", 2) if key.startswith(KEY_PREFIX) else []
         if len(parts) != 3 or not parts[1] or not parts[2]:

@@ -14,7 +14,7 @@ def tokens(request):
     new_key = None
     form = NewTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        token, new_key = ApiToken.issue(request.user, form.cleaned_data["name"])
+        _token, new_key = ApiToken.issue(request.user, form.cleaned_data["name"])
         form = NewTokenForm()  # the key is rendered in this response only, never stored or shown again
     response = render(
         request,

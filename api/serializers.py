@@ -16,8 +16,8 @@ from rest_framework.fields import get_error_detail
 from rest_framework.settings import api_settings
 
 from accounts.models import Team, User
-from metrics.export import RETENTION_COLUMNS, money, rate, retention_export_row
 from metrics import currency
+from metrics.export import RETENTION_COLUMNS, money, rate, retention_export_row
 from metrics.models import (
     Assignment,
     ChurnCase,
@@ -221,8 +221,16 @@ class Names:
     def of(cls, rows) -> Names:
         """The names the rows (one page) mention."""
         return cls(
-            dict(User.objects.filter(id__in={i for r in rows for i in (r.csm_owner_id, r.am_owner_id) if i}).values_list("id", "email")),
-            dict(Team.objects.filter(id__in={i for r in rows for i in (r.csm_team_id, r.am_team_id) if i}).values_list("id", "name")),
+            dict(
+                User.objects.filter(id__in={i for r in rows for i in (r.csm_owner_id, r.am_owner_id) if i}).values_list(
+                    "id", "email"
+                )
+            ),
+            dict(
+                Team.objects.filter(id__in={i for r in rows for i in (r.csm_team_id, r.am_team_id) if i}).values_list(
+                    "id", "name"
+                )
+            ),
         )
 
     @classmethod
@@ -271,9 +279,11 @@ class ContractLineSerializer(ModelCleanMixin, serializers.ModelSerializer):
     customer = customer_key()
     arr = MoneyField(help_text="Annualized recurring revenue, not negative.")
     currency = serializers.CharField(
-        max_length=3, required=False, allow_blank=True,
+        max_length=3,
+        required=False,
+        allow_blank=True,
         help_text="ISO 4217 code, any case; empty or left out: the reporting currency. A currency needs an exchange rate.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = ContractLine
@@ -372,11 +382,27 @@ class ChurnCaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = ChurnCase
         fields = [
-            "id", "customer", "customer_name", "date", "kind", "previous_arr", "new_arr", "lost_arr",
-            "csm_owner", "csm_team", "am_owner", "am_team", "void",
-            "primary_reason", "primary_category", "secondary_reason_1", "secondary_reason_2",
-            "notes", "recorded_by", "recorded_at",
-        ]  # fmt: skip
+            "id",
+            "customer",
+            "customer_name",
+            "date",
+            "kind",
+            "previous_arr",
+            "new_arr",
+            "lost_arr",
+            "csm_owner",
+            "csm_team",
+            "am_owner",
+            "am_team",
+            "void",
+            "primary_reason",
+            "primary_category",
+            "secondary_reason_1",
+            "secondary_reason_2",
+            "notes",
+            "recorded_by",
+            "recorded_at",
+        ]
         read_only_fields = fields
 
 

@@ -3,9 +3,9 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from outlook.api import RenewalViewSet, RiskMarkViewSet, TargetViewSet
 from closing.api import CloseViewSet
 from operations.api import BookMoveViewSet, ImportRunViewSet
+from outlook.api import RenewalViewSet, RiskMarkViewSet, TargetViewSet
 
 from . import pages, views
 

@@ -14,22 +14,22 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from accounts.models import Team, TeamMembership, User
-from metrics.scoping import Visibility, visibility
+from metrics.models import Assignment, ChurnCase, ChurnReason, ContractLine, Customer, FxRate, RetentionSnapshot
 from metrics.pareto import ORDER_BY_LOST_ARR, ORDERINGS, coverage_of, pareto_rows
 from metrics.reasons import REASON_FIELDS, ReasonForm
-from metrics.models import Assignment, ChurnCase, ChurnReason, ContractLine, Customer, FxRate, RetentionSnapshot
+from metrics.scoping import Visibility, visibility
 
 from . import filters, serializers
-from .permissions import AdminWrites, RecordsReasons
 from .csvstream import CSVRenderer, csv_response
+from .permissions import AdminWrites, RecordsReasons
 
 # Rows fetched per round trip when a CSV streams a whole table.
 CSV_FETCH_ROWS = 2000
@@ -59,7 +59,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     # anonymous callers and token guessers meet the rate limit (429), not an endless 401.
     def perform_authentication(self, request):
         try:
-            request.user
+            request.user  # noqa: B018  (reading it authenticates the request)
         except APIException:
             self.check_throttles(request)
             raise
@@ -87,7 +87,9 @@ class ApiViewSet(viewsets.GenericViewSet):
                 serializer.save(**extra)
         except IntegrityError:
             # A concurrent change won the race past validation (e.g. an overlapping assignment).
-            raise ValidationError({"non_field_errors": ["This change conflicts with data saved meanwhile; reload and retry."]}) from None
+            raise ValidationError(
+                {"non_field_errors": ["This change conflicts with data saved meanwhile; reload and retry."]}
+            ) from None
 
 
 class ListWithCsv(mixins.ListModelMixin):
@@ -188,7 +190,9 @@ class ReasonViewSet(ListWithCsv, mixins.RetrieveModelMixin, ApiViewSet):
 # --- writable views ---------------------------------------------------------------------------
 
 
-class WritableViewSet(ListWithCsv, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ApiViewSet):
+class WritableViewSet(
+    ListWithCsv, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ApiViewSet
+):
     permission_classes = [permissions.IsAuthenticated, AdminWrites]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -231,8 +235,13 @@ class FxRateViewSet(mixins.DestroyModelMixin, WritableViewSet):
     def perform_destroy(self, instance):
         with transaction.atomic():
             if FxRate.last_of_a_currency_in_use(FxRate.objects.select_for_update().get(pk=instance.pk)):
-                raise ValidationError({"currency": [
-                    f"Contract lines are in {instance.currency}: its last rate cannot be deleted (change it instead)."]})
+                raise ValidationError(
+                    {
+                        "currency": [
+                            f"Contract lines are in {instance.currency}: its last rate cannot be deleted (change it instead)."
+                        ]
+                    }
+                )
             instance.delete()
 
 
@@ -264,9 +273,16 @@ class ChurnCaseViewSet(ListWithCsv, mixins.RetrieveModelMixin, ApiViewSet):
 
     def get_queryset(self):
         cases = ChurnCase.objects.select_related(
-            "customer", "csm_owner", "csm_team", "am_owner", "am_team",
-            "primary_reason", "secondary_reason_1", "secondary_reason_2", "recorded_by",
-        )  # fmt: skip
+            "customer",
+            "csm_owner",
+            "csm_team",
+            "am_owner",
+            "am_team",
+            "primary_reason",
+            "secondary_reason_1",
+            "secondary_reason_2",
+            "recorded_by",
+        )
         return self.visibility.cases(cases)
 
     def update(self, request, *args, partial=False, **kwargs):

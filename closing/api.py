@@ -17,7 +17,9 @@ from .service import CloseRefused, close_period, reopen_period
 class CloseSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     granularity = serializers.ChoiceField(choices=CLOSABLE)
-    period_start = serializers.DateField(input_formats=["%Y-%m-%d"], help_text="The period's first day (as in the retention rows).")
+    period_start = serializers.DateField(
+        input_formats=["%Y-%m-%d"], help_text="The period's first day (as in the retention rows)."
+    )
     period_end = serializers.DateField(read_only=True)
     closed = serializers.BooleanField(read_only=True, help_text="false once reopened")
     closed_by = serializers.EmailField(read_only=True)
@@ -42,7 +44,9 @@ class CloseViewSet(ApiViewSet):
     def get_queryset(self):
         if not self.visibility.can_see_restatements():
             raise PermissionDenied("Closed periods are for executives and admins.")
-        return PeriodClose.objects.select_related("closed_by", "reopened_by").order_by("-period_start", "granularity", "-closed_at")
+        return PeriodClose.objects.select_related("closed_by", "reopened_by").order_by(
+            "-period_start", "granularity", "-closed_at"
+        )
 
     def _admin(self):
         if not self.visibility.can_close_periods():
@@ -66,7 +70,9 @@ class CloseViewSet(ApiViewSet):
         serializer = CloseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            close = close_period(serializer.validated_data["granularity"], serializer.validated_data["period_start"], request.user)
+            close = close_period(
+                serializer.validated_data["granularity"], serializer.validated_data["period_start"], request.user
+            )
         except CloseRefused as refused:
             raise ValidationError({"period_start": [str(refused)]}) from None
         return Response(close_json(close), status=status.HTTP_201_CREATED)
@@ -89,5 +95,7 @@ class CloseViewSet(ApiViewSet):
     def restatements(self, request, pk=None):
         close = self._get(pk)
         if not close.is_open or not close.input_version:
-            raise ValidationError({"detail": ["This close was reopened: its restatements are over (the close stays in the history)."]})
+            raise ValidationError(
+                {"detail": ["This close was reopened: its restatements are over (the close stays in the history)."]}
+            )
         return Response(as_json(build_report(close)))

@@ -14,15 +14,29 @@ from metrics.queries import FIGURES
 ZERO = Decimal(0)
 # The money figures a customer's row adds to, in the order the report lists them.
 MONEY_FIGURES = (
-    "starting_arr", "new_arr", "reactivation_arr", "expansion", "upsell", "cross_sell",
-    "contraction", "churn", "ending_arr", "arr_end",
-)  # fmt: skip
+    "starting_arr",
+    "new_arr",
+    "reactivation_arr",
+    "expansion",
+    "upsell",
+    "cross_sell",
+    "contraction",
+    "churn",
+    "ending_arr",
+    "arr_end",
+)
 # Who and what the row is attributed to on the period's first day.
 ATTRIBUTION = (
-    ("csm_owner_id", "CSM"), ("csm_team_id", "CSM team"), ("am_owner_id", "AM"), ("am_team_id", "AM team"),
-    ("segment", "Segment"), ("region", "Region"), ("industry", "Industry"), ("use_case", "Use case"),
+    ("csm_owner_id", "CSM"),
+    ("csm_team_id", "CSM team"),
+    ("am_owner_id", "AM"),
+    ("am_team_id", "AM team"),
+    ("segment", "Segment"),
+    ("region", "Region"),
+    ("industry", "Industry"),
+    ("use_case", "Use case"),
     ("tenure_band", "Tenure band"),
-)  # fmt: skip
+)
 
 
 def contribution(row) -> dict[str, Decimal | int]:
@@ -80,7 +94,11 @@ def attribution_changes(before_rows: Iterable, after_rows: Iterable) -> list[Att
     old, new = _by_product(before_rows).get(""), _by_product(after_rows).get("")
     if old is None or new is None:
         return []
-    return [AttributionChange(f, label, getattr(old, f), getattr(new, f)) for f, label in ATTRIBUTION if getattr(old, f) != getattr(new, f)]
+    return [
+        AttributionChange(f, label, getattr(old, f), getattr(new, f))
+        for f, label in ATTRIBUTION
+        if getattr(old, f) != getattr(new, f)
+    ]
 
 
 def changed(before_rows: Iterable, after_rows: Iterable) -> bool:

@@ -29,10 +29,14 @@ class PeriodClose(models.Model):
     period_end = models.DateField()
     as_of = models.DateField(help_text="The day the figures were measured on when the period was closed.")
     source_version = models.PositiveIntegerField(help_text="The live input version the figures were computed from.")
-    input_version = models.PositiveIntegerField(null=True, blank=True, help_text="The copy of the inputs kept for this close.")
+    input_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The copy of the inputs kept for this close."
+    )
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     closed_at = models.DateTimeField()
-    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reopened_at = models.DateTimeField(null=True, blank=True)
     reopen_reason = models.TextField(blank=True)
 
@@ -40,7 +44,9 @@ class PeriodClose(models.Model):
         ordering = ["-closed_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["granularity", "period_start"], condition=Q(reopened_at__isnull=True), name="one_open_close_per_period"
+                fields=["granularity", "period_start"],
+                condition=Q(reopened_at__isnull=True),
+                name="one_open_close_per_period",
             )
         ]
 
@@ -86,7 +92,9 @@ class ReportedFigure(models.Model):
         indexes = [models.Index(fields=["granularity", "period_start", "scope_type", "scope_key", "role"])]
 
     def __str__(self) -> str:
-        return f"{self.granularity} {self.period_start} {self.scope_type} {self.scope_key} {self.role} as reported".replace("  ", " ")
+        return f"{self.granularity} {self.period_start} {self.scope_type} {self.scope_key} {self.role} as reported".replace(
+            "  ", " "
+        )
 
     @property
     def logo_retention(self):

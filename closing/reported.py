@@ -15,16 +15,28 @@ from .models import PeriodClose, ReportedFigure
 
 # The money and rate columns of a retention row, each reported beside the live one.
 REPORTED_FIELDS = (
-    "starting_arr", "expansion", "upsell", "cross_sell", "contraction", "churn", "ending_arr",
-    "nrr", "grr", "new_arr", "reactivation_arr",
-)  # fmt: skip
+    "starting_arr",
+    "expansion",
+    "upsell",
+    "cross_sell",
+    "contraction",
+    "churn",
+    "ending_arr",
+    "nrr",
+    "grr",
+    "new_arr",
+    "reactivation_arr",
+)
 # What a reported row is compared on (a restatement is any of these moving).
 COMPARED_FIELDS = (*REPORTED_FIELDS, "logos_start", "logos_churned")
 
 
 def closes_by_period() -> dict[tuple[str, date], PeriodClose]:
     """The periods closed now (not reopened), by (granularity, period_start)."""
-    return {(c.granularity, c.period_start): c for c in PeriodClose.objects.filter(reopened_at__isnull=True).select_related("closed_by")}
+    return {
+        (c.granularity, c.period_start): c
+        for c in PeriodClose.objects.filter(reopened_at__isnull=True).select_related("closed_by")
+    }
 
 
 def close_of(granularity: str, period_start: date | None) -> PeriodClose | None:
@@ -109,7 +121,9 @@ class ReportedLookup:
 def _open_close():
     from django.db.models import OuterRef
 
-    return PeriodClose.objects.filter(reopened_at__isnull=True, granularity=OuterRef("granularity"), period_start=OuterRef("period_start"))
+    return PeriodClose.objects.filter(
+        reopened_at__isnull=True, granularity=OuterRef("granularity"), period_start=OuterRef("period_start")
+    )
 
 
 def closed_filter(queryset, closed: bool = True):
@@ -127,9 +141,12 @@ def restated_filter(queryset):
 
     same = ReportedFigure.objects.filter(
         close__reopened_at__isnull=True,
-        granularity=OuterRef("granularity"), period_start=OuterRef("period_start"),
-        scope_type=OuterRef("scope_type"), scope_key=OuterRef("scope_key"), role=OuterRef("role"),
-    )  # fmt: skip
+        granularity=OuterRef("granularity"),
+        period_start=OuterRef("period_start"),
+        scope_type=OuterRef("scope_type"),
+        scope_key=OuterRef("scope_key"),
+        role=OuterRef("role"),
+    )
     unchanged = same
     for name in COMPARED_FIELDS:
         if name in ("nrr", "grr", "new_arr", "reactivation_arr"):  # nullable: null equals null

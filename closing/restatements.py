@@ -10,11 +10,10 @@ history (django-simple-history), each with who made it and when; an import names
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Q
 
@@ -92,8 +91,10 @@ def edited_since(close: PeriodClose, live_version: int) -> tuple[set[int], set[i
         day = close.period_start
         owned = SnapshotAssignment.objects.filter(
             Q(end_date__isnull=True) | Q(end_date__gte=day),
-            version__in=[close.input_version, live_version], user_id__in=users, start_date__lte=day,
-        )  # fmt: skip
+            version__in=[close.input_version, live_version],
+            user_id__in=users,
+            start_date__lte=day,
+        )
         customers |= set(owned.values_list("customer_id", flat=True))
     customers.discard(None)
     return customers, users
@@ -116,7 +117,11 @@ def build_report(close: PeriodClose, visible: accounts.Visible | None = None) ->
         for row in accounts.iter_account_rows(inputs.version, period_now, None, visible=visible, filters=filters):
             if row.customer_id in customers:
                 after[row.customer_id].append(row)
-        names = {r.customer_id: (r.customer_name, r.external_id) for rows in (*before.values(), *after.values()) for r in rows}
+        names = {
+            r.customer_id: (r.customer_name, r.external_id)
+            for rows in (*before.values(), *after.values())
+            for r in rows
+        }
         for customer_id in sorted(before.keys() | after.keys(), key=lambda c: (names[c][0].lower(), c)):
             figures = diffing.figure_changes(before[customer_id], after[customer_id])
             moved = diffing.attribution_changes(before[customer_id], after[customer_id])
@@ -176,12 +181,21 @@ def _history_edits(model_history, records, fields, since, describe, bears_on) ->
                 before = previous
                 after = state
                 if bears_on(before, after):
-                    changes = [(f, (before or {}).get(f), (after or {}).get(f)) for f in fields
-                               if (before or {}).get(f) != (after or {}).get(f)]  # fmt: skip
+                    changes = [
+                        (f, (before or {}).get(f), (after or {}).get(f))
+                        for f in fields
+                        if (before or {}).get(f) != (after or {}).get(f)
+                    ]
                     kind = {"+": "added", "~": "changed", "-": "deleted"}[record.history_type]
                     user = record.history_user.email if record.history_user_id and record.history_user else ""
-                    edit = Edit(record.history_date, user or "(no user: a command or a script)", describe(record), kind, changes,
-                                record.history_change_reason or "")  # fmt: skip
+                    edit = Edit(
+                        record.history_date,
+                        user or "(no user: a command or a script)",
+                        describe(record),
+                        kind,
+                        changes,
+                        record.history_change_reason or "",
+                    )
                     edits[object_id].append((record, edit))
             previous = state if record.history_type != "-" else None
     return edits
@@ -194,23 +208,44 @@ def _attach_edits(close: PeriodClose, changed: list[CustomerRestatement], users:
     s, l, since = close.period_start, close.period_end, close.closed_at
     by_customer: dict[int, list[Edit]] = defaultdict(list)
 
-    lines = ContractLine.history.filter(customer_id__in=ids).select_related("history_user").order_by("id", "history_date", "history_id")
-    for items in _history_edits(ContractLine.history, lines, LINE_FIELDS, since,
-                                   lambda r: f"contract line {r.external_id} ({r.product})",
-                                   lambda b, a: diffing.line_bears_on(b, a, s, l)).values():  # fmt: skip
+    lines = (
+        ContractLine.history.filter(customer_id__in=ids)
+        .select_related("history_user")
+        .order_by("id", "history_date", "history_id")
+    )
+    for items in _history_edits(
+        ContractLine.history,
+        lines,
+        LINE_FIELDS,
+        since,
+        lambda r: f"contract line {r.external_id} ({r.product})",
+        lambda b, a: diffing.line_bears_on(b, a, s, l),
+    ).values():
         for record, edit in items:
             by_customer[record.customer_id].append(edit)
 
-    assignments = Assignment.history.filter(customer_id__in=ids).select_related("history_user").order_by("id", "history_date", "history_id")
-    for items in _history_edits(Assignment.history, assignments, ASSIGNMENT_FIELDS, since,
-                                   lambda r: f"{r.role.upper()} assignment",
-                                   lambda b, a: diffing.dated_bears_on(b, a, s)).values():  # fmt: skip
+    assignments = (
+        Assignment.history.filter(customer_id__in=ids)
+        .select_related("history_user")
+        .order_by("id", "history_date", "history_id")
+    )
+    for items in _history_edits(
+        Assignment.history,
+        assignments,
+        ASSIGNMENT_FIELDS,
+        since,
+        lambda r: f"{r.role.upper()} assignment",
+        lambda b, a: diffing.dated_bears_on(b, a, s),
+    ).values():
         for record, edit in items:
             by_customer[record.customer_id].append(edit)
 
-    rows = Customer.history.filter(id__in=ids).select_related("history_user").order_by("id", "history_date", "history_id")
-    for customer_id, items in _history_edits(Customer.history, rows, CUSTOMER_FIELDS, since, lambda r: "customer",
-                                             lambda b, a: True).items():  # fmt: skip
+    rows = (
+        Customer.history.filter(id__in=ids).select_related("history_user").order_by("id", "history_date", "history_id")
+    )
+    for customer_id, items in _history_edits(
+        Customer.history, rows, CUSTOMER_FIELDS, since, lambda r: "customer", lambda b, a: True
+    ).items():
         for _, edit in items:
             edit.changes = [c for c in edit.changes if c[0] != "name"] or edit.changes
             by_customer[customer_id].append(edit)
@@ -220,26 +255,53 @@ def _attach_edits(close: PeriodClose, changed: list[CustomerRestatement], users:
         owners = defaultdict(set)
         for customer_id, user_id in SnapshotAssignment.objects.filter(
             Q(end_date__isnull=True) | Q(end_date__gte=s),
-            version__in=[close.input_version, Inputs.current().version], customer_id__in=ids, user_id__in=users, start_date__lte=s,
-        ).values_list("customer_id", "user_id"):  # fmt: skip
+            version__in=[close.input_version, Inputs.current().version],
+            customer_id__in=ids,
+            user_id__in=users,
+            start_date__lte=s,
+        ).values_list("customer_id", "user_id"):
             owners[user_id].add(customer_id)
         emails = dict(User.objects.filter(id__in=users).values_list("id", "email"))
         teams = dict(Team.objects.values_list("id", "name"))
-        memberships = TeamMembership.history.filter(user_id__in=users).select_related("history_user").order_by("id", "history_date", "history_id")
-        for items in _history_edits(TeamMembership.history, memberships, MEMBERSHIP_FIELDS, since,
-                                       lambda r: f"team membership of {emails.get(r.user_id, r.user_id)}",
-                                       lambda b, a: diffing.dated_bears_on(b, a, s)).values():  # fmt: skip
+        memberships = (
+            TeamMembership.history.filter(user_id__in=users)
+            .select_related("history_user")
+            .order_by("id", "history_date", "history_id")
+        )
+        for items in _history_edits(
+            TeamMembership.history,
+            memberships,
+            MEMBERSHIP_FIELDS,
+            since,
+            lambda r: f"team membership of {emails.get(r.user_id, r.user_id)}",
+            lambda b, a: diffing.dated_bears_on(b, a, s),
+        ).values():
             for record, edit in items:
-                edit.changes = [(f, teams.get(b, b), teams.get(a, a)) if f == "team_id" else (f, b, a) for f, b, a in edit.changes]
+                edit.changes = [
+                    (f, teams.get(b, b), teams.get(a, a)) if f == "team_id" else (f, b, a) for f, b, a in edit.changes
+                ]
                 for customer_id in owners.get(record.user_id, ()):
                     by_customer[customer_id].append(edit)
 
-    user_names = dict(User.objects.filter(id__in={v for es in by_customer.values() for e in es for f, b, a in e.changes if f == "user_id" for v in (b, a)}).values_list("id", "email"))  # fmt: skip
+    user_names = dict(
+        User.objects.filter(
+            id__in={
+                v for es in by_customer.values() for e in es for f, b, a in e.changes if f == "user_id" for v in (b, a)
+            }
+        ).values_list("id", "email")
+    )
     for c in changed:
         edits = sorted(by_customer.get(c.customer_id, []), key=lambda e: e.when)
         for e in edits:
-            e.changes = [(f, user_names.get(b, b), user_names.get(a, a)) if f == "user_id" else (f, b, a) for f, b, a in e.changes]
-            e.changes = [(f.removesuffix("_id"), _shown(b), _shown(a)) for f, b, a in e.changes if f != "customer_id" or b is not None]
+            e.changes = [
+                (f, user_names.get(b, b), user_names.get(a, a)) if f == "user_id" else (f, b, a)
+                for f, b, a in e.changes
+            ]
+            e.changes = [
+                (f.removesuffix("_id"), _shown(b), _shown(a))
+                for f, b, a in e.changes
+                if f != "customer_id" or b is not None
+            ]
         c.edits = edits
 
 
@@ -272,7 +334,13 @@ def as_json(report: Report) -> dict:
         "close": close_json(close),
         "edited_customers": report.edited_customers,
         "restated_scopes": [
-            {"scope_type": s.scope_type, "scope_key": s.scope_key, "role": s.role, "reported": figures(s.reported), "live": figures(s.live)}
+            {
+                "scope_type": s.scope_type,
+                "scope_key": s.scope_key,
+                "role": s.role,
+                "reported": figures(s.reported),
+                "live": figures(s.live),
+            }
             for s in report.scopes
         ],
         "customers": [
@@ -280,13 +348,27 @@ def as_json(report: Report) -> dict:
                 "customer": c.external_id,
                 "name": c.name,
                 "figures": [
-                    {"product": f.product, "figure": f.figure, "before": value(f.before), "after": value(f.after), "difference": value(f.difference)}
+                    {
+                        "product": f.product,
+                        "figure": f.figure,
+                        "before": value(f.before),
+                        "after": value(f.after),
+                        "difference": value(f.difference),
+                    }
                     for f in c.figures
                 ],
-                "attribution": [{"field": label, "before": value(b), "after": value(a)} for label, b, a in c.attribution],
+                "attribution": [
+                    {"field": label, "before": value(b), "after": value(a)} for label, b, a in c.attribution
+                ],
                 "edits": [
-                    {"when": e.when.isoformat(), "who": e.who, "what": e.what, "kind": e.kind, "source": e.source,
-                     "changes": [{"field": f, "before": value(b), "after": value(a)} for f, b, a in e.changes]}
+                    {
+                        "when": e.when.isoformat(),
+                        "who": e.who,
+                        "what": e.what,
+                        "kind": e.kind,
+                        "source": e.source,
+                        "changes": [{"field": f, "before": value(b), "after": value(a)} for f, b, a in e.changes],
+                    }
                     for e in c.edits
                 ],
             }

@@ -42,7 +42,9 @@ def close_period(granularity: str, period_start: date, user) -> PeriodClose:
     with transaction.atomic():
         writing.acquire_lock()  # no recompute writes figures or inputs while they are copied
         status = RecomputeStatus.objects.filter(pk=1).first()
-        company = RetentionSnapshot.objects.filter(granularity=granularity, period_start=period_start, scope_type=COMPANY).first()
+        company = RetentionSnapshot.objects.filter(
+            granularity=granularity, period_start=period_start, scope_type=COMPANY
+        ).first()
         if status is None or status.as_of is None or company is None:
             raise CloseRefused(f"There are no figures for the {granularity} starting {period_start}.")
         if company.partial or company.period_end > status.as_of:
@@ -51,15 +53,24 @@ def close_period(granularity: str, period_start: date, user) -> PeriodClose:
                 "a period can be closed once it is complete."
             )
         if PendingRecompute.objects.exists() or status.running_version is not None:
-            raise CloseRefused("Recent changes are not in the figures yet: close the period once the recompute has finished.")
-        if PeriodClose.objects.filter(granularity=granularity, period_start=period_start, reopened_at__isnull=True).exists():
+            raise CloseRefused(
+                "Recent changes are not in the figures yet: close the period once the recompute has finished."
+            )
+        if PeriodClose.objects.filter(
+            granularity=granularity, period_start=period_start, reopened_at__isnull=True
+        ).exists():
             raise CloseRefused(f"The {granularity} starting {period_start} is already closed.")
         try:
             with transaction.atomic():
                 close = PeriodClose.objects.create(
-                    granularity=granularity, period_start=period_start, period_end=company.period_end, as_of=status.as_of,
-                    source_version=status.input_version, closed_by=user, closed_at=timezone.now(),
-                )  # fmt: skip
+                    granularity=granularity,
+                    period_start=period_start,
+                    period_end=company.period_end,
+                    as_of=status.as_of,
+                    source_version=status.input_version,
+                    closed_by=user,
+                    closed_at=timezone.now(),
+                )
         except IntegrityError:  # another admin closed it a moment ago
             raise CloseRefused(f"The {granularity} starting {period_start} is already closed.") from None
         close.input_version = CLOSED_VERSION_BASE + close.pk

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
-from metrics.scoping import Visibility, visibility
 from metrics.models import RetentionSnapshot
+from metrics.scoping import Visibility, visibility
 from metrics.vocabulary import COMPANY
 
 from .models import CLOSABLE, PeriodClose
@@ -32,16 +32,25 @@ def _company_page(granularity, period_start) -> str:
 @login_required
 def close_list(request):
     vis = _readers(request)
-    closes = list(PeriodClose.objects.select_related("closed_by", "reopened_by").order_by("-period_start", "granularity", "-closed_at"))
+    closes = list(
+        PeriodClose.objects.select_related("closed_by", "reopened_by").order_by(
+            "-period_start", "granularity", "-closed_at"
+        )
+    )
     closable = []
     if vis.can_close_periods():
         shut = {(c.granularity, c.period_start) for c in closes if c.is_open}
         rows = RetentionSnapshot.objects.filter(scope_type=COMPANY, partial=False, granularity__in=dict(CLOSABLE))
         closable = [
-            (g, s, e) for g, s, e in rows.order_by("-period_start", "granularity").values_list("granularity", "period_start", "period_end")
+            (g, s, e)
+            for g, s, e in rows.order_by("-period_start", "granularity").values_list(
+                "granularity", "period_start", "period_end"
+            )
             if (g, s) not in shut
         ][:60]
-    return render(request, "closing/list.html", {"closes": closes, "closable": closable, "can_close": vis.can_close_periods()})
+    return render(
+        request, "closing/list.html", {"closes": closes, "closable": closable, "can_close": vis.can_close_periods()}
+    )
 
 
 @login_required
@@ -91,7 +100,11 @@ def report(request, pk: int):
         if period_close.is_open:
             raise Http404("No inputs were kept for this close.")
         # A reopened close: its reported figures stay in the history, its restatements are over.
-        return render(request, "closing/report.html", {"close": period_close, "label": report_period_label(period_close), "report": None})
+        return render(
+            request,
+            "closing/report.html",
+            {"close": period_close, "label": report_period_label(period_close), "report": None},
+        )
     result = build_report(period_close)
     company = next((s for s in result.scopes if s.scope_type == COMPANY), None)
     return render(

@@ -66,8 +66,19 @@ class ChurnCaseAdmin(SimpleHistoryAdmin):
     list_display = ["customer", "date", "kind", "lost_arr", "primary_reason", "void"]
     list_filter = ["kind", "void", "primary_reason"]
     search_fields = ["customer__name", "customer__external_id"]
-    readonly_fields = ["customer", "date", "kind", "previous_arr", "new_arr", "lost_arr",
-                       "csm_owner", "csm_team", "am_owner", "am_team", "void"]
+    readonly_fields = [
+        "customer",
+        "date",
+        "kind",
+        "previous_arr",
+        "new_arr",
+        "lost_arr",
+        "csm_owner",
+        "csm_team",
+        "am_owner",
+        "am_team",
+        "void",
+    ]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -59,7 +59,7 @@ def parse_rate(value) -> Decimal:
 def name(code: str) -> str:
     try:
         return get_currency_name(code, locale="en_US")
-    except Exception:  # noqa: BLE001 - an unknown code simply has no name
+    except Exception:
         return code
 
 
@@ -75,8 +75,10 @@ def currencies_with_rates() -> set[str]:
 
 
 def missing_rate_error(code: str) -> str:
-    return (f"there is no exchange rate for {code}: add one in fx_rates.csv (currency, valid_from, rate) "
-            f"or on the exchange rates page before importing lines in {code}")
+    return (
+        f"there is no exchange rate for {code}: add one in fx_rates.csv (currency, valid_from, rate) "
+        f"or on the exchange rates page before importing lines in {code}"
+    )
 
 
 def rates_for_engine(rows=None) -> Rates:

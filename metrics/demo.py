@@ -11,8 +11,7 @@ from __future__ import annotations
 import random
 import tempfile
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.apps import apps
@@ -24,8 +23,8 @@ from simple_history.utils import bulk_update_with_history
 from accounts.models import Role, User
 
 from .models import ChurnCase, ChurnReason, Customer
-from .taxonomy import seed_reasons
 from .synthetic import NamedUser, generate
+from .taxonomy import seed_reasons
 
 PASSWORD = "retention-demo"
 CUSTOMERS, YEARS, TEAMS, TEAM_PEOPLE, SEED = 800, 4, 5, 28, 2026
@@ -44,16 +43,33 @@ RECORDED_SHARE = {"churn": 0.9, "contraction": 0.7}
 # Primary reason weights by case kind: a few reasons explain most of the loss (a clear Pareto head).
 PRIMARY_WEIGHTS = {
     "churn": {
-        "competitor": 30, "cost": 24, "change_in_needs": 12, "champion_left": 10,
-        "financial_struggle": 8, "features": 7, "fit": 4, "support": 3, "other": 2,
+        "competitor": 30,
+        "cost": 24,
+        "change_in_needs": 12,
+        "champion_left": 10,
+        "financial_struggle": 8,
+        "features": 7,
+        "fit": 4,
+        "support": 3,
+        "other": 2,
     },
     "contraction": {
-        "cost": 40, "change_in_needs": 25, "financial_struggle": 12, "features": 8,
-        "competitor": 6, "champion_left": 4, "support": 3, "fit": 1, "other": 1,
+        "cost": 40,
+        "change_in_needs": 25,
+        "financial_struggle": 12,
+        "features": 8,
+        "competitor": 6,
+        "champion_left": 4,
+        "support": 3,
+        "fit": 1,
+        "other": 1,
     },
-}  # fmt: skip
+}
 NOTES = {
-    "competitor": ["Moved to a cheaper competitor after a pricing review.", "Chose a competitor bundled with their CRM."],
+    "competitor": [
+        "Moved to a cheaper competitor after a pricing review.",
+        "Chose a competitor bundled with their CRM.",
+    ],
     "cost": ["Budget cut for next fiscal year.", "Asked for a discount we could not give."],
     "change_in_needs": ["Project that used us was wound down.", "Merged teams, fewer seats needed."],
     "champion_left": ["Our sponsor left; the new VP did not renew.", "Admin left and nobody took over."],
@@ -82,9 +98,15 @@ def build_demo(today=None, stdout=None) -> DemoSummary:
     today = today or timezone.localdate()
     with tempfile.TemporaryDirectory(prefix="retention-demo-") as directory:
         counts = generate(
-            directory, customers=CUSTOMERS, years=YEARS, today=today, seed=SEED,
-            teams=TEAMS, users=TEAM_PEOPLE, named_users=LOGINS,
-        )  # fmt: skip
+            directory,
+            customers=CUSTOMERS,
+            years=YEARS,
+            today=today,
+            seed=SEED,
+            teams=TEAMS,
+            users=TEAM_PEOPLE,
+            named_users=LOGINS,
+        )
         bill_some_in_euros_and_pounds(directory, today)
         # One transaction: all or nothing, and the recompute the import queues for after the
         # commit finds nothing left to do, since recompute_all has done it.
@@ -236,7 +258,7 @@ def record_demo_reasons(recorded_by: User) -> int:
         case.notes = chosen.notes
         case.recorded_by = recorded_by
         recorded_on = case.date + timedelta(days=chosen.days_to_record)
-        case.recorded_at = min(now, datetime.combine(recorded_on, time(10), tzinfo=dt_timezone.utc))
+        case.recorded_at = min(now, datetime.combine(recorded_on, time(10), tzinfo=UTC))
         changed.append(case)
     fields = ["primary_reason", "secondary_reason_1", "secondary_reason_2", "notes", "recorded_by", "recorded_at"]
     bulk_update_with_history(changed, ChurnCase, fields, batch_size=500, default_user=recorded_by)

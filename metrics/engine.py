@@ -23,7 +23,19 @@ from typing import TypedDict
 
 from .rounding import ratio
 from .vocabulary import (
-    AM, COMPANY, CSM, MONTH, OWNER, PRODUCT, QUARTER, TEAM, TENURE, TENURE_BANDS, TTM, UNKNOWN, YEAR,
+    AM,
+    COMPANY,
+    CSM,
+    MONTH,
+    OWNER,
+    PRODUCT,
+    QUARTER,
+    TEAM,
+    TENURE,
+    TENURE_BANDS,
+    TTM,
+    UNKNOWN,
+    YEAR,
 )
 
 ZERO = Decimal("0")
@@ -108,8 +120,12 @@ class Rates:
 
     def converted(self, lines: Iterable[Line], day: date) -> list[Line]:
         """Every line at the rate in force on ``day`` (constant currency)."""
-        return [line if self.native(line.currency) else replace(line, arr=self.convert(line.arr, line.currency, day), currency="")
-                for line in lines]  # fmt: skip
+        return [
+            line
+            if self.native(line.currency)
+            else replace(line, arr=self.convert(line.arr, line.currency, day), currency="")
+            for line in lines
+        ]
 
     def foreign(self, lines: Iterable[Line]) -> bool:
         return any(line.arr and not self.native(line.currency) for line in lines)
@@ -240,7 +256,7 @@ class StepFunction:
     def changes(self) -> Iterator[tuple[date, Decimal, Decimal]]:
         """(day, ARR the day before, ARR from that day on) for every change."""
         previous = ZERO
-        for day, value in zip(self.days, self.values):
+        for day, value in zip(self.days, self.values, strict=True):
             yield day, previous, value
             previous = value
 
@@ -251,7 +267,8 @@ def arr_on(lines: Iterable[Line], day: date, product: str | None = None) -> Deci
         (
             line.arr
             for line in lines
-            if line.start <= day and (line.end is None or day <= line.end)
+            if line.start <= day
+            and (line.end is None or day <= line.end)
             and (product is None or line.product == product)
         ),
         ZERO,
@@ -411,28 +428,35 @@ def customer_movements(
             cross_sell = min(b - a, new_products)
         csm_owner, csm_team = ownership.owner_and_team(info.id, CSM, s)
         am_owner, am_team = ownership.owner_and_team(info.id, AM, s)
-        common: _MovementColumns = dict(
-            granularity=period.granularity,
-            period_start=period.start,
-            period_end=period.end,
-            partial=period.partial,
-            customer_id=info.id,
-            csm_owner=csm_owner,
-            csm_team=csm_team,
-            am_owner=am_owner,
-            am_team=am_team,
-            segment=info.segment or UNKNOWN,
-            region=info.region or UNKNOWN,
-            industry=info.industry or UNKNOWN,
-            use_case=info.use_case or UNKNOWN,
-            tenure_band=tenure_band(first_day, s) if first_day < s else "0-6",
+        common: _MovementColumns = {
+            "granularity": period.granularity,
+            "period_start": period.start,
+            "period_end": period.end,
+            "partial": period.partial,
+            "customer_id": info.id,
+            "csm_owner": csm_owner,
+            "csm_team": csm_team,
+            "am_owner": am_owner,
+            "am_team": am_team,
+            "segment": info.segment or UNKNOWN,
+            "region": info.region or UNKNOWN,
+            "industry": info.industry or UNKNOWN,
+            "use_case": info.use_case or UNKNOWN,
+            "tenure_band": tenure_band(first_day, s) if first_day < s else "0-6",
+        }
+        rows.append(
+            AccountMovement(product="", starting_arr=a, ending_arr=b, cross_sell=cross_sell, movement=kind, **common)
         )
-        rows.append(AccountMovement(product="", starting_arr=a, ending_arr=b, cross_sell=cross_sell, movement=kind, **common))
         for product, (pa, pb) in product_ab.items():
             if pa > 0:  # the product scope's cohort: the pair had ARR on s-1
                 rows.append(
                     AccountMovement(
-                        product=product, starting_arr=pa, ending_arr=pb, cross_sell=ZERO, movement=classify(pa, pb), **common
+                        product=product,
+                        starting_arr=pa,
+                        ending_arr=pb,
+                        cross_sell=ZERO,
+                        movement=classify(pa, pb),
+                        **common,
                     )
                 )
     return rows
@@ -483,7 +507,9 @@ def _changes(lines: Sequence[Line], rates: Rates) -> Iterator[tuple[date, Decima
     if not rates.foreign(lines):
         yield from StepFunction(lines).changes()
         return
-    days = sorted({line.start for line in lines if line.arr} | {line.end + ONE_DAY for line in lines if line.arr and line.end})
+    days = sorted(
+        {line.start for line in lines if line.arr} | {line.end + ONE_DAY for line in lines if line.arr and line.end}
+    )
     for day in days:
         converted = rates.converted(lines, day)
         before, after = arr_on(converted, day - ONE_DAY), arr_on(converted, day)
@@ -495,9 +521,17 @@ def _changes(lines: Sequence[Line], rates: Rates) -> Iterator[tuple[date, Decima
 
 ScopeKey = tuple[str, date, str, object, str]  # granularity, period_start, scope_type, scope_key, role
 TOTAL_FIELDS = (
-    "starting_arr", "expansion", "cross_sell", "contraction", "churn", "ending_arr",
-    "logos_start", "logos_churned", "new_arr", "reactivation_arr",
-)  # fmt: skip
+    "starting_arr",
+    "expansion",
+    "cross_sell",
+    "contraction",
+    "churn",
+    "ending_arr",
+    "logos_start",
+    "logos_churned",
+    "new_arr",
+    "reactivation_arr",
+)
 
 
 @dataclass(slots=True)
@@ -655,8 +689,10 @@ def retention_row(period: Period, scope_type: str, key: object, role: str, t: To
 def retention_rows(totals: Mapping[ScopeKey, Totals], periods: Iterable[Period]) -> list[RetentionRow]:
     """A company row for every period; a row for every other scope whose cohort is not empty."""
     by_period = {(p.granularity, p.start): p for p in periods}
-    rows = [retention_row(p, COMPANY, "", "", totals.get((p.granularity, p.start, COMPANY, "", ""), Totals()))
-            for p in by_period.values()]  # fmt: skip
+    rows = [
+        retention_row(p, COMPANY, "", "", totals.get((p.granularity, p.start, COMPANY, "", ""), Totals()))
+        for p in by_period.values()
+    ]
     for (granularity, start, scope_type, key, role), t in totals.items():
         period = by_period.get((granularity, start))
         if period is not None and scope_type != COMPANY and t.logos_start > 0:

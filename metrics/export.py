@@ -100,7 +100,9 @@ def retention_export_row(snapshot, closes=None) -> dict:
         if column in ("nrr", "grr"):
             row[f"reported_{column}"] = rate(value)
         else:  # new and reactivated revenue: company rows only, as above
-            row[f"reported_{column}"] = money(value) if company or column not in ("new_arr", "reactivation_arr") else None
+            row[f"reported_{column}"] = (
+                money(value) if company or column not in ("new_arr", "reactivation_arr") else None
+            )
     row["currency"] = settings.REPORTING_CURRENCY
     return row
 

@@ -57,8 +57,12 @@ class ContractLine(models.Model):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     arr = models.DecimalField(**MONEY, help_text="Annualized recurring revenue.")
-    currency = models.CharField(max_length=3, default=reporting_currency, blank=True,
-                                help_text="ISO 4217 code; empty means the reporting currency.")
+    currency = models.CharField(
+        max_length=3,
+        default=reporting_currency,
+        blank=True,
+        help_text="ISO 4217 code; empty means the reporting currency.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -143,9 +147,7 @@ class Assignment(models.Model):
     """Who owns a customer in a role, dated (end inclusive); never overlapping per customer+role."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
     role = models.CharField(max_length=3, choices=AssignmentRole.choices)
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
@@ -158,9 +160,7 @@ class Assignment(models.Model):
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
                 name="assignment_end_not_before_start",
             ),
-            models.UniqueConstraint(
-                fields=["customer", "role", "start_date"], name="assignment_unique_start"
-            ),
+            models.UniqueConstraint(fields=["customer", "role", "start_date"], name="assignment_unique_start"),
         ]
         # PostgreSQL also gets an exclusion constraint against overlaps (migration 0002).
 
@@ -174,8 +174,7 @@ class Assignment(models.Model):
             others = Assignment.objects.filter(customer_id=self.customer_id, role=self.role)
             if overlapping_spans(others.exclude(pk=self.pk), self.start_date, self.end_date).exists():
                 raise ValidationError(
-                    f"This {self.role} assignment overlaps another {self.role} assignment "
-                    "of the same customer."
+                    f"This {self.role} assignment overlaps another {self.role} assignment of the same customer."
                 )
 
 
@@ -226,15 +225,11 @@ class ChurnCase(models.Model):
     csm_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    csm_team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    csm_team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     am_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    am_team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    am_team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     void = models.BooleanField(default=False)
     primary_reason = models.ForeignKey(
         ChurnReason, null=True, blank=True, on_delete=models.PROTECT, related_name="primary_cases"
@@ -271,9 +266,7 @@ class ChurnCase(models.Model):
         if (self.secondary_reason_1_id or self.secondary_reason_2_id) and not self.primary_reason_id:
             raise ValidationError({"primary_reason": "The primary reason is required."})
         if self.secondary_reason_2_id and not self.secondary_reason_1_id:
-            raise ValidationError(
-                {"secondary_reason_2": "Give the second-ranked secondary reason after the first."}
-            )
+            raise ValidationError({"secondary_reason_2": "Give the second-ranked secondary reason after the first."})
 
 
 class Granularity(models.TextChoices):

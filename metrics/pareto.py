@@ -88,7 +88,8 @@ def pareto(cases: Iterable[tuple[str | None, Decimal]], order_by: str = ORDER_BY
 
 def pareto_from_groups(
     groups: Iterable[tuple[str | None, int, Decimal] | tuple[str | None, int, Decimal, str | None]],
-    order_by: str = ORDER_BY_LOST_ARR) -> list[ParetoRow]:
+    order_by: str = ORDER_BY_LOST_ARR,
+) -> list[ParetoRow]:
     """Pareto rows from cases already grouped by reason: ``(label or None, count, lost_arr[, code])``.
 
     Ordered by the measure, largest first, ties by label. The ``no reason recorded`` row is

@@ -11,7 +11,7 @@ Callers pass querysets already narrowed by ``metrics.scoping.Visibility`` (``sna
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -109,12 +109,18 @@ def periods(snapshots: QuerySet[RetentionSnapshot], scope: Scope, granularity: s
 
 def last_complete(snapshots: QuerySet[RetentionSnapshot], scope: Scope, granularity: str) -> RetentionSnapshot | None:
     """The scope's row for the latest period that is over (not partial)."""
-    return snapshots.filter(scope.snapshot_filter, granularity=granularity, partial=False).order_by("-period_start").first()
+    return (
+        snapshots.filter(scope.snapshot_filter, granularity=granularity, partial=False)
+        .order_by("-period_start")
+        .first()
+    )
 
 
 def scope_keys(snapshots: QuerySet[RetentionSnapshot], scope_type: str) -> list[str]:
     """The values a slice takes (every segment, product, ...), for choosing one."""
-    return list(snapshots.filter(scope_type=scope_type).order_by("scope_key").values_list("scope_key", flat=True).distinct())
+    return list(
+        snapshots.filter(scope_type=scope_type).order_by("scope_key").values_list("scope_key", flat=True).distinct()
+    )
 
 
 # --- figures and the accounts behind them -------------------------------------------------
@@ -184,7 +190,9 @@ def cases_in_period(
 
 def members_on(version: int, day: date) -> QuerySet[SnapshotMembership]:
     """Frozen memberships (of the figures' inputs) that cover a day."""
-    return SnapshotMembership.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), version=version, start_date__lte=day)
+    return SnapshotMembership.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=day), version=version, start_date__lte=day
+    )
 
 
 def owners_of_team(
@@ -196,7 +204,9 @@ def owners_of_team(
 
     with_book = snapshots.filter(scope_type=OWNER, role=role, granularity=granularity, period_start=period_start)
     in_team = members_on(version, period_start).filter(team_id=team_id).values("user_id")
-    return list(User.objects.filter(id__in=in_team, email__in=with_book.values("scope_key")).values_list("email", flat=True))
+    return list(
+        User.objects.filter(id__in=in_team, email__in=with_book.values("scope_key")).values_list("email", flat=True)
+    )
 
 
 def team_of_owner(version: int, user_id: int, period_start: date) -> int | None:
@@ -207,4 +217,3 @@ def team_of_owner(version: int, user_id: int, period_start: date) -> int | None:
 def recompute_status() -> tuple[RecomputeStatus | None, bool]:
     """The status row (without creating it on a read) and whether a recompute is pending."""
     return RecomputeStatus.objects.filter(pk=1).first(), PendingRecompute.objects.exists()
-

@@ -82,7 +82,9 @@ class ReasonForm(forms.Form):
             if reason is None:
                 continue
             if reason.pk in seen:
-                self.add_error(name, MESSAGES["repeated"].format(label=reason.label, field=FIELD_NAMES[seen[reason.pk]]))
+                self.add_error(
+                    name, MESSAGES["repeated"].format(label=reason.label, field=FIELD_NAMES[seen[reason.pk]])
+                )
             else:
                 seen[reason.pk] = name
         return cleaned

@@ -28,9 +28,9 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Role, Team, TeamMembership, User, overlapping_spans
 
-from .vocabulary import COMPANY, OWNER, ROLES, SLICES, TEAM, UNASSIGNED
 from .models import Assignment
 from .queries import Scope
+from .vocabulary import COMPANY, OWNER, ROLES, SLICES, TEAM, UNASSIGNED
 
 
 def visibility(request) -> Visibility:
@@ -42,6 +42,7 @@ def visibility(request) -> Visibility:
         cached = Visibility(request.user)
         request._visibility = cached
     return cached
+
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser

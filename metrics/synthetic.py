@@ -54,8 +54,16 @@ SEGMENTS = (
 )
 REGIONS = (("NA", 45), ("EMEA", 30), ("APAC", 15), ("LATAM", 10))
 INDUSTRIES = (
-    "Software", "Financial Services", "Healthcare", "Retail", "Manufacturing", "Education",
-    "Media", "Logistics", "Public Sector", "Professional Services",
+    "Software",
+    "Financial Services",
+    "Healthcare",
+    "Retail",
+    "Manufacturing",
+    "Education",
+    "Media",
+    "Logistics",
+    "Public Sector",
+    "Professional Services",
 )
 USE_CASES = ("Analytics", "Workflow Automation", "Customer Engagement", "Compliance", "Collaboration")
 # The core product every customer starts with, then add-ons sold as a share of the core's ARR.
@@ -65,23 +73,110 @@ ADDON_SHARE = (15, 50)  # percent of the core line's ARR
 CS_TEAM_NAMES = ("CS Aurora", "CS Borealis", "CS Cascade", "CS Delta", "CS Everest", "CS Fjord")
 AM_TEAM_NAMES = ("AM Summit", "AM Meridian", "AM Keystone", "AM Pinnacle", "AM Tidewater")
 FIRST_NAMES = (
-    "Ava", "Ben", "Chloe", "Daniel", "Elena", "Farid", "Grace", "Hiro", "Isabel", "Jonas", "Keira",
-    "Liam", "Maya", "Noah", "Olivia", "Pedro", "Quinn", "Rosa", "Samir", "Tara", "Umar", "Vera",
-    "Wei", "Ximena", "Yusuf", "Zoe",
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Isabel",
+    "Jonas",
+    "Keira",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Pedro",
+    "Quinn",
+    "Rosa",
+    "Samir",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wei",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
 )
 LAST_NAMES = (
-    "Adams", "Baker", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
-    "Kowalski", "Lopez", "Moreau", "Nakamura", "Okafor", "Patel", "Rossi", "Schmidt", "Tanaka",
-    "Usman", "Varga", "Wong", "Yilmaz", "Zhang",
+    "Adams",
+    "Baker",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Patel",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Wong",
+    "Yilmaz",
+    "Zhang",
 )
 NAME_WORDS = (
-    "Acme", "Blue", "Bright", "Cedar", "Copper", "Crest", "Delta", "Echo", "Evergreen", "Falcon",
-    "Granite", "Harbor", "Iron", "Juniper", "Kite", "Lumen", "Maple", "Nova", "Oak", "Orbit",
-    "Pioneer", "Quartz", "River", "Summit", "Silver", "Terra", "Union", "Vertex", "Willow", "Zenith",
+    "Acme",
+    "Blue",
+    "Bright",
+    "Cedar",
+    "Copper",
+    "Crest",
+    "Delta",
+    "Echo",
+    "Evergreen",
+    "Falcon",
+    "Granite",
+    "Harbor",
+    "Iron",
+    "Juniper",
+    "Kite",
+    "Lumen",
+    "Maple",
+    "Nova",
+    "Oak",
+    "Orbit",
+    "Pioneer",
+    "Quartz",
+    "River",
+    "Summit",
+    "Silver",
+    "Terra",
+    "Union",
+    "Vertex",
+    "Willow",
+    "Zenith",
 )
 NAME_NOUNS = (
-    "Analytics", "Bank", "Logistics", "Health", "Labs", "Media", "Foods", "Motors", "Systems",
-    "Retail", "Energy", "Partners", "Networks", "Dynamics", "Works", "Capital", "Learning", "Goods",
+    "Analytics",
+    "Bank",
+    "Logistics",
+    "Health",
+    "Labs",
+    "Media",
+    "Foods",
+    "Motors",
+    "Systems",
+    "Retail",
+    "Energy",
+    "Partners",
+    "Networks",
+    "Dynamics",
+    "Works",
+    "Capital",
+    "Learning",
+    "Goods",
 )
 NAME_SUFFIXES = ("Inc", "LLC", "Ltd", "GmbH", "SA", "Group", "Co", "Holdings")
 
@@ -193,7 +288,9 @@ def _pick_name(names, index, fallback):
 
 
 def _people(rng, team_list, count, named_users) -> list[Person]:
-    people = [Person(n.email.lower(), n.full_name, "lead" if n.lead else n.role, n.team, named=True) for n in named_users]
+    people = [
+        Person(n.email.lower(), n.full_name, "lead" if n.lead else n.role, n.team, named=True) for n in named_users
+    ]
     taken = {p.email for p in people}
     led = {p.team for p in people if p.role == "lead"}
     in_teams = sum(1 for p in people if p.team is not None)
@@ -297,10 +394,17 @@ class _Customer:
     def _close(self, active, product, last_day: date | None):
         start, arr = active.pop(product)
         self._line_number += 1
-        self.lines.append((
-            f"{self.external_id}-L{self._line_number:03d}", self.external_id, product, start.isoformat(),
-            last_day.isoformat() if last_day else "", f"{arr}.00", "USD",
-        ))
+        self.lines.append(
+            (
+                f"{self.external_id}-L{self._line_number:03d}",
+                self.external_id,
+                product,
+                start.isoformat(),
+                last_day.isoformat() if last_day else "",
+                f"{arr}.00",
+                "USD",
+            )
+        )
 
     def _term_months(self):
         return self.rng.choice((24, 36)) if self.rng.random() < self.segment.multi_year else 12
@@ -419,7 +523,9 @@ def _assignments(rng, customer: _Customer, role, pool, today) -> list[tuple]:
     while day <= last_day:
         stint_end = day + timedelta(days=int(rng.expovariate(1 / 900)) + 30)
         if stint_end >= last_day:
-            rows.append((customer.external_id, owner, role, day.isoformat(), leaves_on.isoformat() if leaves_on else ""))
+            rows.append(
+                (customer.external_id, owner, role, day.isoformat(), leaves_on.isoformat() if leaves_on else "")
+            )
             break
         rows.append((customer.external_id, owner, role, day.isoformat(), stint_end.isoformat()))
         gap = rng.randint(7, 60) if rng.random() < 0.08 else 0  # a gap is an unassigned period

@@ -31,7 +31,14 @@ TRANSIENT_ERRORS = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )
-RETRY = dict(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=8)
+RETRY = {
+    "bind": True,
+    "acks_late": True,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
 def _recorded(step, *args):
@@ -47,7 +54,9 @@ def _recorded(step, *args):
 def start_full_in_workers(as_of) -> shards.RunSummary:
     run = shards.start_full(as_of)
     payload = shards.run_payload(run)
-    chord(compute_shard.s(run.version, run.as_of, run.first_day, lo, hi) for lo, hi in run.shards)(finish_full.s(payload))
+    chord(compute_shard.s(run.version, run.as_of, run.first_day, lo, hi) for lo, hi in run.shards)(
+        finish_full.s(payload)
+    )
     return shards.RunSummary("full started", len(run.shards), 0, 0.0)
 
 

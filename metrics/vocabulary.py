@@ -40,8 +40,13 @@ TENURE_BANDS = ((24, "24+"), (12, "12-24"), (6, "6-12"), (0, "0-6"))  # (whole m
 
 # What an account did over a period, and the kinds of case a drop opens.
 NEW, REACTIVATION, EXPANSION, CONTRACTION, CHURN, NO_CHANGE = (
-    "new", "reactivation", "expansion", "contraction", "churn", "none"
-)  # fmt: skip
+    "new",
+    "reactivation",
+    "expansion",
+    "contraction",
+    "churn",
+    "none",
+)
 MOVEMENTS = {
     NEW: "New",
     REACTIVATION: "Reactivation",
@@ -50,7 +55,9 @@ MOVEMENTS = {
     CHURN: "Churn",
     NO_CHANGE: "No change",
 }
-COHORT_MOVEMENTS = frozenset({EXPANSION, CONTRACTION, CHURN, NO_CHANGE})  # accounts with ARR on s-1 (a set: order by MOVEMENTS)
+COHORT_MOVEMENTS = frozenset(
+    {EXPANSION, CONTRACTION, CHURN, NO_CHANGE}
+)  # accounts with ARR on s-1 (a set: order by MOVEMENTS)
 CASE_KINDS = {CHURN: "Churn", CONTRACTION: "Contraction"}
 
 # Placeholders: a scope with no owner or team, and a customer attribute left empty.

@@ -48,10 +48,11 @@ class BookMoveInput(serializers.Serializer):
     start_date = serializers.DateField(help_text="The new owner's first day; the old assignments end the day before.")
     dry_run = serializers.BooleanField(default=False, help_text="true: answer what would move, write nothing.")
     expected = serializers.ListField(
-        child=serializers.IntegerField(), required=False,
+        child=serializers.IntegerField(),
+        required=False,
         help_text="Optional: the assignment_id values of a dry run's moves. Given, the move is made only if the "
-                  "book is still exactly that (else 409 and nothing changes).",
-    )  # fmt: skip
+        "book is still exactly that (else 409 and nothing changes).",
+    )
 
 
 class MoveRowSerializer(serializers.Serializer):
@@ -83,32 +84,49 @@ class BookMoveViewSet(ApiViewSet):
 
     @extend_schema(
         request=BookMoveInput,
-        responses={200: BookMoveSerializer, 201: BookMoveSerializer, 400: OpenApiResponse(description="Refused, with the reasons."),
-                   409: OpenApiResponse(description="The book changed since the dry run; nothing moved.")},
-    )  # fmt: skip
+        responses={
+            200: BookMoveSerializer,
+            201: BookMoveSerializer,
+            400: OpenApiResponse(description="Refused, with the reasons."),
+            409: OpenApiResponse(description="The book changed since the dry run; nothing moved."),
+        },
+    )
     def create(self, request, *args, **kwargs):
         given = BookMoveInput(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
         giver, taker, role, day = data["from_user"], data["to_user"], data["role"], data["start_date"]
-        form = books.MoveForm(self.visibility, {"from_user": giver.pk, "role": role, "to_user": taker.pk, "start_date": day.isoformat()})
+        form = books.MoveForm(
+            self.visibility, {"from_user": giver.pk, "role": role, "to_user": taker.pk, "start_date": day.isoformat()}
+        )
         if not form.is_valid():
             errors = form_errors(form)
             for name in ("from_user", "to_user"):  # the form says "select a valid choice": say who
                 if name in errors:
-                    errors[name] = [f"{data[name].email} is not someone whose accounts you may move (or who may receive them)."]
+                    errors[name] = [
+                        f"{data[name].email} is not someone whose accounts you may move (or who may receive them)."
+                    ]
             raise ValidationError(errors)
         plan = form.cleaned_data["plan"]
-        body = {"dry_run": data["dry_run"], "from_user": giver.email, "to_user": taker.email, "role": role, "start_date": day,
-                "accounts": len(plan.customer_ids), "moves": books.preview_rows(plan, day)}  # fmt: skip
+        body = {
+            "dry_run": data["dry_run"],
+            "from_user": giver.email,
+            "to_user": taker.email,
+            "role": role,
+            "start_date": day,
+            "accounts": len(plan.customer_ids),
+            "moves": books.preview_rows(plan, day),
+        }
         if data["dry_run"]:
             return Response(BookMoveSerializer(body).data)
         expected = set(data["expected"]) if "expected" in data else None
         try:
             books.carry_out(plan, taker.pk, request.user, books.move_reason(giver, taker, role, day), expected=expected)
         except books.BookChanged:
-            return Response({"detail": "The book changed since the dry run; nothing moved. Run the dry run again."},
-                            status=status.HTTP_409_CONFLICT)  # fmt: skip
+            return Response(
+                {"detail": "The book changed since the dry run; nothing moved. Run the dry run again."},
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(BookMoveSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -145,14 +163,28 @@ class ImportRunSerializer(serializers.ModelSerializer):
     preview = serializers.JSONField(
         read_only=True,
         help_text="The dry run: {counts: {file: {created, updated, unchanged}}, samples: {file: {updated: [{key, changes: "
-                  "[[column, old, new]]}], created: [key]}}, errors: [{file, line, column, message, text}], error_count, warnings}.",
-    )  # fmt: skip
+        "[[column, old, new]]}], created: [key]}}, errors: [{file, line, column, message, text}], error_count, warnings}.",
+    )
     result = serializers.JSONField(read_only=True, help_text="Applying: {counts, changed, warnings}, or the errors.")
 
     class Meta:
         model = ImportRun
-        fields = ["id", "status", "status_label", "running", "progress", "step", "created_by", "created_at", "files",
-                  "preview", "result", "applied_by", "applied_at", "finished_at"]  # fmt: skip
+        fields = [
+            "id",
+            "status",
+            "status_label",
+            "running",
+            "progress",
+            "step",
+            "created_by",
+            "created_at",
+            "files",
+            "preview",
+            "result",
+            "applied_by",
+            "applied_at",
+            "finished_at",
+        ]
 
     def get_progress(self, obj) -> int:
         return imports.progress_of(obj)[0]
@@ -170,8 +202,12 @@ class ImportUploadSerializer(serializers.Serializer):
 
 @extend_schema_view(
     create=extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={202: ImportRunSerializer}),
-    apply=extend_schema(request=None, responses={202: ImportRunSerializer, 409: OpenApiResponse(description="Not a clean preview.")}),
-    discard=extend_schema(request=None, responses={200: ImportRunSerializer, 409: OpenApiResponse(description="Not a clean preview.")}),
+    apply=extend_schema(
+        request=None, responses={202: ImportRunSerializer, 409: OpenApiResponse(description="Not a clean preview.")}
+    ),
+    discard=extend_schema(
+        request=None, responses={200: ImportRunSerializer, 409: OpenApiResponse(description="Not a clean preview.")}
+    ),
     file=extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY}),
 )
 class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
@@ -184,7 +220,8 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
 
     def get_queryset(self):
         return ImportRun.objects.select_related("created_by", "applied_by").prefetch_related(
-            Prefetch("files", queryset=ImportFile.objects.defer("content")))  # fmt: skip
+            Prefetch("files", queryset=ImportFile.objects.defer("content"))
+        )
 
     def create(self, request, *args, **kwargs):
         uploaded = request.FILES.getlist("files")
@@ -198,14 +235,19 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
     def apply(self, request, *args, **kwargs):
         run = self.get_object()
         if not imports.start_apply(run.pk, request.user):
-            return Response({"detail": "This import cannot be applied: only a clean preview is applied, once."}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {"detail": "This import cannot be applied: only a clean preview is applied, once."},
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def discard(self, request, *args, **kwargs):
         run = self.get_object()
         if not imports.discard(run.pk):
-            return Response({"detail": "Only a preview waiting to be applied can be discarded."}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {"detail": "Only a preview waiting to be applied can be discarded."}, status=status.HTTP_409_CONFLICT
+            )
         return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data)
 
     @action(detail=True, methods=["get"], url_path=r"files/(?P<name>[\w.-]+)", url_name="file")

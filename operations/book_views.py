@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from metrics.scoping import visibility
 from metrics.models import Customer
+from metrics.scoping import visibility
 
 from .books import AssignForm, BookChanged, MoveForm, carry_out, expected_ids, move_reason, preview_rows
 
@@ -38,11 +38,20 @@ def books(request):
             except BookChanged:
                 messages.error(request, "The book changed since the preview; here is the preview again.")
             else:
-                messages.success(request, f"{moved} account{'s' if moved != 1 else ''} of {giver.email} go{'' if moved != 1 else 'es'} to "
-                                          f"{taker.email} from {day}. The figures are being recomputed.")  # fmt: skip
+                messages.success(
+                    request,
+                    f"{moved} account{'s' if moved != 1 else ''} of {giver.email} go{'' if moved != 1 else 'es'} to "
+                    f"{taker.email} from {day}. The figures are being recomputed.",
+                )
                 return redirect("operations:books")
-        preview = {"moves": preview_rows(plan, day), "expected": expected_ids(plan),
-                   "giver": giver, "taker": taker, "day": day, "role": role}  # fmt: skip
+        preview = {
+            "moves": preview_rows(plan, day),
+            "expected": expected_ids(plan),
+            "giver": giver,
+            "taker": taker,
+            "day": day,
+            "role": role,
+        }
     return render(request, "operations/books.html", {"form": form, "preview": preview})
 
 
@@ -54,7 +63,10 @@ def assign(request, pk: int):
     customer = get_object_or_404(vis.customers(Customer.objects.all()), pk=pk)
     form = AssignForm(vis, customer, request.POST, prefix="assign")
     if not form.is_valid():
-        for error in [*form.non_field_errors(), *(f"{form[n].label}: {e}" for n, errs in form.errors.items() if n != "__all__" for e in errs)]:
+        for error in [
+            *form.non_field_errors(),
+            *(f"{form[n].label}: {e}" for n, errs in form.errors.items() if n != "__all__" for e in errs),
+        ]:
             messages.error(request, error)
         return redirect("operations:customer", pk)
     user: User = form.cleaned_data["user"]
@@ -64,7 +76,7 @@ def assign(request, pk: int):
     except BookChanged:
         messages.error(request, "The account's assignments changed meanwhile; try again.")
     else:
-        messages.success(request, f"{customer.name}: {user.email} is the {role} from {day}. The figures are being recomputed.")
+        messages.success(
+            request, f"{customer.name}: {user.email} is the {role} from {day}. The figures are being recomputed."
+        )
     return redirect("operations:customer", pk)
-
-

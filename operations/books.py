@@ -61,7 +61,11 @@ class Plan:
 
     @property
     def customer_ids(self) -> set[int]:
-        return {h.customer_id for h, _ in self.ended} | {h.customer_id for h in self.handed_over} | {n.customer_id for n in self.created}
+        return (
+            {h.customer_id for h, _ in self.ended}
+            | {h.customer_id for h in self.handed_over}
+            | {n.customer_id for n in self.created}
+        )
 
     def __bool__(self) -> bool:
         return bool(self.ended or self.handed_over or self.created)
@@ -99,7 +103,10 @@ def plan_assign(existing: list[Held], customer_id: int, role: str, user_id: int,
 
 
 def held_rows(queryset) -> list[Held]:
-    return [Held(*values) for values in queryset.values_list("id", "customer_id", "role", "user_id", "start_date", "end_date")]
+    return [
+        Held(*values)
+        for values in queryset.values_list("id", "customer_id", "role", "user_id", "start_date", "end_date")
+    ]
 
 
 class BookChanged(Exception):
@@ -126,10 +133,13 @@ def carry_out(plan: Plan, to_user_id: int, by: User, reason: str, expected: set[
             rows[held.id].user_id = to_user_id
         changed = list(rows.values())
         if changed:
-            bulk_update_with_history(changed, Assignment, ["end_date", "user_id"], default_user=by,
-                                     default_change_reason=reason)  # fmt: skip
-        new = [Assignment(customer_id=n.customer_id, role=n.role, user_id=n.user_id, start_date=n.start, end_date=n.end)
-               for n in plan.created]  # fmt: skip
+            bulk_update_with_history(
+                changed, Assignment, ["end_date", "user_id"], default_user=by, default_change_reason=reason
+            )
+        new = [
+            Assignment(customer_id=n.customer_id, role=n.role, user_id=n.user_id, start_date=n.start, end_date=n.end)
+            for n in plan.created
+        ]
         for assignment in new:
             assignment.full_clean()  # the model's own overlap check, as a form edit gets
         if new:
@@ -146,10 +156,30 @@ def preview_rows(plan: Plan, day: date) -> list[dict[str, Any]]:
     from metrics.models import Customer
 
     names = dict(Customer.objects.filter(id__in=plan.customer_ids).values_list("id", "name"))
-    rows: list[dict[str, Any]] = [{"assignment_id": h.id, "customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start,
-             "end": h.end, "ends_on": end, "new_start": day} for h, end in plan.ended]
-    rows += [{"assignment_id": h.id, "customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start,
-              "end": h.end, "ends_on": None, "new_start": h.start} for h in plan.handed_over]  # fmt: skip
+    rows: list[dict[str, Any]] = [
+        {
+            "assignment_id": h.id,
+            "customer_id": h.customer_id,
+            "name": names.get(h.customer_id, ""),
+            "start": h.start,
+            "end": h.end,
+            "ends_on": end,
+            "new_start": day,
+        }
+        for h, end in plan.ended
+    ]
+    rows += [
+        {
+            "assignment_id": h.id,
+            "customer_id": h.customer_id,
+            "name": names.get(h.customer_id, ""),
+            "start": h.start,
+            "end": h.end,
+            "ends_on": None,
+            "new_start": h.start,
+        }
+        for h in plan.handed_over
+    ]
     rows.sort(key=lambda m: m["name"].lower())
     return rows
 
@@ -232,11 +262,17 @@ class MoveForm(forms.Form):
     def __init__(self, vis, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.vis = vis
-        givers = User.objects.all() if vis.is_admin else User.objects.filter(memberships__team_id__in=vis.led_team_ids).distinct()
+        givers = (
+            User.objects.all()
+            if vis.is_admin
+            else User.objects.filter(memberships__team_id__in=vis.led_team_ids).distinct()
+        )
         self.fields["from_user"].queryset = givers.order_by("email")
         self.fields["to_user"].queryset = owner_choices(vis)
         for name in ("from_user", "to_user"):
-            self.fields[name].label_from_instance = lambda u: f"{u.display_name} ({u.email})" + ("" if u.is_active else " (deactivated)")
+            self.fields[name].label_from_instance = lambda u: (
+                f"{u.display_name} ({u.email})" + ("" if u.is_active else " (deactivated)")
+            )
 
     def clean(self):
         data = super().clean()
@@ -248,7 +284,9 @@ class MoveForm(forms.Form):
         refusal = may_move_between(self.vis, giver.pk, taker.pk, day)
         if refusal:
             raise forms.ValidationError(refusal)
-        held = held_rows(Assignment.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), user=giver, role=role))
+        held = held_rows(
+            Assignment.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), user=giver, role=role)
+        )
         data["plan"] = plan_move(held, taker.pk, day)
         if not data["plan"]:
             raise forms.ValidationError(f"{giver.email} holds no {role} account on or after {day}.")

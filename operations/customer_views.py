@@ -18,12 +18,13 @@ from django.utils.dateparse import parse_date
 
 from accounts.models import Team, User
 from metrics import currency
-from metrics.scoping import visibility
 from metrics.models import ChurnCase, Customer, Granularity, Movement
 from metrics.queries import recompute_status
 from metrics.recompute import accounts, triggers
 from metrics.recompute.accounts import Filters, Inputs
 from metrics.recompute.loading import periods as all_periods
+from metrics.scoping import visibility
+from metrics.vocabulary import UNASSIGNED
 from outlook.customer_risk import risk_sections
 from web import money
 from web.templatetags.retention_format import period_label
@@ -46,7 +47,9 @@ def customers(request):
     q = request.GET.get("q", "").strip()
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(external_id__icontains=q))
-    page = Paginator(qs.only("id", "name", "external_id", "segment", "region"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(qs.only("id", "name", "external_id", "segment", "region"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "operations/customers.html", {"page": page, "q": q})
 
 
@@ -79,14 +82,21 @@ def customer_page(request, customer: Customer, risk_form=None):
         missing_rate = ""
     except ValueError as error:  # a line in a currency with no rate: never summed unconverted
         months, per_product, arr_today, missing_rate = [], {}, None, str(error)
-    chart = {"kind": "arr", "labels": [d.strftime("%Y-%m") for d in months], "money": money.chart_format(),
-             "datasets": [{"label": p, "data": [c / 100 for c in values]} for p, values in per_product.items()]}  # fmt: skip
+    chart = {
+        "kind": "arr",
+        "labels": [d.strftime("%Y-%m") for d in months],
+        "money": money.chart_format(),
+        "datasets": [{"label": p, "data": [c / 100 for c in values]} for p, values in per_product.items()],
+    }
     risk = risk_sections(vis, customer, today, risk_form)
 
     assignments = list(customer.assignments.select_related("user").order_by("role", "-start_date"))
     visible_owners = set(vis.users().filter(id__in={a.user_id for a in assignments}).values_list("id", flat=True))
-    cases = list(ChurnCase.objects.filter(customer=customer).select_related(
-        "primary_reason", "secondary_reason_1", "secondary_reason_2", "csm_owner", "am_owner").order_by("-date"))  # fmt: skip
+    cases = list(
+        ChurnCase.objects.filter(customer=customer)
+        .select_related("primary_reason", "secondary_reason_1", "secondary_reason_2", "csm_owner", "am_owner")
+        .order_by("-date")
+    )
     openable_cases = set(vis.cases(ChurnCase.objects.filter(customer=customer)).values_list("id", flat=True))
 
     # Its figures in the period picked.
@@ -102,19 +112,33 @@ def customer_page(request, customer: Customer, risk_form=None):
     figures, names = [], {}
     if period is not None:
         inputs = Inputs.current()
-        rows = accounts.account_rows(inputs.version, inputs.period(granularity, period.start), None,
-                                     filters=Filters(customer_ids=frozenset({customer.pk})), limit=None)  # fmt: skip
+        rows = accounts.account_rows(
+            inputs.version,
+            inputs.period(granularity, period.start),
+            None,
+            filters=Filters(customer_ids=frozenset({customer.pk})),
+            limit=None,
+        )
         figures = sorted(rows, key=lambda r: (r.product != "", r.product))
         user_ids = {i for r in rows for i in (r.csm_owner_id, r.am_owner_id) if i}
         team_ids = {i for r in rows for i in (r.csm_team_id, r.am_team_id) if i}
-        names = {"users": dict(User.objects.filter(id__in=user_ids).values_list("id", "email")),
-                 "teams": dict(Team.objects.filter(id__in=team_ids).values_list("id", "name"))}  # fmt: skip
+        names = {
+            "users": dict(User.objects.filter(id__in=user_ids).values_list("id", "email")),
+            "teams": dict(Team.objects.filter(id__in=team_ids).values_list("id", "name")),
+        }
     movement_labels = dict(Movement.choices)
-    figure_rows = [{
-        "row": r, "movement": movement_labels.get(r.movement, r.movement), "change": r.ending_arr - r.starting_arr,
-        "csm": names["users"].get(r.csm_owner_id, "unassigned"), "csm_team": names["teams"].get(r.csm_team_id, "unassigned"),
-        "am": names["users"].get(r.am_owner_id, "unassigned"), "am_team": names["teams"].get(r.am_team_id, "unassigned"),
-    } for r in figures]  # fmt: skip
+    figure_rows = [
+        {
+            "row": r,
+            "movement": movement_labels.get(r.movement, r.movement),
+            "change": r.ending_arr - r.starting_arr,
+            "csm": names["users"].get(r.csm_owner_id or 0, UNASSIGNED),
+            "csm_team": names["teams"].get(r.csm_team_id or 0, UNASSIGNED),
+            "am": names["users"].get(r.am_owner_id or 0, UNASSIGNED),
+            "am_team": names["teams"].get(r.am_team_id or 0, UNASSIGNED),
+        }
+        for r in figures
+    ]
 
     context = {
         "customer": customer,
@@ -142,5 +166,3 @@ def customer_page(request, customer: Customer, risk_form=None):
     }
     context["history"], context["history_total"] = edits.customer_history(customer)
     return render(request, "operations/customer.html", context)
-
-

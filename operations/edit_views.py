@@ -14,8 +14,11 @@ RECOMPUTE = "The figures are being recomputed."
 
 
 def _page(request, form, customer, title: str, *, submit: str = "Save", note: str = ""):
-    return render(request, "operations/edit.html", {"form": form, "customer": customer, "title": title,
-                                                    "submit": submit, "note": note})  # fmt: skip
+    return render(
+        request,
+        "operations/edit.html",
+        {"form": form, "customer": customer, "title": title, "submit": submit, "note": note},
+    )
 
 
 def _customer(vis, pk):
@@ -68,4 +71,6 @@ def assignment_edit(request, vis, pk: int, assignment_pk: int):
         messages.success(request, f"{customer.name}: the assignment is saved. {RECOMPUTE}")
         return redirect("operations:customer", customer.pk)
     note = "To hand the account to someone else from a day (ending the current owner's the day before), use “Assign from a date” on the customer page."
-    return _page(request, form, customer, f"Edit a {assignment.get_role_display()} assignment of {customer.name}", note=note)
+    return _page(
+        request, form, customer, f"Edit a {assignment.get_role_display()} assignment of {customer.name}", note=note
+    )

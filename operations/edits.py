@@ -22,7 +22,9 @@ from accounts.models import User
 from metrics.models import Assignment, ContractLine, Customer
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-CONFLICT = "This change conflicts with data saved meanwhile (the database refused it); nothing was saved. Reload and retry."
+CONFLICT = (
+    "This change conflicts with data saved meanwhile (the database refused it); nothing was saved. Reload and retry."
+)
 
 
 class CustomerForm(forms.ModelForm):
@@ -36,7 +38,12 @@ class LineForm(forms.ModelForm):
     class Meta:
         model = ContractLine
         fields = ["external_id", "product", "start_date", "end_date", "arr", "currency"]
-        labels = {"external_id": "Line id", "start_date": "From", "end_date": "To (last day; empty = open)", "arr": "ARR"}
+        labels = {
+            "external_id": "Line id",
+            "start_date": "From",
+            "end_date": "To (last day; empty = open)",
+            "arr": "ARR",
+        }
         widgets = {"start_date": DATE, "end_date": DATE}
 
 
@@ -50,7 +57,9 @@ class AssignmentForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = User.objects.order_by("email")
-        self.fields["user"].label_from_instance = lambda u: f"{u.display_name} ({u.email})" + ("" if u.is_active else " (deactivated)")
+        self.fields["user"].label_from_instance = lambda u: (
+            f"{u.display_name} ({u.email})" + ("" if u.is_active else " (deactivated)")
+        )
 
 
 def save(form: forms.ModelForm, by: User, reason: str) -> bool:
@@ -75,7 +84,14 @@ FIELDS = {
     "line": ["external_id", "product", "start_date", "end_date", "arr", "currency"],
     "assignment": ["role", "user_id", "start_date", "end_date"],
 }
-LABELS = {"external_id": "id", "start_date": "from", "end_date": "to", "arr": "ARR", "user_id": "owner", "use_case": "use case"}
+LABELS = {
+    "external_id": "id",
+    "start_date": "from",
+    "end_date": "to",
+    "arr": "ARR",
+    "user_id": "owner",
+    "use_case": "use case",
+}
 
 
 @dataclass(frozen=True)
@@ -117,15 +133,25 @@ def _entries(records, fields: list[str], describe, emails: dict[int, str]) -> li
     previous: dict[int, dict] = {}
     for record in records:
         values = {f: getattr(record, f) for f in fields}
-        shown_values = {**values, **({"user_id": emails.get(values["user_id"], values["user_id"])} if "user_id" in values else {})}
+        shown_values = {
+            **values,
+            **({"user_id": emails.get(values["user_id"], values["user_id"])} if "user_id" in values else {}),
+        }
         before = previous.get(record.id)
         changes = [] if record.history_type == "-" else diff(before, shown_values, fields)
         previous[record.id] = shown_values
         if record.history_type == "~" and not changes:
             continue  # a save that changed nothing shown
-        entries.append(Entry(record.history_date, emails.get(record.history_user_id, ""), describe(record),
-                             KINDS[record.history_type], [Change(LABELS.get(c.field, c.field.replace("_", " ")), c.before, c.after) for c in changes],
-                             record.history_change_reason or ""))  # fmt: skip
+        entries.append(
+            Entry(
+                record.history_date,
+                emails.get(record.history_user_id, ""),
+                describe(record),
+                KINDS[record.history_type],
+                [Change(LABELS.get(c.field, c.field.replace("_", " ")), c.before, c.after) for c in changes],
+                record.history_change_reason or "",
+            )
+        )
     return entries
 
 
@@ -141,7 +167,12 @@ def customer_history(customer: Customer, limit: int = 100) -> tuple[list[Entry],
     entries = [
         *_entries(customers, FIELDS["customer"], lambda r: "Customer", emails),
         *_entries(lines, FIELDS["line"], lambda r: f"Line {r.external_id}", emails),
-        *_entries(assignments, FIELDS["assignment"], lambda r: f"{r.role.upper()} assignment from {shown(r.start_date)}", emails),
+        *_entries(
+            assignments,
+            FIELDS["assignment"],
+            lambda r: f"{r.role.upper()} assignment from {shown(r.start_date)}",
+            emails,
+        ),
     ]
     entries.sort(key=lambda e: e.when, reverse=True)
     return entries[:limit], len(entries)

@@ -24,11 +24,18 @@ def imports(request, vis):
             run = create_run(request.user, uploaded)
             return redirect("operations:import", run.pk)
     runs = ImportRun.objects.select_related("created_by", "applied_by").prefetch_related(
-        Prefetch("files", queryset=ImportFile.objects.defer("content")))[:HISTORY_SIZE]  # fmt: skip
+        Prefetch("files", queryset=ImportFile.objects.defer("content"))
+    )[:HISTORY_SIZE]
     history = [{"run": r, "counts": in_file_order(r.counts), "files": list(r.files.all())} for r in runs]
-    return render(request, "operations/imports.html", {
-        "accepted": list(accepted_filenames()), "errors": errors, "history": history,
-    })  # fmt: skip
+    return render(
+        request,
+        "operations/imports.html",
+        {
+            "accepted": list(accepted_filenames()),
+            "errors": errors,
+            "history": history,
+        },
+    )
 
 
 def _run_context(run: ImportRun) -> dict:
@@ -37,8 +44,14 @@ def _run_context(run: ImportRun) -> dict:
     for outcome in (preview, result):  # jsonb keeps no key order: the files in the import's order
         outcome["counts"] = in_file_order(outcome.get("counts") or {})
         outcome["samples"] = in_file_order(outcome.get("samples") or {})
-    return {"run": run, "percent": percent, "step": step, "files": run.files.defer("content"),
-            "preview": preview, "result": result}  # fmt: skip
+    return {
+        "run": run,
+        "percent": percent,
+        "step": step,
+        "files": run.files.defer("content"),
+        "preview": preview,
+        "result": result,
+    }
 
 
 @admin_required

@@ -14,6 +14,7 @@ while the task's transaction is still open.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable
 from datetime import date
@@ -76,8 +77,12 @@ def start_apply(run_id: int, by: User) -> bool:
 
     with transaction.atomic():
         started = ImportRun.objects.filter(pk=run_id, status=ImportStatus.READY).update(
-            status=ImportStatus.APPLYING, progress=0, step="Waiting for a worker", applied_by=by, applied_at=timezone.now(),
-        )  # fmt: skip
+            status=ImportStatus.APPLYING,
+            progress=0,
+            step="Waiting for a worker",
+            applied_by=by,
+            applied_at=timezone.now(),
+        )
         if started:
             tasks.start(tasks.apply_import, run_id)
     return bool(started)
@@ -93,10 +98,8 @@ def discard(run_id: int) -> bool:
 
 def set_progress(run_id: int, percent: int, step: str) -> None:
     """Progress of a running task: in the cache (seen at once, whatever transaction the task is in)."""
-    try:
+    with contextlib.suppress(*UNREACHABLE):
         cache.set(PROGRESS_KEY.format(run_id), (percent, step), timeout=3600)
-    except UNREACHABLE:
-        pass
 
 
 def progress_of(run: ImportRun) -> tuple[int, str]:
@@ -125,13 +128,21 @@ def in_file_order(counts: dict) -> dict:
 
 
 def issue_dict(issue: Issue) -> dict:
-    return {"file": issue.file, "line": issue.line, "column": issue.column or "", "message": issue.message,
-            "text": str(issue)}  # fmt: skip
+    return {
+        "file": issue.file,
+        "line": issue.line,
+        "column": issue.column or "",
+        "message": issue.message,
+        "text": str(issue),
+    }
 
 
 def _issues(errors, error_count, warnings) -> dict:
-    return {"errors": [issue_dict(e) for e in errors], "error_count": error_count,
-            "warnings": [issue_dict(w) for w in warnings]}  # fmt: skip
+    return {
+        "errors": [issue_dict(e) for e in errors],
+        "error_count": error_count,
+        "warnings": [issue_dict(w) for w in warnings],
+    }
 
 
 # --- the dry run --------------------------------------------------------------------------
@@ -165,9 +176,19 @@ def preview_directory(directory: Path, progress: Callable[[int, str], None]) -> 
     except _DryRun:
         pass
     except IntegrityError as error:  # the database's own constraints refused a row
-        outcome = {"counts": {}, **_issues([], 1, issues.warnings),
-                   "errors": [{"file": "", "line": 0, "column": "", "message": str(error),
-                               "text": f"The database refused the import: {error}"}]}  # fmt: skip
+        outcome = {
+            "counts": {},
+            **_issues([], 1, issues.warnings),
+            "errors": [
+                {
+                    "file": "",
+                    "line": 0,
+                    "column": "",
+                    "message": str(error),
+                    "text": f"The database refused the import: {error}",
+                }
+            ],
+        }
     progress(100, "Done")
     return outcome
 
@@ -211,18 +232,28 @@ def sample_changes(rows: dict[str, list], db: Database) -> dict[str, dict]:
             return line and {**line._asdict(), "customer_external_id": customer_ext.get(line.customer_id)}
         if kind == "assignments":
             c = db.customers.get(v["customer_external_id"])
-            found = [a for a in db.assignments.get(c["id"], []) if a.role == v["role"] and a.start_date == v["start_date"]] if c else []
+            found = (
+                [a for a in db.assignments.get(c["id"], []) if a.role == v["role"] and a.start_date == v["start_date"]]
+                if c
+                else []
+            )
             return found and {"email": emails.get(found[0].user_id), "end_date": found[0].end_date}
         return None
 
-    keys = {"teams": ("name",), "users": ("email",), "team_memberships": ("email", "start_date"),
-            "customers": ("external_id",), "contracts": ("external_id",),
-            "assignments": ("customer_external_id", "role", "start_date")}  # fmt: skip
+    keys = {
+        "teams": ("name",),
+        "users": ("email",),
+        "team_memberships": ("email", "start_date"),
+        "customers": ("external_id",),
+        "contracts": ("external_id",),
+        "assignments": ("customer_external_id", "role", "start_date"),
+    }
     samples = {}
     for kind, file_rows in rows.items():
         if kind not in keys:  # a file this preview does not know how to compare: counts only
             continue
-        updated, created = [], []
+        updated: list = []
+        created: list = []
         for row in file_rows:
             if len(updated) >= SAMPLE_UPDATES and len(created) >= SAMPLE_CREATES:
                 break
@@ -258,8 +289,11 @@ def run_preview(run_id: int) -> None:
         try:
             outcome = preview_directory(Path(tmp), progress)
         except FileNotFoundError as error:
-            outcome = {"counts": {}, **_issues([], 1, []),
-                       "errors": [{"file": "", "line": 0, "column": "", "message": str(error), "text": str(error)}]}
+            outcome = {
+                "counts": {},
+                **_issues([], 1, []),
+                "errors": [{"file": "", "line": 0, "column": "", "message": str(error), "text": str(error)}],
+            }
     status = ImportStatus.REJECTED if outcome.get("error_count") else ImportStatus.READY
     ImportRun.objects.filter(pk=run_id).update(
         preview=outcome, status=status, progress=100, step="", finished_at=timezone.now()
@@ -276,16 +310,23 @@ def run_apply(run_id: int) -> None:
         try:
             with transaction.atomic():
                 result = importer.import_directory(Path(tmp))
-                outcome = {"counts": in_file_order(result.counts), "changed": result.changed, **_issues([], 0, result.warnings)}
+                outcome = {
+                    "counts": in_file_order(result.counts),
+                    "changed": result.changed,
+                    **_issues([], 0, result.warnings),
+                }
                 ImportRun.objects.filter(pk=run_id).update(
                     result=outcome, status=ImportStatus.APPLIED, progress=100, step="", finished_at=timezone.now()
-                )  # fmt: skip
+                )
             return
         except ImportRejected as rejected:
             outcome = _issues(rejected.errors, rejected.error_count, rejected.warnings)
         except IntegrityError as error:  # a concurrent change beat this run to a key: nothing saved
             text = f"The database refused the import, nothing was saved: {error}"
-            outcome = {**_issues([], 1, []), "errors": [{"file": "", "line": 0, "column": "", "message": text, "text": text}]}
+            outcome = {
+                **_issues([], 1, []),
+                "errors": [{"file": "", "line": 0, "column": "", "message": text, "text": text}],
+            }
     ImportRun.objects.filter(pk=run_id).update(
         result=outcome, status=ImportStatus.FAILED, progress=100, step="", finished_at=timezone.now()
     )
@@ -299,12 +340,14 @@ def fail(run_id: int, error: BaseException) -> None:
     if run is None:
         return
     if run.status == ImportStatus.PREVIEWING:
-        ImportRun.objects.filter(pk=run_id).update(preview=outcome, status=ImportStatus.REJECTED, finished_at=timezone.now())
+        ImportRun.objects.filter(pk=run_id).update(
+            preview=outcome, status=ImportStatus.REJECTED, finished_at=timezone.now()
+        )
     elif run.status == ImportStatus.APPLYING:
-        ImportRun.objects.filter(pk=run_id).update(result=outcome, status=ImportStatus.FAILED, finished_at=timezone.now())
+        ImportRun.objects.filter(pk=run_id).update(
+            result=outcome, status=ImportStatus.FAILED, finished_at=timezone.now()
+        )
 
 
 def file_names(run: ImportRun) -> list[str]:
     return list(ImportFile.objects.filter(run=run).values_list("name", flat=True))
-
-

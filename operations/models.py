@@ -29,7 +29,9 @@ class ImportRun(models.Model):
     #  "errors": [{file, line, column, message}], "error_count": n, "warnings": [...]}
     preview = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)  # the same keys, from the real run
-    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     applied_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

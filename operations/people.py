@@ -25,8 +25,12 @@ def plan_team_move(memberships: list[Held], user_id: int, team_id: int, day: dat
 
 
 def membership_rows(user: User) -> list[Held]:
-    return [Held(m_id, user.pk, "", team_id, start, end) for m_id, team_id, start, end in
-            TeamMembership.objects.filter(user=user).values_list("id", "team_id", "start_date", "end_date")]  # fmt: skip
+    return [
+        Held(m_id, user.pk, "", team_id, start, end)
+        for m_id, team_id, start, end in TeamMembership.objects.filter(user=user).values_list(
+            "id", "team_id", "start_date", "end_date"
+        )
+    ]
 
 
 def move_to_team(user: User, team: Team, day: date) -> bool:
@@ -53,11 +57,15 @@ def move_to_team(user: User, team: Team, day: date) -> bool:
 
 class UserCreateForm(forms.ModelForm):
     password = forms.CharField(
-        label="First password", required=False, widget=forms.PasswordInput(render_value=False),
+        label="First password",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text="Give it to the person to sign in (they change it after). Leave empty for an owner who never signs in.",
-    )  # fmt: skip
+    )
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
-    team_from = forms.DateField(label="In the team from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    team_from = forms.DateField(
+        label="In the team from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     class Meta:
         model = User
@@ -73,7 +81,9 @@ class UserCreateForm(forms.ModelForm):
         data = super().clean()
         if data.get("password"):
             try:
-                validate_password(data["password"], User(email=data.get("email", ""), full_name=data.get("full_name", "")))
+                validate_password(
+                    data["password"], User(email=data.get("email", ""), full_name=data.get("full_name", ""))
+                )
             except forms.ValidationError as error:
                 self.add_error("password", error)
         if data.get("team") and not data.get("team_from"):
@@ -83,7 +93,9 @@ class UserCreateForm(forms.ModelForm):
     def save(self, commit=True):
         data = self.cleaned_data
         with transaction.atomic():
-            user = User.objects.create_user(data["email"], data.get("password") or None, full_name=data["full_name"], role=data["role"])
+            user = User.objects.create_user(
+                data["email"], data.get("password") or None, full_name=data["full_name"], role=data["role"]
+            )
             if data.get("team"):
                 move_to_team(user, data["team"], data["team_from"])
         return user
@@ -91,9 +103,10 @@ class UserCreateForm(forms.ModelForm):
 
 class UserEditForm(forms.ModelForm):
     is_active = forms.BooleanField(
-        label="Can sign in", required=False,
+        label="Can sign in",
+        required=False,
         help_text="Untick to deactivate: the user keeps its history and its books' figures, and can no longer sign in.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = User

@@ -18,8 +18,9 @@ PAGE_SIZE = 100
 
 
 def current_teams(user_ids, day) -> dict[int, str]:
-    rows = TeamMembership.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), user_id__in=user_ids,
-                                         start_date__lte=day).values_list("user_id", "team__name")  # fmt: skip
+    rows = TeamMembership.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=day), user_id__in=user_ids, start_date__lte=day
+    ).values_list("user_id", "team__name")
     return dict(rows)
 
 
@@ -28,7 +29,11 @@ def people(request, vis):
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        messages.success(request, f"{user.email} was created." + ("" if user.has_usable_password() else " They cannot sign in until given a password."))
+        messages.success(
+            request,
+            f"{user.email} was created."
+            + ("" if user.has_usable_password() else " They cannot sign in until given a password."),
+        )
         return redirect("operations:person", user.pk)
     q = request.GET.get("q", "").strip()
     users = User.objects.order_by("email")
@@ -49,22 +54,35 @@ def person(request, vis, pk: int):
         edit = UserEditForm(request.POST, instance=user, editor=request.user, prefix="edit")
         if edit.is_valid():
             edit.save()
-            messages.success(request, f"{user.email} saved." + ("" if user.is_active else " Deactivated: they can no longer sign in."))
+            messages.success(
+                request,
+                f"{user.email} saved." + ("" if user.is_active else " Deactivated: they can no longer sign in."),
+            )
             return redirect("operations:person", user.pk)
     elif request.method == "POST":
         move = TeamMoveForm(request.POST, prefix="move")
         if move.is_valid():
             team, day = move.cleaned_data["team"], move.cleaned_data["start_date"]
             if move_to_team(user, team, day):
-                messages.success(request, f"{user.email} is in {team.name} from {day}. The figures are being recomputed.")
+                messages.success(
+                    request, f"{user.email} is in {team.name} from {day}. The figures are being recomputed."
+                )
             else:
                 messages.info(request, f"{user.email} is already in {team.name} on {day}.")
             return redirect("operations:person", user.pk)
     memberships = TeamMembership.objects.filter(user=user).select_related("team").order_by("-start_date")
     book = Assignment.objects.filter(user=user).select_related("customer").order_by("-start_date")[:200]
-    return render(request, "operations/person.html", {
-        "person": user, "edit": edit, "move": move, "memberships": memberships, "book": book,
-    })  # fmt: skip
+    return render(
+        request,
+        "operations/person.html",
+        {
+            "person": user,
+            "edit": edit,
+            "move": move,
+            "memberships": memberships,
+            "book": book,
+        },
+    )
 
 
 @admin_required
@@ -76,8 +94,11 @@ def teams(request, vis):
         return redirect("operations:teams")
     today = timezone.localdate()
     team_rows = list(Team.objects.select_related("lead").order_by("name"))
-    members = Counter(TeamMembership.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=today), start_date__lte=today)
-                      .values_list("team_id", flat=True))  # fmt: skip
+    members = Counter(
+        TeamMembership.objects.filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=today), start_date__lte=today
+        ).values_list("team_id", flat=True)
+    )
     rows = [{"team": t, "members": members.get(t.pk, 0)} for t in team_rows]
     return render(request, "operations/teams.html", {"form": form, "rows": rows})
 
@@ -94,4 +115,6 @@ def team_edit(request, vis, pk: int):
         return redirect("operations:teams")
     today = timezone.localdate()
     members = TeamMembership.objects.filter(team=team).select_related("user").order_by("-start_date")
-    return render(request, "operations/team_edit.html", {"team": team, "form": form, "members": members, "today": today})
+    return render(
+        request, "operations/team_edit.html", {"team": team, "form": form, "members": members, "today": today}
+    )

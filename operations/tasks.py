@@ -57,8 +57,10 @@ def _in_thread(task, run_id: int) -> None:
     try:
         if connection.vendor == "postgresql":  # a worker's limits, not a web request's
             with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
-                               [f"{settings.WORK_STATEMENT_TIMEOUT_MS}ms", f"{settings.WORK_LOCK_TIMEOUT_MS}ms"])
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
+                    [f"{settings.WORK_STATEMENT_TIMEOUT_MS}ms", f"{settings.WORK_LOCK_TIMEOUT_MS}ms"],
+                )
         task.apply(args=[run_id])
     finally:
         close_old_connections()

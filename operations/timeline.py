@@ -68,7 +68,11 @@ def reporting_cents(line: Line, day: date, rates: Rates) -> int:
 
 def arr_on(lines: list[Line], day: date, rates: Rates = NO_RATES) -> int:
     """ARR in reporting-currency cents on ``day``: the lines in force, each converted at that day's rate."""
-    return sum(reporting_cents(line, day, rates) for line in lines if line.start <= day and (line.end is None or day <= line.end))
+    return sum(
+        reporting_cents(line, day, rates)
+        for line in lines
+        if line.start <= day and (line.end is None or day <= line.end)
+    )
 
 
 def arr_by_month(lines: list[Line], today: date, rates: Rates = NO_RATES) -> tuple[list[date], dict[str, list[int]]]:

@@ -8,17 +8,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers
 from rest_framework.exceptions import PermissionDenied
 
-from metrics.scoping import visibility
-
 from api.csvstream import csv_response
 from api.serializers import KeyField
 from api.views import FORMAT_PARAMETER, ApiViewSet, ListWithCsv
-from metrics.recompute import triggers
-
-from .forms import default_range
 from metrics.models import Customer
+from metrics.recompute import triggers
+from metrics.scoping import visibility
 from metrics.vocabulary import CUSTOMER_ATTRIBUTES
 
+from .forms import default_range
 from .renewals import ROLES, STATUSES, attribute_values, load_renewals
 from .views import RENEWAL_COLUMNS, renewal_record
 
@@ -28,7 +26,12 @@ class RenewalQuery(serializers.Serializer):
 
     # "from" is a Python keyword: declared below.
     to = serializers.DateField(required=False, help_text="Last end date (ISO).")
-    role = serializers.ChoiceField(ROLES, required=False, default="csm", help_text="Role whose owner and team on the end date `team` and `owner` filter on.")
+    role = serializers.ChoiceField(
+        ROLES,
+        required=False,
+        default="csm",
+        help_text="Role whose owner and team on the end date `team` and `owner` filter on.",
+    )
     team = serializers.CharField(required=False, help_text="Team name (the role's owner's team on the end date).")
     owner = serializers.EmailField(required=False, help_text="Owner email (the role's owner on the end date).")
     status = serializers.ChoiceField(STATUSES, required=False, help_text="renewed, open or lapsed.")
@@ -97,12 +100,27 @@ class RenewalViewSet(ApiViewSet):
         attributes = {attr: q[attr] for attr in CUSTOMER_ATTRIBUTES if q.get(attr)}
         if attributes:
             values = attribute_values(vis.customers(Customer.objects.all()))
-            wrong = {attr: [f"No customer you may see has {attr} {value!r}; the values are: {', '.join(values[attr]) or 'none'}."]
-                     for attr, value in attributes.items() if value not in values[attr]}  # fmt: skip
+            wrong = {
+                attr: [
+                    f"No customer you may see has {attr} {value!r}; the values are: {', '.join(values[attr]) or 'none'}."
+                ]
+                for attr, value in attributes.items()
+                if value not in values[attr]
+            }
             if wrong:
                 raise serializers.ValidationError(wrong)
-        rows = load_renewals(vis, q["from"], q["to"], triggers.today(), settings.RENEWAL_GRACE_DAYS, role=q["role"],
-                             team_id=team_id, owner_id=owner_id, status=q.get("status", ""), attributes=attributes)  # fmt: skip
+        rows = load_renewals(
+            vis,
+            q["from"],
+            q["to"],
+            triggers.today(),
+            settings.RENEWAL_GRACE_DAYS,
+            role=q["role"],
+            team_id=team_id,
+            owner_id=owner_id,
+            status=q.get("status", ""),
+            attributes=attributes,
+        )
         records = [renewal_record(r) for r in rows]
         if request.accepted_renderer.format == "csv":
             return csv_response(RENEWAL_COLUMNS, records, "renewals")
@@ -138,10 +156,14 @@ class RiskMarkSerializer(serializers.ModelSerializer):
         from .forms import RiskMarkForm
 
         form = RiskMarkForm(
-            {"status": attrs.get("status"), "expected_loss": attrs.get("expected_loss") or "", "noted_on": attrs.get("noted_on"),
-             "note": attrs.get("note", "")},
+            {
+                "status": attrs.get("status"),
+                "expected_loss": attrs.get("expected_loss") or "",
+                "noted_on": attrs.get("noted_on"),
+                "note": attrs.get("note", ""),
+            },
             today=triggers.today(),
-        )  # fmt: skip
+        )
         if not form.is_valid():
             raise serializers.ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
         request = self.context["request"]
@@ -160,7 +182,11 @@ class RiskMarkViewSet(mixins.CreateModelMixin, ListWithCsv, ApiViewSet):
     def get_queryset(self):
         from .models import RiskMark
 
-        qs = self.visibility.customer_related(RiskMark.objects.all()).select_related("customer", "recorded_by").order_by("-id")
+        qs = (
+            self.visibility.customer_related(RiskMark.objects.all())
+            .select_related("customer", "recorded_by")
+            .order_by("-id")
+        )
         customer = self.request.query_params.get("customer")
         return qs.filter(customer__external_id=customer) if customer else qs
 
@@ -183,8 +209,15 @@ class TargetSerializer(serializers.Serializer):
     grr = serializers.DecimalField(max_digits=6, decimal_places=4, allow_null=True, required=False)
 
     def to_representation(self, t):
-        return {"id": t.pk, "fiscal_year": t.fiscal_year, "scope_type": t.scope_type, "scope_key": t.scope_key, "role": t.role,
-                "nrr": None if t.nrr is None else f"{t.nrr:.4f}", "grr": None if t.grr is None else f"{t.grr:.4f}"}  # fmt: skip
+        return {
+            "id": t.pk,
+            "fiscal_year": t.fiscal_year,
+            "scope_type": t.scope_type,
+            "scope_key": t.scope_key,
+            "role": t.role,
+            "nrr": None if t.nrr is None else f"{t.nrr:.4f}",
+            "grr": None if t.grr is None else f"{t.grr:.4f}",
+        }
 
     def validate(self, attrs):
         """The same rules as the import: one row of targets.csv."""
@@ -193,7 +226,11 @@ class TargetSerializer(serializers.Serializer):
 
         from .targets import COLUMNS, validate_rows
 
-        row = {**attrs, "nrr": "" if attrs.get("nrr") is None else str(attrs["nrr"]), "grr": "" if attrs.get("grr") is None else str(attrs["grr"])}
+        row = {
+            **attrs,
+            "nrr": "" if attrs.get("nrr") is None else str(attrs["nrr"]),
+            "grr": "" if attrs.get("grr") is None else str(attrs["grr"]),
+        }
         buffer = _io.StringIO()
         writer = _csv.DictWriter(buffer, COLUMNS)
         writer.writeheader()
@@ -213,8 +250,16 @@ class TargetSerializer(serializers.Serializer):
 
         validated = validated["row"]
         (fy, scope_type, team_id, user_id, role), *_ = validated
-        if (instance.fiscal_year, instance.scope_type, instance.team_id, instance.user_id, instance.role) != (fy, scope_type, team_id, user_id, role):
-            raise serializers.ValidationError({"scope_key": ["A target's year and scope do not change; add a new target."]})
+        if (instance.fiscal_year, instance.scope_type, instance.team_id, instance.user_id, instance.role) != (
+            fy,
+            scope_type,
+            team_id,
+            user_id,
+            role,
+        ):
+            raise serializers.ValidationError(
+                {"scope_key": ["A target's year and scope do not change; add a new target."]}
+            )
         return save_targets([validated], self.context["request"].user)[0]
 
 
@@ -225,8 +270,14 @@ class AdminSetsTargets(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or visibility(request).is_admin
 
 
-class TargetViewSet(mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
-                    ListWithCsv, ApiViewSet):  # fmt: skip
+class TargetViewSet(
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ListWithCsv,
+    ApiViewSet,
+):
     """Yearly NRR and GRR targets (SPEC section 8), filtered by ``fiscal_year``; everyone reads the
     targets of the scopes it sees, admins write them."""
 
@@ -242,7 +293,9 @@ class TargetViewSet(mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.U
         from .models import Target
 
         vis = self.visibility
-        qs = Target.objects.select_related("team", "user").order_by("-fiscal_year", "scope_type", "team__name", "user__email", "role")
+        qs = Target.objects.select_related("team", "user").order_by(
+            "-fiscal_year", "scope_type", "team__name", "user__email", "role"
+        )
         if not vis.sees_everything:
             qs = qs.filter(Q(scope_type="team", team__in=vis.teams()) | Q(scope_type="owner", user__in=vis.users()))
         year = self.request.query_params.get("fiscal_year")

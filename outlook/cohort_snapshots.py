@@ -49,12 +49,22 @@ def recompute_cohorts(force: bool = False) -> dict:
     started = time.monotonic()
     version, as_of, generation = status.input_version, status.as_of, status.generation
 
-    raw = np.array(list(SnapshotLine.objects.filter(version=version).values_list("customer_id", "start_date", "end_date", "arr_cents", "product")),
-                   dtype=object).reshape(-1, 5)  # fmt: skip
+    raw = np.array(
+        list(
+            SnapshotLine.objects.filter(version=version).values_list(
+                "customer_id", "start_date", "end_date", "arr_cents", "product"
+            )
+        ),
+        dtype=object,
+    ).reshape(-1, 5)
     loaded = {}
     if len(raw):
-        lines = (raw[:, 0].astype(np.int64), np.array([day_number(d) for d in raw[:, 1]], dtype=np.int64),
-                 np.array([day_number(d) for d in raw[:, 2]], dtype=np.int64), raw[:, 3].astype(np.int64))  # fmt: skip
+        lines = (
+            raw[:, 0].astype(np.int64),
+            np.array([day_number(d) for d in raw[:, 1]], dtype=np.int64),
+            np.array([day_number(d) for d in raw[:, 2]], dtype=np.int64),
+            raw[:, 3].astype(np.int64),
+        )
         pair_lines, product_scope = _product_pairs(lines, raw[:, 4].tolist())
         customers = sorted(SnapshotCustomer.objects.filter(version=version).values_list("customer_id", *ATTRIBUTES))
         cids = np.array([c[0] for c in customers], dtype=np.int64)
@@ -62,9 +72,15 @@ def recompute_cohorts(force: bool = False) -> dict:
         for i, attribute in enumerate(ATTRIBUTES, start=1):
             codes, keys = _codes([c[i] or UNKNOWN for c in customers])
             scopes[attribute, ""] = (cids, codes, keys)
-        assignments = list(SnapshotAssignment.objects.filter(version=version).values_list("customer_id", "user_id", "role", "start_date", "end_date"))
+        assignments = list(
+            SnapshotAssignment.objects.filter(version=version).values_list(
+                "customer_id", "user_id", "role", "start_date", "end_date"
+            )
+        )
         memberships: dict = {}
-        for user_id, team_id, start, end in SnapshotMembership.objects.filter(version=version).values_list("user_id", "team_id", "start_date", "end_date"):
+        for user_id, team_id, start, end in SnapshotMembership.objects.filter(version=version).values_list(
+            "user_id", "team_id", "start_date", "end_date"
+        ):
             memberships.setdefault(user_id, []).append((day_number(start), day_number(end), team_id))
         emails = dict(User.objects.values_list("id", "email"))
         names = dict(Team.objects.values_list("id", "name"))
@@ -78,12 +94,22 @@ def recompute_cohorts(force: bool = False) -> dict:
             rows += compute(pair_lines, product_scope, g)
             loaded[granularity] = (starts, ends, rows)
     cohort_rows = []
-    for granularity, (starts, ends, rows) in loaded.items():
+    for granularity, (starts, _ends, rows) in loaded.items():
         for r in rows:
-            cohort_rows.append(CohortRow(
-                granularity=granularity, scope_type=r.scope_type, scope_key=r.scope_key, role=r.role, cohort_start=starts[r.cohort],
-                as_of=as_of, customers=r.customers, base_arr_cents=r.base_arr_cents, paying=r.paying, arr_cents=r.arr_cents,
-            ))  # fmt: skip
+            cohort_rows.append(
+                CohortRow(
+                    granularity=granularity,
+                    scope_type=r.scope_type,
+                    scope_key=r.scope_key,
+                    role=r.role,
+                    cohort_start=starts[r.cohort],
+                    as_of=as_of,
+                    customers=r.customers,
+                    base_arr_cents=r.base_arr_cents,
+                    paying=r.paying,
+                    arr_cents=r.arr_cents,
+                )
+            )
     cells = sum(len(r.paying) for r in cohort_rows)
     computed = time.monotonic()
     with transaction.atomic():
@@ -92,11 +118,19 @@ def recompute_cohorts(force: bool = False) -> dict:
             return {"cohorts": "written meanwhile", "generation": generation}
         CohortRow.objects.all().delete()
         for i in range(0, len(cohort_rows), BATCH):
-            CohortRow.objects.bulk_create(cohort_rows[i:i + BATCH])
+            CohortRow.objects.bulk_create(cohort_rows[i : i + BATCH])
         seconds = time.monotonic() - started
-        CohortStatus.objects.filter(pk=1).update(generation=generation, computed_at=timezone.now(), seconds=seconds, cells=cells, rows=len(cohort_rows))
-    log.info("cohorts: %d rows (%d cells) for generation %d: computed in %.2f s, written in %.2f s",
-             len(cohort_rows), cells, generation, computed - started, time.monotonic() - computed)  # fmt: skip
+        CohortStatus.objects.filter(pk=1).update(
+            generation=generation, computed_at=timezone.now(), seconds=seconds, cells=cells, rows=len(cohort_rows)
+        )
+    log.info(
+        "cohorts: %d rows (%d cells) for generation %d: computed in %.2f s, written in %.2f s",
+        len(cohort_rows),
+        cells,
+        generation,
+        computed - started,
+        time.monotonic() - computed,
+    )
     return {"cohorts": len(cohort_rows), "cells": cells, "generation": generation, "seconds": round(seconds, 3)}
 
 

@@ -46,7 +46,9 @@ class Grid:
         return len(self.starts)
 
 
-def grid(granularity: str, first_day: date, as_of: date, fiscal_year_start_month: int = 1) -> tuple[list[date], list[date], Grid]:
+def grid(
+    granularity: str, first_day: date, as_of: date, fiscal_year_start_month: int = 1
+) -> tuple[list[date], list[date], Grid]:
     """Months or (fiscal) quarters from the one holding ``first_day`` to the one holding ``as_of``."""
     from metrics.engine import add_months
 
@@ -61,11 +63,24 @@ def grid(granularity: str, first_day: date, as_of: date, fiscal_year_start_month
         starts.append(start)
         ends.append(min(end, as_of))
         start = add_months(start, step)
-    return starts, ends, Grid(np.array([day_number(d) for d in starts], dtype=np.int64), np.array([day_number(d) for d in ends], dtype=np.int64))
+    return (
+        starts,
+        ends,
+        Grid(
+            np.array([day_number(d) for d in starts], dtype=np.int64),
+            np.array([day_number(d) for d in ends], dtype=np.int64),
+        ),
+    )
 
 
-def arr_at_grid(line_customer: np.ndarray, line_start: np.ndarray, line_end: np.ndarray, line_arr: np.ndarray,
-                n_customers: int, g: Grid) -> np.ndarray:  # fmt: skip
+def arr_at_grid(
+    line_customer: np.ndarray,
+    line_start: np.ndarray,
+    line_end: np.ndarray,
+    line_arr: np.ndarray,
+    n_customers: int,
+    g: Grid,
+) -> np.ndarray:
     """(customers, periods) int64: each customer's ARR in cents on each period's measured day.
     ``line_customer`` are indexes 0..n_customers-1; ``line_end`` OPEN_END for open lines."""
     first = np.searchsorted(g.ends, line_start, side="left")  # first measured day on or after the start
@@ -77,7 +92,9 @@ def arr_at_grid(line_customer: np.ndarray, line_start: np.ndarray, line_end: np.
     return np.cumsum(diff[:, :-1], axis=1)
 
 
-def cohort_index(line_customer: np.ndarray, line_start: np.ndarray, line_arr: np.ndarray, n_customers: int, g: Grid) -> np.ndarray:
+def cohort_index(
+    line_customer: np.ndarray, line_start: np.ndarray, line_arr: np.ndarray, n_customers: int, g: Grid
+) -> np.ndarray:
     """Each customer's cohort: the period holding its first revenue day (-1: no revenue, or before the grid)."""
     first_day = np.full(n_customers, OPEN_END, dtype=np.int64)
     paid = line_arr > 0
@@ -99,7 +116,9 @@ class Cells:
     @classmethod
     def empty(cls, groups: int, m: int) -> Cells:
         z = np.zeros
-        return cls(z((groups, m), np.int64), z((groups, m), np.int64), z((groups, m, m), np.int64), z((groups, m, m), np.int64))
+        return cls(
+            z((groups, m), np.int64), z((groups, m), np.int64), z((groups, m, m), np.int64), z((groups, m, m), np.int64)
+        )
 
 
 def aggregate(arr_at: np.ndarray, cohort: np.ndarray, group: np.ndarray, cells: Cells) -> None:
@@ -141,7 +160,16 @@ def rows_of(cells: Cells, scope_type: str, keys: list[str], role: str = "") -> l
     groups, cohorts = np.nonzero(cells.customers)
     customers, base = cells.customers[groups, cohorts].tolist(), cells.base_arr[groups, cohorts].tolist()
     return [
-        CohortRow(scope_type, keys[g], role, c, customers[i], base[i], cells.paying[g, c, : m - c].tolist(), cells.arr[g, c, : m - c].tolist())
+        CohortRow(
+            scope_type,
+            keys[g],
+            role,
+            c,
+            customers[i],
+            base[i],
+            cells.paying[g, c, : m - c].tolist(),
+            cells.arr[g, c, : m - c].tolist(),
+        )
         for i, (g, c) in enumerate(zip(groups.tolist(), cohorts.tolist(), strict=True))
     ]
 
@@ -163,16 +191,18 @@ def compute(lines, customers_of_group: dict, g: Grid, chunk: int = CHUNK) -> lis
         found = (len(cids) > 0) & (cids[position] == ids) if len(cids) else np.zeros(len(ids), bool)
         codes[scope] = np.where(found, group[position] if len(cids) else -1, -1)
     order = np.argsort(line_customer_id, kind="stable")
-    line_customer_id, line_start, line_end, line_arr = (a[order] for a in (line_customer_id, line_start, line_end, line_arr))
+    line_customer_id, line_start, line_end, line_arr = (
+        a[order] for a in (line_customer_id, line_start, line_end, line_arr)
+    )
     for lo in range(0, len(ids), chunk):
-        chunk_ids = ids[lo:lo + chunk]
+        chunk_ids = ids[lo : lo + chunk]
         a = np.searchsorted(line_customer_id, chunk_ids[0], side="left")
         b = np.searchsorted(line_customer_id, chunk_ids[-1], side="right")
         index = np.searchsorted(chunk_ids, line_customer_id[a:b])
         arr_at = arr_at_grid(index, line_start[a:b], line_end[a:b], line_arr[a:b], len(chunk_ids), g)
         cohort = cohort_index(index, line_start[a:b], line_arr[a:b], len(chunk_ids), g)
         for scope, cell in cells.items():
-            group = codes[scope][lo:lo + chunk]
+            group = codes[scope][lo : lo + chunk]
             keep = group >= 0
             aggregate(arr_at[keep], cohort[keep], group[keep], cell)
     rows = []

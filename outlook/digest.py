@@ -80,16 +80,22 @@ def recipients():
     from metrics.recompute import triggers
 
     today = triggers.today()
-    owning = Assignment.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=today), start_date__lte=today).values("user_id")
+    owning = Assignment.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=today), start_date__lte=today).values(
+        "user_id"
+    )
     leading = Team.objects.filter(lead__isnull=False).values("lead_id")
-    return (User.objects.filter(is_active=True).filter(Q(id__in=owning) | Q(id__in=leading))
-            .exclude(digest_preference__weekly_digest=False).order_by("email"))  # fmt: skip
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(id__in=owning) | Q(id__in=leading))
+        .exclude(digest_preference__weekly_digest=False)
+        .order_by("email")
+    )
 
 
 def build(user, today: date) -> Digest:
-    from metrics.scoping import Visibility
     from metrics import queries
     from metrics.models import ChurnCase, Customer, RetentionSnapshot
+    from metrics.scoping import Visibility
     from web.templatetags.retention_format import period_label
 
     from .models import RiskMark
@@ -107,8 +113,14 @@ def build(user, today: date) -> Digest:
         if row is None:
             return None
         target = book.for_row(row, settings.FISCAL_YEAR_START_MONTH)
-        return Kpi(label, period_label("ttm", row.period_start, row.period_end), row.nrr, row.grr,
-                   target.nrr if target else None, target.grr if target else None)  # fmt: skip
+        return Kpi(
+            label,
+            period_label("ttm", row.period_start, row.period_end),
+            row.nrr,
+            row.grr,
+            target.nrr if target else None,
+            target.grr if target else None,
+        )
 
     for role in ("csm", "am"):
         found = kpi(f"Your book ({ROLE_LABELS[role]})", queries.Scope.owner(user, role))
@@ -126,8 +138,13 @@ def build(user, today: date) -> Digest:
     digest.cases = list(cases.order_by("-lost_arr", "customer__name"))
     digest.cases_lost = sum((c.lost_arr for c in digest.cases), Decimal("0"))
     visible_customers = vis.customers(Customer.objects.all()).values("id")
-    digest.marks = list(RiskMark.objects.filter(customer_id__in=visible_customers, recorded_at__date__gte=start, recorded_at__date__lte=end)
-                        .select_related("customer", "recorded_by").order_by("-id"))  # fmt: skip
+    digest.marks = list(
+        RiskMark.objects.filter(
+            customer_id__in=visible_customers, recorded_at__date__gte=start, recorded_at__date__lte=end
+        )
+        .select_related("customer", "recorded_by")
+        .order_by("-id")
+    )
     if vis.can_record_reasons():
         waiting = vis.recordable_cases(ChurnCase.objects.filter(void=False, primary_reason__isnull=True))
         digest.waiting_is_queue = True
@@ -142,7 +159,9 @@ def build(user, today: date) -> Digest:
     digest.links = {
         "home": f"{site}/",
         "renewals": f"{site}{reverse('outlook:renewals')}?start={today.isoformat()}&end={(today + timedelta(days=RENEWAL_DAYS)).isoformat()}",
-        "queue": f"{site}{reverse('reasons:queue')}" if digest.waiting_is_queue else f"{site}{reverse('owner', args=[user.pk])}",
+        "queue": f"{site}{reverse('reasons:queue')}"
+        if digest.waiting_is_queue
+        else f"{site}{reverse('owner', args=[user.pk])}",
         "preferences": f"{site}{reverse('outlook:digest')}",
     }
     return digest
@@ -167,8 +186,13 @@ def send_weekly_digests(today: date | None = None) -> dict:
                 continue
             digest = build(user, today)
             context = {"d": digest, "user": user}
-            message = EmailMultiAlternatives(digest.subject, render_to_string("outlook/digest.txt", context),
-                                             settings.DEFAULT_FROM_EMAIL, [user.email], connection=connection)  # fmt: skip
+            message = EmailMultiAlternatives(
+                digest.subject,
+                render_to_string("outlook/digest.txt", context),
+                settings.DEFAULT_FROM_EMAIL,
+                [user.email],
+                connection=connection,
+            )
             message.attach_alternative(render_to_string("outlook/digest.html", context), "text/html")
             try:
                 with transaction.atomic():

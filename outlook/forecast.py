@@ -87,8 +87,15 @@ def _rate(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return None if not denominator else (numerator / denominator).quantize(FOUR, rounding=ROUND_HALF_UP)
 
 
-def forecast(starting_arr: Decimal, contraction: Decimal, churn: Decimal, ending_arr: Decimal,
-             accounts: Iterable[RiskedAccount], today: date, period_end: date) -> Forecast:  # fmt: skip
+def forecast(
+    starting_arr: Decimal,
+    contraction: Decimal,
+    churn: Decimal,
+    ending_arr: Decimal,
+    accounts: Iterable[RiskedAccount],
+    today: date,
+    period_end: date,
+) -> Forecast:
     """Measured and forecast GRR and NRR of a period from its figures measured on ``today``."""
     effects = []
     for account in accounts:
@@ -106,7 +113,11 @@ def forecast(starting_arr: Decimal, contraction: Decimal, churn: Decimal, ending
     nrr_loss = sum((e.nrr_loss for e in effects), ZERO)
     return Forecast(
         starting_arr,
-        _rate(grr_kept, starting_arr), _rate(ending_arr, starting_arr),
-        _rate(grr_kept - grr_loss, starting_arr), _rate(ending_arr - nrr_loss, starting_arr),
-        grr_loss, nrr_loss, tuple(sorted(effects, key=lambda e: (-e.loss, e.account.customer_id))),
-    )  # fmt: skip
+        _rate(grr_kept, starting_arr),
+        _rate(ending_arr, starting_arr),
+        _rate(grr_kept - grr_loss, starting_arr),
+        _rate(ending_arr - nrr_loss, starting_arr),
+        grr_loss,
+        nrr_loss,
+        tuple(sorted(effects, key=lambda e: (-e.loss, e.account.customer_id))),
+    )

@@ -33,11 +33,14 @@ class ScopeForecast:
 
 
 def current_row(snapshots, scope: Scope, granularity: str, as_of):
-    return snapshots.filter(scope.snapshot_filter, granularity=granularity, period_start__lte=as_of, period_end__gte=as_of).first()
+    return snapshots.filter(
+        scope.snapshot_filter, granularity=granularity, period_start__lte=as_of, period_end__gte=as_of
+    ).first()
 
 
-def scope_forecast(snapshots, scope: Scope, granularity: str, label: str = "", inputs: Inputs | None = None,
-                   marks: dict | None = None) -> ScopeForecast | None:  # fmt: skip
+def scope_forecast(
+    snapshots, scope: Scope, granularity: str, label: str = "", inputs: Inputs | None = None, marks: dict | None = None
+) -> ScopeForecast | None:
     """The forecast of the period of ``granularity`` holding the figures' day, or None without one."""
     inputs = inputs or Inputs.current()
     if not inputs.version:
@@ -50,14 +53,20 @@ def scope_forecast(snapshots, scope: Scope, granularity: str, label: str = "", i
     period = inputs.period(granularity, row.period_start)
     rows = []
     if marks:
-        rows = accounts.account_rows(inputs.version, period, scope, filters=Filters(customer_ids=frozenset(marks)), limit=None)
+        rows = accounts.account_rows(
+            inputs.version, period, scope, filters=Filters(customer_ids=frozenset(marks)), limit=None
+        )
     cohort = {r.customer_id: r for r in rows if r.starting_arr > 0 and not r.product}
     upcoming: dict = {}
     if cohort:
-        for r in load_renewals(None, inputs.as_of, period.end, inputs.as_of, settings.RENEWAL_GRACE_DAYS, customer_ids=cohort):
+        for r in load_renewals(
+            None, inputs.as_of, period.end, inputs.as_of, settings.RENEWAL_GRACE_DAYS, customer_ids=cohort
+        ):
             upcoming.setdefault(r.customer_id, []).append(UpcomingRenewal(r.end_date, r.arr, r.status))
     risked = [
-        RiskedAccount(cid, marks[cid].status, marks[cid].expected_loss, tuple(upcoming.get(cid, ())), r.starting_arr, r.ending_arr)
+        RiskedAccount(
+            cid, marks[cid].status, marks[cid].expected_loss, tuple(upcoming.get(cid, ())), r.starting_arr, r.ending_arr
+        )
         for cid, r in cohort.items()
     ]
     result = forecast(row.starting_arr, row.contraction, row.churn, row.ending_arr, risked, inputs.as_of, period.end)

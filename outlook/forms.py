@@ -1,12 +1,10 @@
 from datetime import date, timedelta
 from decimal import Decimal
-
 from typing import cast
 
 from django import forms
 
 from metrics.engine import add_months
-
 from metrics.vocabulary import CUSTOMER_ATTRIBUTES, SCOPE_TYPES
 
 from .renewals import ROLES, STATUS_LABELS
@@ -42,7 +40,10 @@ class RenewalFilter(forms.Form):
             values = (attribute_values or {}).get(attr, [])
             cast(forms.ChoiceField, self.fields[attr]).choices = [("", "any"), *((v, v) for v in values)]
         cast(forms.ChoiceField, self.fields["team"]).choices = [("", "every team"), *((t.pk, t.name) for t in teams)]
-        cast(forms.ChoiceField, self.fields["owner"]).choices = [("", "every owner"), *((u.pk, u.email) for u in owners)]
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [
+            ("", "every owner"),
+            *((u.pk, u.email) for u in owners),
+        ]
 
     def clean(self):
         data = super().clean()
@@ -60,7 +61,9 @@ class RenewalFilter(forms.Form):
 
 class RiskMarkForm(forms.Form):
     status = forms.ChoiceField(label="Risk", choices=[])
-    expected_loss = forms.DecimalField(label="Expected loss (ARR)", required=False, min_value=0, max_digits=16, decimal_places=2)
+    expected_loss = forms.DecimalField(
+        label="Expected loss (ARR)", required=False, min_value=0, max_digits=16, decimal_places=2
+    )
     noted_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -94,12 +97,20 @@ class TargetForm(forms.Form):
     """One target: rates typed as percentages (105 means 105%)."""
 
     fiscal_year = forms.IntegerField(label="Fiscal year", min_value=2000, max_value=2100)
-    scope_type = forms.ChoiceField(label="For", choices=[("company", "the company"), ("team", "a team"), ("owner", "an owner")])
+    scope_type = forms.ChoiceField(
+        label="For", choices=[("company", "the company"), ("team", "a team"), ("owner", "an owner")]
+    )
     team: forms.ModelChoiceField = forms.ModelChoiceField(label="Team", queryset=None, required=False)
-    owner: forms.ModelChoiceField = forms.ModelChoiceField(label="Owner", queryset=None, required=False, to_field_name="email")
+    owner: forms.ModelChoiceField = forms.ModelChoiceField(
+        label="Owner", queryset=None, required=False, to_field_name="email"
+    )
     role = forms.ChoiceField(label="Role", choices=[("", "—"), ("csm", "CSM"), ("am", "AM")], required=False)
-    nrr = forms.DecimalField(label="NRR target (%)", required=False, min_value=Decimal("0.01"), max_value=999, decimal_places=2)
-    grr = forms.DecimalField(label="GRR target (%)", required=False, min_value=Decimal("0.01"), max_value=100, decimal_places=2)
+    nrr = forms.DecimalField(
+        label="NRR target (%)", required=False, min_value=Decimal("0.01"), max_value=999, decimal_places=2
+    )
+    grr = forms.DecimalField(
+        label="GRR target (%)", required=False, min_value=Decimal("0.01"), max_value=100, decimal_places=2
+    )
 
     def __init__(self, *args, **kwargs):
         from accounts.models import Team, User
@@ -107,7 +118,9 @@ class TargetForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.order_by("name")
-        self.fields["owner"].queryset = User.objects.filter(id__in=Assignment.objects.values("user_id")).order_by("email")
+        self.fields["owner"].queryset = User.objects.filter(id__in=Assignment.objects.values("user_id")).order_by(
+            "email"
+        )
         self.fields["owner"].label_from_instance = lambda u: u.email
 
     def clean(self):
@@ -131,8 +144,12 @@ class TargetForm(forms.Form):
         return data
 
     def ratios(self) -> dict:
-        return {name: None if self.cleaned_data.get(name) is None else (self.cleaned_data[name] / 100).quantize(Decimal("0.0001"))
-                for name in ("nrr", "grr")}  # fmt: skip
+        return {
+            name: None
+            if self.cleaned_data.get(name) is None
+            else (self.cleaned_data[name] / 100).quantize(Decimal("0.0001"))
+            for name in ("nrr", "grr")
+        }
 
 
 class TargetUploadForm(forms.Form):

@@ -24,13 +24,17 @@ class RiskMark(models.Model):
     expected_loss = models.DecimalField(**MONEY, default=0, help_text="ARR expected to be lost.")
     note = models.TextField(blank=True)
     noted_on = models.DateField(help_text="The day the note speaks of.")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["customer", "-recorded_at", "-id"]
         indexes = [models.Index(fields=["customer", "-id"])]
-        constraints = [models.CheckConstraint(condition=Q(expected_loss__gte=0), name="risk_expected_loss_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(expected_loss__gte=0), name="risk_expected_loss_not_negative")
+        ]
 
     def __str__(self):
         return f"{self.customer}: {self.get_status_display()} on {self.noted_on}"
@@ -50,25 +54,41 @@ class Target(models.Model):
     fiscal_year = models.PositiveSmallIntegerField()
     scope_type = models.CharField(max_length=8, choices=TargetScope.choices)
     team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     role = models.CharField(max_length=3, blank=True)
     nrr = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
     grr = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-fiscal_year", "scope_type", "team__name", "user__email", "role"]
         constraints = [
-            models.UniqueConstraint(fields=["fiscal_year"], condition=Q(scope_type="company"), name="target_one_company_per_year"),
-            models.UniqueConstraint(fields=["fiscal_year", "team", "role"], condition=Q(scope_type="team"), name="target_one_per_team_role_year"),
-            models.UniqueConstraint(fields=["fiscal_year", "user", "role"], condition=Q(scope_type="owner"), name="target_one_per_owner_role_year"),
+            models.UniqueConstraint(
+                fields=["fiscal_year"], condition=Q(scope_type="company"), name="target_one_company_per_year"
+            ),
+            models.UniqueConstraint(
+                fields=["fiscal_year", "team", "role"],
+                condition=Q(scope_type="team"),
+                name="target_one_per_team_role_year",
+            ),
+            models.UniqueConstraint(
+                fields=["fiscal_year", "user", "role"],
+                condition=Q(scope_type="owner"),
+                name="target_one_per_owner_role_year",
+            ),
             models.CheckConstraint(
-                condition=(Q(scope_type="company", team__isnull=True, user__isnull=True, role="")
-                           | Q(scope_type="team", team__isnull=False, user__isnull=True, role__in=["csm", "am"])
-                           | Q(scope_type="owner", team__isnull=True, user__isnull=False, role__in=["csm", "am"])),
+                condition=(
+                    Q(scope_type="company", team__isnull=True, user__isnull=True, role="")
+                    | Q(scope_type="team", team__isnull=False, user__isnull=True, role__in=["csm", "am"])
+                    | Q(scope_type="owner", team__isnull=True, user__isnull=False, role__in=["csm", "am"])
+                ),
                 name="target_scope_consistent",
-            ),  # fmt: skip
+            ),
             models.CheckConstraint(condition=Q(nrr__isnull=False) | Q(grr__isnull=False), name="target_has_a_rate"),
         ]
 
@@ -123,7 +143,11 @@ class CohortRow(models.Model):
         for k, (paying, cents) in enumerate(zip(self.paying, self.arr_cents, strict=True)):
             end = min(add_months(self.cohort_start, step * (k + 1)) - timedelta(days=1), self.as_of)
             revenue = None if not base else (Decimal(cents) / base).quantize(four, rounding=ROUND_HALF_UP)
-            logos = None if not self.customers else (Decimal(paying) / self.customers).quantize(four, rounding=ROUND_HALF_UP)
+            logos = (
+                None
+                if not self.customers
+                else (Decimal(paying) / self.customers).quantize(four, rounding=ROUND_HALF_UP)
+            )
             yield k, end, paying, Decimal(cents).scaleb(-2), revenue, logos
 
     @property

@@ -152,9 +152,20 @@ def attribute_values(customers) -> dict[str, list[str]]:
     }
 
 
-def load_renewals(visibility, start: date, end: date, today: date, grace_days: int, *, role: str = "csm",
-                  team_id: int | None = None, owner_id: int | None = None, status: str = "",
-                  customer_ids: Iterable[int] | None = None, attributes: dict | None = None) -> list[Renewal]:  # fmt: skip
+def load_renewals(
+    visibility,
+    start: date,
+    end: date,
+    today: date,
+    grace_days: int,
+    *,
+    role: str = "csm",
+    team_id: int | None = None,
+    owner_id: int | None = None,
+    status: str = "",
+    customer_ids: Iterable[int] | None = None,
+    attributes: dict | None = None,
+) -> list[Renewal]:
     """Lines ending on start..end that ``visibility`` (None: no restriction) may see (an owner of either role on the end
     date is the viewer, or was then in a team the viewer leads), sorted by end date then customer.
     ``team_id``/``owner_id`` narrow to the ``role``'s owner or team on the end date; ``attributes`` (segment, region,
@@ -178,9 +189,9 @@ def load_renewals(visibility, start: date, end: date, today: date, grace_days: i
     ).values_list("customer_id", "product", "start_date"):
         successors[customer_id, product].append(line_start)
     held = defaultdict(list)
-    for customer_id, a_role, user_id, a_start, a_end in Assignment.objects.filter(customer_id__in=customers).values_list(
-        "customer_id", "role", "user_id", "start_date", "end_date"
-    ):
+    for customer_id, a_role, user_id, a_start, a_end in Assignment.objects.filter(
+        customer_id__in=customers
+    ).values_list("customer_id", "role", "user_id", "start_date", "end_date"):
         held[customer_id, a_role].append((a_start, a_end, user_id))
     user_ids = {user_id for spans in held.values() for *_, user_id in spans}
     emails = dict(User.objects.filter(id__in=user_ids).values_list("id", "email"))
@@ -214,11 +225,23 @@ def load_renewals(visibility, start: date, end: date, today: date, grace_days: i
         if status and line_status != status:
             continue
         mark = risk.get(line.customer_id)
-        out.append(Renewal(
-            line.pk, line.external_id, line.customer_id, line.customer.name, line.customer.external_id, line.product,
-            ends, line.arr, line_status, owners, teams,
-            mark.status if mark else "", mark.expected_loss if mark else None,
-        ))  # fmt: skip
+        out.append(
+            Renewal(
+                line.pk,
+                line.external_id,
+                line.customer_id,
+                line.customer.name,
+                line.customer.external_id,
+                line.product,
+                ends,
+                line.arr,
+                line_status,
+                owners,
+                teams,
+                mark.status if mark else "",
+                mark.expected_loss if mark else None,
+            )
+        )
     return out
 
 

@@ -132,9 +132,13 @@ def save_targets(wanted: list, by=None) -> list:
     with transaction.atomic():
         for (fy, scope_type, team_id, user_id, role), rates in wanted:
             target, _ = Target.objects.update_or_create(
-                fiscal_year=fy, scope_type=scope_type, team_id=team_id, user_id=user_id, role=role,
+                fiscal_year=fy,
+                scope_type=scope_type,
+                team_id=team_id,
+                user_id=user_id,
+                role=role,
                 defaults={"nrr": rates.get("nrr"), "grr": rates.get("grr"), "updated_by": by},
-            )  # fmt: skip
+            )
             saved.append(target)
     return saved
 
@@ -150,7 +154,10 @@ def validate_rows(text: str, filename: str):
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
     if missing or unknown:
-        what = "; ".join([f"missing column(s) {', '.join(missing)}"] * bool(missing) + [f"unknown column(s) {', '.join(unknown)}"] * bool(unknown))
+        what = "; ".join(
+            [f"missing column(s) {', '.join(missing)}"] * bool(missing)
+            + [f"unknown column(s) {', '.join(unknown)}"] * bool(unknown)
+        )
         issues.error(filename, 1, None, f"{what} (columns: {', '.join(COLUMNS)}).")
         return [], issues
     teams = dict(Team.objects.values_list("name", "id"))
@@ -161,7 +168,7 @@ def validate_rows(text: str, filename: str):
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         errors_before = issues.error_count
 
-        def bad(column, message):
+        def bad(column, message, line=line):
             issues.error(filename, line, column, message)
 
         try:

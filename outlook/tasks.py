@@ -7,7 +7,14 @@ from celery import shared_task
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="outlook.tasks.recompute_cohorts", bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=2, max_retries=5)
+@shared_task(
+    name="outlook.tasks.recompute_cohorts",
+    bind=True,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=2,
+    max_retries=5,
+)
 def recompute_cohorts_task(self):
     from .cohort_snapshots import recompute_cohorts
 
@@ -23,7 +30,14 @@ def queue_cohorts() -> None:
         log.exception("cohorts: could not run or queue the heatmap recompute")
 
 
-@shared_task(name="outlook.tasks.send_weekly_digests", bind=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+@shared_task(
+    name="outlook.tasks.send_weekly_digests",
+    bind=True,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    max_retries=5,
+)
 def send_weekly_digests_task(self):
     """Beat runs it weekly (DIGEST_DAY_OF_WEEK, DIGEST_HOUR, DIGEST_MINUTE); a retry sends only
     the digests not sent yet."""

@@ -16,19 +16,30 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from metrics.scoping import Visibility, visibility
-from metrics.vocabulary import CSM
 from metrics.export import csv_cell
 from metrics.recompute import triggers
+from metrics.scoping import Visibility, visibility
+from metrics.vocabulary import CSM
 
 from .forms import RenewalFilter
 from .renewals import STATUS_LABELS, attribute_values, load_renewals, summarize
 
 ROLE_LABELS = {"csm": "CSM", "am": "AM"}
 RENEWAL_COLUMNS = [
-    "end_date", "customer_external_id", "customer", "product", "line_external_id", "arr", "status", "risk",
-    "expected_loss", "csm_owner", "csm_team", "am_owner", "am_team",
-]  # fmt: skip
+    "end_date",
+    "customer_external_id",
+    "customer",
+    "product",
+    "line_external_id",
+    "arr",
+    "status",
+    "risk",
+    "expected_loss",
+    "csm_owner",
+    "csm_team",
+    "am_owner",
+    "am_team",
+]
 
 
 def renewal_record(r) -> dict:
@@ -90,18 +101,38 @@ def renewals(request):
     rows, summaries, f = [], None, None
     if form.is_valid():
         f = form.cleaned_data
-        rows = load_renewals(vis, f["start"], f["end"], triggers.today(), settings.RENEWAL_GRACE_DAYS, role=f["role"],
-                             team_id=f["team"], owner_id=f["owner"], status=f["status"], attributes=f["attributes"])  # fmt: skip
+        rows = load_renewals(
+            vis,
+            f["start"],
+            f["end"],
+            triggers.today(),
+            settings.RENEWAL_GRACE_DAYS,
+            role=f["role"],
+            team_id=f["team"],
+            owner_id=f["owner"],
+            status=f["status"],
+            attributes=f["attributes"],
+        )
         if request.GET.get("format") == "csv":
             return renewals_csv(rows, f"renewals-{f['start']:%Y-%m-%d}-{f['end']:%Y-%m-%d}")
         summaries = summarize(rows, f["role"])
     query = request.GET.copy()
     query["format"] = "csv"
-    return render(request, "outlook/renewals.html", {
-        "form": form, "f": f, "rows": rows, "summaries": summaries, "grace_days": settings.RENEWAL_GRACE_DAYS,
-        "statuses": STATUS_LABELS, "csv_url": f"?{query.urlencode()}",
-        "role": f["role"] if f else "csm", "role_label": ROLE_LABELS[f["role"] if f else "csm"],
-    })  # fmt: skip
+    return render(
+        request,
+        "outlook/renewals.html",
+        {
+            "form": form,
+            "f": f,
+            "rows": rows,
+            "summaries": summaries,
+            "grace_days": settings.RENEWAL_GRACE_DAYS,
+            "statuses": STATUS_LABELS,
+            "csv_url": f"?{query.urlencode()}",
+            "role": f["role"] if f else "csm",
+            "role_label": ROLE_LABELS[f["role"] if f else "csm"],
+        },
+    )
 
 
 # --- marking a customer's risk (the form is on the customer page, operations:customer) --------
@@ -164,7 +195,8 @@ def forecast_accounts(request):
     not_counted = []
     if found:
         not_counted = sorted(
-            ((cid, found.names[cid], found.marks[cid]) for cid in found.marks if cid not in counted), key=lambda x: x[1][0]
+            ((cid, found.names[cid], found.marks[cid]) for cid in found.marks if cid not in counted),
+            key=lambda x: x[1][0],
         )
     if scope.type == "company":
         back = reverse("company")
@@ -172,10 +204,20 @@ def forecast_accounts(request):
         back = f"{reverse(scope.type, args=[scope.object_id])}?role={scope.role}"
     else:
         back = reverse("company")
-    return render(request, "outlook/forecast.html", {
-        "found": found, "scope": scope, "scope_title": scope_title(scope), "granularity": granularity,
-        "label": labels[granularity], "not_counted": not_counted, "back": back, "as_of": Inputs.current().as_of,
-    })  # fmt: skip
+    return render(
+        request,
+        "outlook/forecast.html",
+        {
+            "found": found,
+            "scope": scope,
+            "scope_title": scope_title(scope),
+            "granularity": granularity,
+            "label": labels[granularity],
+            "not_counted": not_counted,
+            "back": back,
+            "as_of": Inputs.current().as_of,
+        },
+    )
 
 
 # --- targets ----------------------------------------------------------------------------------
@@ -230,24 +272,50 @@ def targets(request):
                 d = form.cleaned_data
                 with transaction.atomic():
                     Target.objects.update_or_create(
-                        fiscal_year=d["fiscal_year"], scope_type=d["scope_type"], team=d["team"], user=d["owner"], role=d["role"],
+                        fiscal_year=d["fiscal_year"],
+                        scope_type=d["scope_type"],
+                        team=d["team"],
+                        user=d["owner"],
+                        role=d["role"],
                         defaults={**form.ratios(), "updated_by": request.user},
-                    )  # fmt: skip
+                    )
                 messages.success(request, "Target saved.")
                 return redirect(f"{request.path}?year={d['fiscal_year']}")
     rows = Target.objects.filter(fiscal_year=year).select_related("team", "user", "updated_by")
     years = sorted(set(Target.objects.values_list("fiscal_year", flat=True)) | {current_year, year}, reverse=True)
-    return render(request, "outlook/targets.html", {
-        "rows": rows, "year": year, "years": years, "form": form, "upload": upload, "upload_errors": upload_errors,
-        "start_month": settings.FISCAL_YEAR_START_MONTH,
-    })  # fmt: skip
+    return render(
+        request,
+        "outlook/targets.html",
+        {
+            "rows": rows,
+            "year": year,
+            "years": years,
+            "form": form,
+            "upload": upload,
+            "upload_errors": upload_errors,
+            "start_month": settings.FISCAL_YEAR_START_MONTH,
+        },
+    )
 
 
 # --- cohorts ----------------------------------------------------------------------------------
 
 COHORT_METRICS = {"revenue": "Revenue retention", "logo": "Logo retention"}
-COHORT_CSV_COLUMNS = ["granularity", "scope_type", "scope_key", "role", "cohort_start", "k", "measured_on", "customers", "paying",
-                      "base_arr", "arr", "revenue_retention", "logo_retention"]  # fmt: skip
+COHORT_CSV_COLUMNS = [
+    "granularity",
+    "scope_type",
+    "scope_key",
+    "role",
+    "cohort_start",
+    "k",
+    "measured_on",
+    "customers",
+    "paying",
+    "base_arr",
+    "arr",
+    "revenue_retention",
+    "logo_retention",
+]
 
 
 def cohort_colour(value) -> str:
@@ -275,9 +343,8 @@ def default_cohort_scope(vis: Visibility):
 @login_required
 def cohorts(request):
     from metrics.queries import Scope
-    from metrics.vocabulary import COMPANY, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, TEAM, UNASSIGNED
+    from metrics.vocabulary import COMPANY, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, ROLE_LABELS, TEAM, UNASSIGNED
     from web.links import scope_from_params, scope_params
-    from metrics.vocabulary import ROLE_LABELS
     from web.views import scope_title
 
     from .models import CohortRow, CohortStatus
@@ -292,32 +359,55 @@ def cohorts(request):
     if scope.type not in (COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES, PRODUCT):
         # No tenure band: a cohort's tenure at column k is fixed by its month (k months), so a band
         # would only be a diagonal stripe of the company heatmap (the page's help says so).
-        raise Http404("Cohorts are for the company, a team, an owner, a segment, a region, an industry, a use case or a product.")
+        raise Http404(
+            "Cohorts are for the company, a team, an owner, a segment, a region, an industry, a use case or a product."
+        )
     granularity = params.get("granularity", "month")
     granularity = granularity if granularity in ("month", "quarter") else "month"
     metric = params.get("metric", "revenue")
     metric = metric if metric in COHORT_METRICS else "revenue"
-    cohort_rows = CohortRow.objects.filter(granularity=granularity, scope_type=scope.type, scope_key=scope.key, role=scope.role)
+    cohort_rows = CohortRow.objects.filter(
+        granularity=granularity, scope_type=scope.type, scope_key=scope.key, role=scope.role
+    )
     if params.get("format") == "csv":
+
         def records():
             for r in cohort_rows.iterator():
                 for k, measured_on, paying, arr, revenue, logos in r.cells():
-                    yield {"granularity": r.granularity, "scope_type": r.scope_type, "scope_key": r.scope_key, "role": r.role,
-                           "cohort_start": r.cohort_start.isoformat(), "k": k, "measured_on": measured_on.isoformat(),
-                           "customers": r.customers, "paying": paying, "base_arr": f"{r.base_arr:.2f}", "arr": f"{arr:.2f}",
-                           "revenue_retention": "" if revenue is None else f"{revenue:.4f}",
-                           "logo_retention": "" if logos is None else f"{logos:.4f}"}  # fmt: skip
+                    yield {
+                        "granularity": r.granularity,
+                        "scope_type": r.scope_type,
+                        "scope_key": r.scope_key,
+                        "role": r.role,
+                        "cohort_start": r.cohort_start.isoformat(),
+                        "k": k,
+                        "measured_on": measured_on.isoformat(),
+                        "customers": r.customers,
+                        "paying": paying,
+                        "base_arr": f"{r.base_arr:.2f}",
+                        "arr": f"{arr:.2f}",
+                        "revenue_retention": "" if revenue is None else f"{revenue:.4f}",
+                        "logo_retention": "" if logos is None else f"{logos:.4f}",
+                    }
 
         from api.csvstream import csv_response
 
         key = "".join(ch if ch.isalnum() else "_" for ch in scope.key)
-        return csv_response(COHORT_CSV_COLUMNS, records(), f"cohorts-{granularity}-{scope.type}{'-' + key if key else ''}")
+        return csv_response(
+            COHORT_CSV_COLUMNS, records(), f"cohorts-{granularity}-{scope.type}{'-' + key if key else ''}"
+        )
     table, width = [], 0
     for r in cohort_rows:
         cells = []
-        for k, measured_on, paying, arr, revenue, logos in r.cells():
+        for _k, measured_on, paying, arr, revenue, logos in r.cells():
             value = revenue if metric == "revenue" else logos
-            cells.append({"value": value, "style": cohort_colour(value), "title": f"{paying} of {r.customers} paying, ARR {arr:,.2f} on {measured_on}"})
+            cells.append(
+                {
+                    "value": value,
+                    "style": cohort_colour(value),
+                    "title": f"{paying} of {r.customers} paying, ARR {arr:,.2f} on {measured_on}",
+                }
+            )
         table.append({"start": r.cohort_start, "customers": r.customers, "base_arr": r.base_arr, "cells": cells})
         width = max(width, len(cells))
     # Choices: what the viewer may open.
@@ -325,7 +415,12 @@ def cohorts(request):
     if vis.sees_everything:
         choices.append(("Company", Scope.company()))
         for attribute in ("segment", "region", "industry", "use_case", PRODUCT):
-            for key in CohortRow.objects.filter(granularity=granularity, scope_type=attribute).values_list("scope_key", flat=True).distinct().order_by("scope_key"):
+            for key in (
+                CohortRow.objects.filter(granularity=granularity, scope_type=attribute)
+                .values_list("scope_key", flat=True)
+                .distinct()
+                .order_by("scope_key")
+            ):
                 choices.append((f"{attribute.replace('_', ' ').capitalize()}: {key}", Scope(attribute, key)))
     for team in vis.teams().order_by("name"):
         for role in ("csm", "am"):
@@ -336,17 +431,36 @@ def cohorts(request):
                 choices.append((f"Owner {user.email} ({ROLE_LABELS[role]})", Scope.owner(user, role)))
     from urllib.parse import urlencode
 
-    options = [{"label": label, "query": urlencode({**scope_params(s), "granularity": granularity, "metric": metric}), "selected": s == scope}
-               for label, s in choices]  # fmt: skip
+    options = [
+        {
+            "label": label,
+            "query": urlencode({**scope_params(s), "granularity": granularity, "metric": metric}),
+            "selected": s == scope,
+        }
+        for label, s in choices
+    ]
     here = {**scope_params(scope), "granularity": granularity, "metric": metric}
-    return render(request, "outlook/cohorts.html", {
-        "scope": scope, "scope_title": scope_title(scope) if scope.key != UNASSIGNED or scope.type not in (TEAM, OWNER) else f"{scope.type.capitalize()} unassigned",
-        "granularity": granularity, "metric": metric, "metrics": COHORT_METRICS, "rows": table, "ks": range(width),
-        "options": options, "here": here, "csv_url": "?" + urlencode({**here, "format": "csv"}),
-        "switch": {name: "?" + urlencode({**here, "metric": name}) for name in COHORT_METRICS},
-        "switch_granularity": {g: "?" + urlencode({**here, "granularity": g}) for g in ("month", "quarter")},
-        "status": CohortStatus.objects.filter(pk=1).first(),
-    })  # fmt: skip
+    return render(
+        request,
+        "outlook/cohorts.html",
+        {
+            "scope": scope,
+            "scope_title": scope_title(scope)
+            if scope.key != UNASSIGNED or scope.type not in (TEAM, OWNER)
+            else f"{scope.type.capitalize()} unassigned",
+            "granularity": granularity,
+            "metric": metric,
+            "metrics": COHORT_METRICS,
+            "rows": table,
+            "ks": range(width),
+            "options": options,
+            "here": here,
+            "csv_url": "?" + urlencode({**here, "format": "csv"}),
+            "switch": {name: "?" + urlencode({**here, "metric": name}) for name in COHORT_METRICS},
+            "switch_granularity": {g: "?" + urlencode({**here, "granularity": g}) for g in ("month", "quarter")},
+            "status": CohortStatus.objects.filter(pk=1).first(),
+        },
+    )
 
 
 # --- the weekly digest: turning it off or on ---------------------------------------------------
@@ -366,10 +480,19 @@ def digest_preference(request):
     if request.method == "POST":
         form = DigestPreferenceForm(request.POST)
         if form.is_valid():
-            DigestPreference.objects.update_or_create(user=request.user, defaults={"weekly_digest": form.cleaned_data["weekly_digest"]})
-            messages.success(request, "The weekly digest is on." if form.cleaned_data["weekly_digest"] else "The weekly digest is off.")
+            DigestPreference.objects.update_or_create(
+                user=request.user, defaults={"weekly_digest": form.cleaned_data["weekly_digest"]}
+            )
+            messages.success(
+                request,
+                "The weekly digest is on." if form.cleaned_data["weekly_digest"] else "The weekly digest is off.",
+            )
             return redirect("outlook:digest")
     form = DigestPreferenceForm(initial={"weekly_digest": wanted})
     eligible = recipients().filter(pk=request.user.pk).exists() or not wanted
     preview = build(request.user, triggers.today()) if eligible else None
-    return render(request, "outlook/digest_preference.html", {"form": form, "wanted": wanted, "eligible": eligible, "preview": preview})
+    return render(
+        request,
+        "outlook/digest_preference.html",
+        {"form": form, "wanted": wanted, "eligible": eligible, "preview": preview},
+    )

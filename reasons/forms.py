@@ -28,9 +28,7 @@ class CaseFilterForm(forms.Form):
         queryset=None, required=False, empty_label="All teams"
     )
     owner = OwnerChoiceField(queryset=None, required=False, empty_label="All owners")
-    role = forms.ChoiceField(
-        required=False, label="As", choices=[("", "CSM or AM"), *ROLE_LABELS.items()]
-    )
+    role = forms.ChoiceField(required=False, label="As", choices=[("", "CSM or AM"), *ROLE_LABELS.items()])
     segment = forms.ChoiceField(required=False)
     order = forms.ChoiceField(
         required=False,
@@ -46,7 +44,9 @@ class CaseFilterForm(forms.Form):
         self.fields["team"].queryset = visibility.teams()
         owner_ids = Q(id__in=visible_cases.values("csm_owner_id")) | Q(id__in=visible_cases.values("am_owner_id"))
         self.fields["owner"].queryset = visibility.users(User.objects.filter(owner_ids))
-        segments = sorted({s or UNKNOWN_SEGMENT for s in visible_cases.values_list("customer__segment", flat=True).distinct()})
+        segments = sorted(
+            {s or UNKNOWN_SEGMENT for s in visible_cases.values_list("customer__segment", flat=True).distinct()}
+        )
         self.fields["segment"].choices = [("", "All segments")] + [(s, s) for s in segments]
 
     def clean(self):
@@ -95,5 +95,7 @@ class ChurnReasonForm(forms.ModelForm):
         if label.casefold() == NO_REASON_LABEL.casefold():
             raise forms.ValidationError(f"“{NO_REASON_LABEL}” is kept for cases without a reason.")
         if ChurnReason.objects.filter(label__iexact=label).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("Another reason already has this label; the Pareto would show two bars with one name.")
+            raise forms.ValidationError(
+                "Another reason already has this label; the Pareto would show two bars with one name."
+            )
         return label

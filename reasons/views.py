@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from metrics.scoping import Visibility, visibility
 from metrics.models import ChurnCase, ChurnReason
 from metrics.pareto import ORDER_BY_LOST_ARR, pareto_rows, reason_coverage
 from metrics.reasons import ReasonForm
+from metrics.scoping import Visibility, visibility
 from web import money as formatting
 
 from .forms import CaseFilterForm, ChurnReasonForm
@@ -106,7 +106,9 @@ def coverage_context(vis: Visibility, cases, form=None) -> dict:
     data = form.cleaned_data if form is not None and form.is_valid() else {}
     scope = scope_description(vis)
     narrowed = [
-        f"{label} {data[name]}" for name, label in (("team", "team"), ("owner", "owner"), ("segment", "segment")) if data.get(name)
+        f"{label} {data[name]}"
+        for name, label in (("team", "team"), ("owner", "owner"), ("segment", "segment"))
+        if data.get(name)
     ]
     if data.get("role"):
         narrowed.append(f"as {data['role'].upper()}")

@@ -40,8 +40,10 @@ def set_timeouts(sender, connection, **kwargs):
     if connection.vendor == "postgresql":
         statement, lock = timeouts()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
-                           [f"{statement}ms", f"{lock}ms"])  # fmt: skip
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
+                [f"{statement}ms", f"{lock}ms"],
+            )
 
 
 def is_database_trouble(error: BaseException | None) -> bool:

@@ -27,9 +27,7 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DEBUG", True)
 # A fixed development key is only acceptable while DEBUG is on; production must set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "insecure-development-key-only-for-local-use" if DEBUG else ""
-)
+SECRET_KEY = os.environ.get("SECRET_KEY") or ("insecure-development-key-only-for-local-use" if DEBUG else "")
 if not SECRET_KEY:
     from django.core.exceptions import ImproperlyConfigured
 
@@ -175,7 +173,9 @@ RENEWAL_GRACE_DAYS = int(os.environ.get("RENEWAL_GRACE_DAYS", "30"))
 if RENEWAL_GRACE_DAYS < 1:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("RENEWAL_GRACE_DAYS must be at least 1 (a renewal line starts the day after the old one ends).")
+    raise ImproperlyConfigured(
+        "RENEWAL_GRACE_DAYS must be at least 1 (a renewal line starts the day after the old one ends)."
+    )
 
 # The reporting currency (ISO 4217): every figure is in it; lines in other currencies convert at
 # the exchange rates of fx_rates.csv (SPEC section 7).

@@ -50,8 +50,12 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--teams", type=int, default=10)
-    parser.add_argument("--users", type=int, default=None, help="people in teams (default: 1 per 400 customers, at least 28)")
-    parser.add_argument("--database", default="bench_accounts", help="name of the bench database (dropped and recreated)")
+    parser.add_argument(
+        "--users", type=int, default=None, help="people in teams (default: 1 per 400 customers, at least 28)"
+    )
+    parser.add_argument(
+        "--database", default="bench_accounts", help="name of the bench database (dropped and recreated)"
+    )
     parser.add_argument("--decoy-versions", type=int, default=0, help="extra copies of the inputs under other versions")
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--reuse", action="store_true", help="keep the database if it holds the data already")
@@ -62,8 +66,13 @@ def main() -> None:
     if not base.scheme.startswith("postgres"):
         sys.exit("The benchmark needs PostgreSQL: set DATABASE_URL to a postgres:// URL.")
     url = urlunsplit(base._replace(path="/" + args.database))
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "retention_site.settings",
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "retention_site.settings",
+        "LOG_LEVEL": "WARNING",
+    }
     env.pop("TEST_DB_NAME", None)
     env.pop("REDIS_URL", None)
     os.environ.update({k: v for k, v in env.items() if k != "REDIS_URL"})
@@ -89,7 +98,9 @@ def loaded(url: str) -> bool:
 
     try:
         with psycopg.connect(url) as connection:
-            return bool(connection.execute("SELECT EXISTS (SELECT 1 FROM metrics_snapshotline WHERE version = 1)").fetchone()[0])
+            return bool(
+                connection.execute("SELECT EXISTS (SELECT 1 FROM metrics_snapshotline WHERE version = 1)").fetchone()[0]
+            )
     except psycopg.Error:
         return False
 
@@ -104,8 +115,19 @@ def generate(args, data: Path) -> None:
         return
     print(f"== generating {args.customers} customers over {args.years} years into {data.relative_to(ROOT)}", flush=True)
     started = time.perf_counter()
-    counts = synthesize(data, customers=args.customers, years=args.years, today=args.today, seed=args.seed, teams=args.teams, users=users)
-    print(f"   {counts['contracts.csv']:,} contract lines, {counts['assignments.csv']:,} assignments in {time.perf_counter() - started:.1f} s", flush=True)
+    counts = synthesize(
+        data,
+        customers=args.customers,
+        years=args.years,
+        today=args.today,
+        seed=args.seed,
+        teams=args.teams,
+        users=users,
+    )
+    print(
+        f"   {counts['contracts.csv']:,} contract lines, {counts['assignments.csv']:,} assignments in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
 
 
 def recreate_database(url: str, env: dict[str, str]) -> None:
@@ -141,28 +163,76 @@ def load(url: str, data: Path, decoys: int) -> None:
             user_team[number] = teams[row["team"]]
     dated = {}
     for row in rows_of(data, "team_memberships.csv"):
-        dated.setdefault(users[row["email"]], []).append((teams[row["team"]], row["start_date"], row["end_date"] or None))
+        dated.setdefault(users[row["email"]], []).append(
+            (teams[row["team"]], row["start_date"], row["end_date"] or None)
+        )
     customers = {}
     with psycopg.connect(url) as connection, connection.cursor() as cursor:
-        with cursor.copy("COPY metrics_customer (id, external_id, name, segment, region, industry, use_case) FROM STDIN") as copy:
+        with cursor.copy(
+            "COPY metrics_customer (id, external_id, name, segment, region, industry, use_case) FROM STDIN"
+        ) as copy:
             for number, row in enumerate(rows_of(data, "customers.csv"), start=1):
                 customers[row["external_id"]] = number
-                copy.write_row((number, row["external_id"], row["name"], row["segment"], row["region"], row["industry"], row["use_case"]))
+                copy.write_row(
+                    (
+                        number,
+                        row["external_id"],
+                        row["name"],
+                        row["segment"],
+                        row["region"],
+                        row["industry"],
+                        row["use_case"],
+                    )
+                )
         cursor.execute("SELECT setval(pg_get_serial_sequence('metrics_customer', 'id'), %s)", [len(customers)])
-        with cursor.copy("COPY metrics_snapshotcustomer (version, customer_id, segment, region, industry, use_case) FROM STDIN") as copy:
+        with cursor.copy(
+            "COPY metrics_snapshotcustomer (version, customer_id, segment, region, industry, use_case) FROM STDIN"
+        ) as copy:
             for row in rows_of(data, "customers.csv"):
-                copy.write_row((VERSION, customers[row["external_id"]], row["segment"], row["region"], row["industry"], row["use_case"]))
+                copy.write_row(
+                    (
+                        VERSION,
+                        customers[row["external_id"]],
+                        row["segment"],
+                        row["region"],
+                        row["industry"],
+                        row["use_case"],
+                    )
+                )
         # Every line in the reporting currency (the column is NOT NULL since the currency work).
         currency = os.environ.get("REPORTING_CURRENCY", "USD")
-        with cursor.copy("COPY metrics_snapshotline (version, customer_id, product, start_date, end_date, arr_cents, currency) FROM STDIN") as copy:
+        with cursor.copy(
+            "COPY metrics_snapshotline (version, customer_id, product, start_date, end_date, arr_cents, currency) FROM STDIN"
+        ) as copy:
             for row in rows_of(data, "contracts.csv"):
-                copy.write_row((VERSION, customers[row["customer_external_id"]], row["product"], row["start_date"],
-                                row["end_date"] or None, cents(row["arr"]), currency))  # fmt: skip
-        with cursor.copy("COPY metrics_snapshotassignment (version, customer_id, user_id, role, start_date, end_date) FROM STDIN") as copy:
+                copy.write_row(
+                    (
+                        VERSION,
+                        customers[row["customer_external_id"]],
+                        row["product"],
+                        row["start_date"],
+                        row["end_date"] or None,
+                        cents(row["arr"]),
+                        currency,
+                    )
+                )
+        with cursor.copy(
+            "COPY metrics_snapshotassignment (version, customer_id, user_id, role, start_date, end_date) FROM STDIN"
+        ) as copy:
             for row in rows_of(data, "assignments.csv"):
-                copy.write_row((VERSION, customers[row["customer_external_id"]], users[row["email"]], row["role"],
-                                row["start_date"], row["end_date"] or None))  # fmt: skip
-        with cursor.copy("COPY metrics_snapshotmembership (version, user_id, team_id, start_date, end_date) FROM STDIN") as copy:
+                copy.write_row(
+                    (
+                        VERSION,
+                        customers[row["customer_external_id"]],
+                        users[row["email"]],
+                        row["role"],
+                        row["start_date"],
+                        row["end_date"] or None,
+                    )
+                )
+        with cursor.copy(
+            "COPY metrics_snapshotmembership (version, user_id, team_id, start_date, end_date) FROM STDIN"
+        ) as copy:
             for user, spans in dated.items():
                 for team, start, end in spans:
                     copy.write_row((VERSION, user, team, start, end))
@@ -176,12 +246,20 @@ def load(url: str, data: Path, decoys: int) -> None:
                 ("metrics_snapshotassignment", "customer_id, user_id, role, start_date, end_date"),
                 ("metrics_snapshotmembership", "user_id, team_id, start_date, end_date"),
             ):
-                cursor.execute(f"INSERT INTO {table} (version, {columns}) SELECT %s, {columns} FROM {table} WHERE version = %s", [decoy, VERSION])
+                cursor.execute(
+                    f"INSERT INTO {table} (version, {columns}) SELECT %s, {columns} FROM {table} WHERE version = %s",
+                    [decoy, VERSION],
+                )
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE")
-        counts = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("metrics_snapshotline", "metrics_snapshotassignment", "metrics_snapshotmembership")}  # fmt: skip
-    print(f"== loaded {len(customers):,} customers, {counts} (versions: {1 + decoys}) in {time.perf_counter() - started:.1f} s", flush=True)
+        counts = {
+            t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("metrics_snapshotline", "metrics_snapshotassignment", "metrics_snapshotmembership")
+        }
+    print(
+        f"== loaded {len(customers):,} customers, {counts} (versions: {1 + decoys}) in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
 
 
 # --- timings ------------------------------------------------------------------------------------
@@ -238,8 +316,10 @@ def run(args) -> None:
         ("company month", month, Scope.company()),
     ]
     print()
-    print(f"as of {today}; TTM window {ttm.start}..{ttm.end}; month {month.start}..{month.end}; "
-          f"median of {args.repeat} runs after a warm-up; figure NRR (its rows: the cohort)")  # fmt: skip
+    print(
+        f"as of {today}; TTM window {ttm.start}..{ttm.end}; month {month.start}..{month.end}; "
+        f"median of {args.repeat} runs after a warm-up; figure NRR (its rows: the cohort)"
+    )
     print()
     print("| accounts of | rows | first page (50) | totals | page + totals |")
     print("| --- | ---: | ---: | ---: | ---: |")
@@ -247,18 +327,29 @@ def run(args) -> None:
         page_ms, page = timed(lambda: account_rows(VERSION, period, scope, figure="nrr", limit=50), args.repeat)
         totals_ms, totals = timed(lambda: account_totals(VERSION, period, scope, figure="nrr"), args.repeat)
         assert len(page) == min(50, totals.accounts)
-        print(f"| {label} | {totals.accounts:,} | {page_ms:.0f} ms | {totals_ms:.0f} ms | {page_ms + totals_ms:.0f} ms |", flush=True)
+        print(
+            f"| {label} | {totals.accounts:,} | {page_ms:.0f} ms | {totals_ms:.0f} ms | {page_ms + totals_ms:.0f} ms |",
+            flush=True,
+        )
     for sort in ("-change", "ending_arr", "csm_owner", "-am_team"):
-        page_ms, _ = timed(lambda: account_rows(VERSION, ttm, Scope.company(), figure="nrr", sort=sort, limit=50), args.repeat)
+        page_ms, _ = timed(
+            lambda: account_rows(VERSION, ttm, Scope.company(), figure="nrr", sort=sort, limit=50), args.repeat
+        )
         print(f"| company TTM sorted by {sort} | | {page_ms:.0f} ms | | |")
     for figure in ("arr_end", "upsell"):  # upsell: its amount needs the cross-sell pass before the limit
-        page_ms, _ = timed(lambda: account_rows(VERSION, ttm, Scope.company(), figure=figure, sort="-amount", limit=50), args.repeat)
+        page_ms, _ = timed(
+            lambda: account_rows(VERSION, ttm, Scope.company(), figure=figure, sort="-amount", limit=50), args.repeat
+        )
         print(f"| company TTM, {figure}, sorted by -amount | | {page_ms:.0f} ms | | |")
-    page_ms, _ = timed(lambda: account_rows(VERSION, ttm, Scope.company(), figure="nrr", limit=50, offset=20_000), args.repeat)
+    page_ms, _ = timed(
+        lambda: account_rows(VERSION, ttm, Scope.company(), figure="nrr", limit=50, offset=20_000), args.repeat
+    )
     print(f"| company TTM, page at offset 20,000 | | {page_ms:.0f} ms | | |")
     started = time.perf_counter()
     count = sum(1 for _ in iter_account_rows(VERSION, ttm, None))
-    print(f"\nstreaming every row of the TTM window (whole-customer and product rows): {count:,} rows in {time.perf_counter() - started:.2f} s")
+    print(
+        f"\nstreaming every row of the TTM window (whole-customer and product rows): {count:,} rows in {time.perf_counter() - started:.2f} s"
+    )
 
 
 if __name__ == "__main__":

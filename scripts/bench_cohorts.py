@@ -16,8 +16,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from outlook.cohort_snapshots import _product_pairs  # noqa: E402
-from outlook.cohorts import OPEN_END, compute, day_number, grid  # noqa: E402
+from outlook.cohort_snapshots import _product_pairs
+from outlook.cohorts import OPEN_END, compute, day_number, grid
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
 rng = np.random.default_rng(7)
@@ -42,8 +42,12 @@ for granularity in ("month", "quarter"):
     _, _, g = grid(granularity, first, today)
     started = time.perf_counter()
     rows = compute((customer, start, end, arr), scopes, g)
-    print(f"{n} customers, {len(customer)} lines, {granularity}: {g.size} periods, {len(rows)} cohort rows ({sum(len(r.paying) for r in rows)} cells) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"{n} customers, {len(customer)} lines, {granularity}: {g.size} periods, {len(rows)} cohort rows ({sum(len(r.paying) for r in rows)} cells) in {time.perf_counter() - started:.1f} s"
+    )
     started = time.perf_counter()
     pair_lines, product_scope = _product_pairs((customer, start, end, arr), products)
     rows = compute(pair_lines, product_scope, g)
-    print(f"  product scope, {granularity}: {len(np.unique(pair_lines[0]))} customer-product pairs, {len(rows)} cohort rows in {time.perf_counter() - started:.1f} s")
+    print(
+        f"  product scope, {granularity}: {len(np.unique(pair_lines[0]))} customer-product pairs, {len(rows)} cohort rows in {time.perf_counter() - started:.1f} s"
+    )

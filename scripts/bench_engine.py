@@ -47,8 +47,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=None, help="default: 1 per 400 customers, at least 28")
     parser.add_argument("--today", type=date.fromisoformat, default=date.today())
     parser.add_argument("--reference", action="store_true", help="also time the reference engine and compare")
-    parser.add_argument("--foreign", type=float, default=0.0,
-                        help="share of customers (0-1) whose lines are in EUR or GBP, with monthly rates (SPEC section 7)")
+    parser.add_argument(
+        "--foreign",
+        type=float,
+        default=0.0,
+        help="share of customers (0-1) whose lines are in EUR or GBP, with monthly rates (SPEC section 7)",
+    )
     args = parser.parse_args()
 
     data = ensure_data(args)
@@ -58,8 +62,10 @@ def main() -> None:
     rates = reference.Rates()
     if args.foreign:
         lines, rates = in_other_currencies(lines, args.foreign, args.today)
-    print(f"{len(customers):,} customers, {len(lines):,} contract lines, {len(assignments):,} assignments, "
-          f"{len(memberships):,} memberships; today {args.today}")  # fmt: skip
+    print(
+        f"{len(customers):,} customers, {len(lines):,} contract lines, {len(assignments):,} assignments, "
+        f"{len(memberships):,} memberships; today {args.today}"
+    )
     with timer(timings, "encode (Inputs.from_rows)"):
         inputs = vectorized.Inputs.from_rows(customers, lines, assignments, memberships, rates=rates)
     first = min((row[2] for row in lines if row[4] > 0), default=None)
@@ -74,8 +80,10 @@ def main() -> None:
         payload = json.dumps(partial.to_payload())
         assert vectorized.Partial.from_payload(json.loads(payload)) == partial
     peak = peak_mb()
-    print(f"{len(periods)} periods, {len(partial.totals):,} scope totals, {len(rows):,} rows, {len(cases):,} cases, "
-          f"payload {len(payload) / 1e6:.1f} MB")  # fmt: skip
+    print(
+        f"{len(periods)} periods, {len(partial.totals):,} scope totals, {len(rows):,} rows, {len(cases):,} cases, "
+        f"payload {len(payload) / 1e6:.1f} MB"
+    )
     for name, seconds in timings.items():
         print(f"  {name:<36} {seconds:7.2f} s")
     print(f"  {'partial_totals + cases':<36} {timings['partial_totals'] + timings['cases']:7.2f} s")
@@ -93,8 +101,10 @@ def in_other_currencies(lines, share: float, today: date):
     rows, month = [], date(2015, 1, 1)
     while month <= today:
         index = (month.year - 2015) * 12 + month.month
-        rows += [("EUR", month, Decimal("1.08") + Decimal(index % 7) / 1000),
-                 ("GBP", month, Decimal("1.25") + Decimal(index % 5) / 1000)]  # fmt: skip
+        rows += [
+            ("EUR", month, Decimal("1.08") + Decimal(index % 7) / 1000),
+            ("GBP", month, Decimal("1.25") + Decimal(index % 5) / 1000),
+        ]
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     print(f"{sum(1 for line in moved if line[5]):,} lines in EUR or GBP, {len(rows)} rates")
     return moved, reference.Rates.from_rows(rows)
@@ -106,12 +116,16 @@ def run_reference(args, customers, lines, assignments, memberships, rows, cases,
     expected = reference.compute(dataset, args.today)
     seconds = time.perf_counter() - started
     vectorized_seconds = timings["partial_totals"] + timings["retention_rows"] + timings["cases"]
-    print(f"reference engine (metrics.engine.compute: movements, aggregate, rows, cases): {seconds:.2f} s, "
-          f"{seconds / vectorized_seconds:.0f}x the vectorized partial_totals + retention_rows + cases; "
-          f"peak RSS now {peak_mb():.0f} MB")  # fmt: skip
+    print(
+        f"reference engine (metrics.engine.compute: movements, aggregate, rows, cases): {seconds:.2f} s, "
+        f"{seconds / vectorized_seconds:.0f}x the vectorized partial_totals + retention_rows + cases; "
+        f"peak RSS now {peak_mb():.0f} MB"
+    )
     same_rows = sorted(expected.rows, key=repr) == sorted(rows, key=repr)
-    print(f"identical rows: {same_rows} ({len(expected.rows):,}); identical cases: {expected.cases == cases} "
-          f"({len(expected.cases):,})")  # fmt: skip
+    print(
+        f"identical rows: {same_rows} ({len(expected.rows):,}); identical cases: {expected.cases == cases} "
+        f"({len(expected.cases):,})"
+    )
     if not (same_rows and expected.cases == cases):
         sys.exit(1)
 
@@ -121,8 +135,14 @@ def run_reference(args, customers, lines, assignments, memberships, rows, cases,
 
 def ensure_data(args) -> Path:
     users = args.users or max(28, args.customers // 400)
-    settings = dict(customers=args.customers, years=args.years, today=args.today.isoformat(), seed=args.seed,
-                    teams=args.teams, users=users)  # fmt: skip
+    settings = {
+        "customers": args.customers,
+        "years": args.years,
+        "today": args.today.isoformat(),
+        "seed": args.seed,
+        "teams": args.teams,
+        "users": users,
+    }
     directory = ROOT / "bench-data" / "engine" / str(args.customers)
     stamp = directory / "settings.json"
     if stamp.exists() and json.loads(stamp.read_text()) == settings:
@@ -130,8 +150,15 @@ def ensure_data(args) -> Path:
         return directory
     print(f"generating into {directory.relative_to(ROOT)} ...", flush=True)
     started = time.perf_counter()
-    generate(directory, customers=args.customers, years=args.years, today=args.today, seed=args.seed,
-             teams=args.teams, users=users)  # fmt: skip
+    generate(
+        directory,
+        customers=args.customers,
+        years=args.years,
+        today=args.today,
+        seed=args.seed,
+        teams=args.teams,
+        users=users,
+    )
     stamp.write_text(json.dumps(settings))
     print(f"  generated in {time.perf_counter() - started:.1f} s")
     return directory
@@ -147,7 +174,7 @@ def day_or_none(text: str) -> date | None:
 
 
 def cents(text: str) -> int:
-    """"1234.5" or "1234.50" -> 123450, exactly."""
+    """ "1234.5" or "1234.50" -> 123450, exactly."""
     whole, _, fraction = text.partition(".")
     if len(fraction) > 2:
         raise ValueError(f"{text} is not a whole number of cents")
@@ -161,12 +188,17 @@ def read_rows(directory: Path):
     users = read_csv(directory / "users.csv")
     user_id = {row["email"]: n for n, row in enumerate(users, start=1)}
     dated = read_csv(directory / "team_memberships.csv")
-    memberships = [(user_id[r["email"]], team_id[r["team"]], date.fromisoformat(r["start_date"]),
-                    day_or_none(r["end_date"])) for r in dated]  # fmt: skip
+    memberships = [
+        (user_id[r["email"]], team_id[r["team"]], date.fromisoformat(r["start_date"]), day_or_none(r["end_date"]))
+        for r in dated
+    ]
     # users.csv `team` is a membership from the earliest date, unless team_memberships.csv has the user.
     with_dated = {r["email"] for r in dated}
-    memberships += [(user_id[r["email"]], team_id[r["team"]], EARLIEST, None)
-                    for r in users if r["team"] and r["email"] not in with_dated]  # fmt: skip
+    memberships += [
+        (user_id[r["email"]], team_id[r["team"]], EARLIEST, None)
+        for r in users
+        if r["team"] and r["email"] not in with_dated
+    ]
     customer_id = {}
     customers = []
     with open(directory / "customers.csv", newline="", encoding="utf-8") as handle:

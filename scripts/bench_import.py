@@ -44,15 +44,25 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         from metrics.synthetic import generate
 
-        print("generated:", generate(str(args.directory), customers=args.customers, years=8,
-                                     today=date.today(), seed=1, teams=10, users=250))
+        print(
+            "generated:",
+            generate(
+                str(args.directory), customers=args.customers, years=8, today=date.today(), seed=1, teams=10, users=250
+            ),
+        )
 
     url = f"{args.server}/{args.database}"
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis}
-    admin = [PYTHON, "-c", (
-        "import sys, psycopg; c = psycopg.connect(sys.argv[1], autocommit=True); "
-        "c.execute(f'DROP DATABASE IF EXISTS {sys.argv[2]} WITH (FORCE)'); c.execute(f'CREATE DATABASE {sys.argv[2]}')"
-    ), f"{args.server}/postgres", args.database]
+    admin = [
+        PYTHON,
+        "-c",
+        (
+            "import sys, psycopg; c = psycopg.connect(sys.argv[1], autocommit=True); "
+            "c.execute(f'DROP DATABASE IF EXISTS {sys.argv[2]} WITH (FORCE)'); c.execute(f'CREATE DATABASE {sys.argv[2]}')"
+        ),
+        f"{args.server}/postgres",
+        args.database,
+    ]
     subprocess.run(admin, check=True)
     subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
 
@@ -61,8 +71,14 @@ def main() -> None:
     for run in range(args.runs):
         label = "first import" if run == 0 else "re-import"
         started = time.perf_counter()
-        child = subprocess.Popen([PYTHON, "manage.py", "import_data", str(args.directory)], cwd=ROOT, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        child = subprocess.Popen(
+            [PYTHON, "manage.py", "import_data", str(args.directory)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         output = child.stdout.read()
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started

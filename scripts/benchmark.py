@@ -66,11 +66,17 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--teams", type=int, default=10)
-    parser.add_argument("--users", type=int, default=None, help="people in teams (default: 1 per 400 customers, at least 28)")
-    parser.add_argument("--database", default="retention_bench", help="name of the bench database (dropped and recreated)")
+    parser.add_argument(
+        "--users", type=int, default=None, help="people in teams (default: 1 per 400 customers, at least 28)"
+    )
+    parser.add_argument(
+        "--database", default="retention_bench", help="name of the bench database (dropped and recreated)"
+    )
     parser.add_argument("--samples", type=int, default=6, help="latency measurements (bump, revert, ...)")
     parser.add_argument("--load", action="store_true", help="also the pages under 20 concurrent sessions")
-    parser.add_argument("--edit-every", type=float, default=5.0, help="seconds between contract edits during the load (0: none)")
+    parser.add_argument(
+        "--edit-every", type=float, default=5.0, help="seconds between contract edits during the load (0: none)"
+    )
     parser.add_argument("--only", nargs="+", help="run only these phases (on the data already there)")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
@@ -123,7 +129,18 @@ def recreate_database(env: dict[str, str]) -> None:
 
 
 def run_phase(phase: str, args, env: dict[str, str], data: Path, **extra) -> dict:
-    command = [PYTHON, __file__, "--phase", phase, "--data", str(data), "--samples", str(args.samples), "--edit-every", str(args.edit_every)]
+    command = [
+        PYTHON,
+        __file__,
+        "--phase",
+        phase,
+        "--data",
+        str(data),
+        "--samples",
+        str(args.samples),
+        "--edit-every",
+        str(args.edit_every),
+    ]
     for name, value in extra.items():
         command += [f"--{name}", str(value)]
     completed = subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True)
@@ -141,13 +158,26 @@ def run_one(customers: int, args, env: dict[str, str]) -> dict:
         users = args.users or max(28, customers // 400)
         print(f"== {customers} customers: generating into {data.relative_to(ROOT)}", flush=True)
         started = time.perf_counter()
-        counts = generate(data, customers=customers, years=args.years, today=date.today(), seed=args.seed, teams=args.teams, users=users)
-        print(f"   {counts['contracts.csv']} contract lines, {counts['assignments.csv']} assignments, {users} users "
-              f"in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        counts = generate(
+            data,
+            customers=customers,
+            years=args.years,
+            today=date.today(),
+            seed=args.seed,
+            teams=args.teams,
+            users=users,
+        )
+        print(
+            f"   {counts['contracts.csv']} contract lines, {counts['assignments.csv']} assignments, {users} users "
+            f"in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         print("   recreating the bench database", flush=True)
         recreate_database(env)
         result.update(lines=counts["contracts.csv"], assignments=counts["assignments.csv"], users=users)
-    phases = args.only or ["import", "recompute2", "recompute1", "newday", "latency", "drilldown"] + (["pages"] if args.load else [])
+    phases = args.only or ["import", "recompute2", "recompute1", "newday", "latency", "drilldown"] + (
+        ["pages"] if args.load else []
+    )
     for phase in phases:
         print(f"   {phase} ...", flush=True)
         if phase.startswith("recompute"):
@@ -186,10 +216,27 @@ def start_workers(count: int) -> list[subprocess.Popen]:
 
     workers = [
         subprocess.Popen(
-            [CELERY, "-A", "retention_site", "worker", "--pool", "solo", "-Q", QUEUE, "-n", f"bench{n}@%h",
-             "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,  # the banner; errors go to stderr
-        )  # fmt: skip
+            [
+                CELERY,
+                "-A",
+                "retention_site",
+                "worker",
+                "--pool",
+                "solo",
+                "-Q",
+                QUEUE,
+                "-n",
+                f"bench{n}@%h",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,  # the banner; errors go to stderr
+        )
         for n in range(count)
     ]
     deadline = time.monotonic() + 90
@@ -219,7 +266,11 @@ def snapshot_digest() -> str:
 
     fields = [f.name for f in RetentionSnapshot._meta.fields if f.name not in ("id", "computed_at")]
     digest = hashlib.sha256()
-    for row in RetentionSnapshot.objects.order_by(*fields[:8], "scope_key", "role").values_list(*fields).iterator(chunk_size=20000):
+    for row in (
+        RetentionSnapshot.objects.order_by(*fields[:8], "scope_key", "role")
+        .values_list(*fields)
+        .iterator(chunk_size=20000)
+    ):
         digest.update(repr(row).encode())
     return digest.hexdigest()[:16]
 
@@ -291,7 +342,11 @@ def phase_newday(args) -> dict:
         summary = triggers.process_pending(today)
         samples.append(time.perf_counter() - started)
         assert summary.mode == "new day", summary
-    return {"median_s": round(statistics.median(samples), 2), "samples_s": [round(s, 2) for s in samples], "peak_mb": round(peak_mb())}
+    return {
+        "median_s": round(statistics.median(samples), 2),
+        "samples_s": [round(s, 2) for s in samples],
+        "peak_mb": round(peak_mb()),
+    }
 
 
 def phase_latency(args) -> dict:
@@ -326,7 +381,9 @@ def measure_change_latency(index: int, timeout: float = 600) -> float:
     line.arr += change
     started = time.perf_counter()
     line.save()  # autocommit: committed (and the recompute queued after commit) when save returns
-    wait_until(lambda: company.values_list("ending_arr", flat=True).get() == before + change, timeout, "the change to show")
+    wait_until(
+        lambda: company.values_list("ending_arr", flat=True).get() == before + change, timeout, "the change to show"
+    )
     return time.perf_counter() - started
 
 
@@ -342,7 +399,11 @@ def phase_drilldown(args) -> dict:
     executive = User.objects.filter(role=Role.EXECUTIVE).first() or User.objects.create_user(
         "bench-exec@example.com", PASSWORD, role=Role.EXECUTIVE
     )
-    row = RetentionSnapshot.objects.filter(scope_type="company", granularity="ttm", partial=False).order_by("-period_start").first()
+    row = (
+        RetentionSnapshot.objects.filter(scope_type="company", granularity="ttm", partial=False)
+        .order_by("-period_start")
+        .first()
+    )
     client = Client()
     client.force_login(executive)
     url = f"/drilldown/?scope=company&granularity=ttm&period={row.period_start.isoformat()}&figure=nrr"
@@ -392,9 +453,21 @@ def phase_pages(args) -> dict:
     plan = (plan + [executive.email] * 20)[:20]
 
     server = subprocess.Popen(
-        [GUNICORN, "retention_site.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "2", "--timeout", "120", "--log-level", "warning"],
-        cwd=ROOT, env=os.environ.copy(),
-    )  # fmt: skip
+        [
+            GUNICORN,
+            "retention_site.wsgi",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "-w",
+            "2",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
     workers = start_workers(1)
     stop = threading.Event()
     edits = threading.Thread(target=keep_editing, args=(stop, args.edit_every), daemon=True)
@@ -496,7 +569,9 @@ class Session:
         _, page = self.request("GET", "/accounts/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
         body = urlencode({"username": self.email, "password": PASSWORD, "csrfmiddlewaretoken": token})
-        status, _ = self.request("POST", "/accounts/login/", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        status, _ = self.request(
+            "POST", "/accounts/login/", body, {"Content-Type": "application/x-www-form-urlencoded"}
+        )
         if status != 302:
             raise SystemExit(f"{self.email} could not sign in ({status}).")
 
@@ -520,7 +595,7 @@ class Session:
     def check_one_recompute(self, page: str) -> None:
         """The headline's last complete month and the bridge below show the same snapshot row:
         their ARR at period end must agree (read in two queries, so two recomputes could differ)."""
-        headline, _, rest = page.partition('data-testid="headline"')
+        _headline, _, rest = page.partition('data-testid="headline"')
         card = rest.split("</article>", 1)[0]
         bridge = rest.split("ARR bridge,", 1)
         above, below = ARR_END.search(card), ARR_END.search(bridge[1]) if len(bridge) == 2 else None
@@ -550,10 +625,15 @@ def phase_close(args) -> dict:
     from closing.service import close_period
     from metrics.models import RecomputeStatus, RetentionSnapshot, SnapshotLine
 
-    admin = User.objects.filter(role="admin").first() or User.objects.create_user("bench-admin@example.com", role="admin")
+    admin = User.objects.filter(role="admin").first() or User.objects.create_user(
+        "bench-admin@example.com", role="admin"
+    )
     as_of = RecomputeStatus.get().as_of
     periods = RetentionSnapshot.objects.filter(
-        scope_type="company", partial=False, granularity__in=["month", "quarter", "year"], period_start__gte=as_of - timedelta(days=730)
+        scope_type="company",
+        partial=False,
+        granularity__in=["month", "quarter", "year"],
+        period_start__gte=as_of - timedelta(days=730),
     ).values_list("granularity", "period_start")
     samples = []
     for granularity, start in periods:
@@ -562,8 +642,13 @@ def phase_close(args) -> dict:
         samples.append(time.perf_counter() - started)
     kept = SnapshotLine.objects.filter(version__gte=CLOSED_VERSION_BASE).count()
     live = SnapshotLine.objects.filter(version=RecomputeStatus.get().input_version).count()
-    return {"closes": len(samples), "median_s": round(statistics.median(samples), 2) if samples else None,
-            "max_s": round(max(samples), 2) if samples else None, "kept_line_rows": kept, "live_line_rows": live}  # fmt: skip
+    return {
+        "closes": len(samples),
+        "median_s": round(statistics.median(samples), 2) if samples else None,
+        "max_s": round(max(samples), 2) if samples else None,
+        "kept_line_rows": kept,
+        "live_line_rows": live,
+    }
 
 
 PHASES = {

@@ -27,7 +27,7 @@ def reset_throttles():
     client = redis.Redis.from_url(settings.REDIS_URL)
     for key in client.scan_iter(match="*throttle_*"):
         client.delete(key)
-    yield
+    return
 
 
 @pytest.fixture
@@ -59,10 +59,31 @@ def world(db, settings):
     beta = Customer.objects.create(external_id="C2", name="Beta", segment="Enterprise", region="NA")
     gamma = Customer.objects.create(external_id="C3", name="=Gamma", region="NA")  # a formula-looking name
     line = ContractLine.objects.create
-    line(external_id="L1", customer=acme, product="Core", start_date=date(2025, 1, 1), end_date=date(2026, 5, 31), arr=Decimal("3000.00"))
+    line(
+        external_id="L1",
+        customer=acme,
+        product="Core",
+        start_date=date(2025, 1, 1),
+        end_date=date(2026, 5, 31),
+        arr=Decimal("3000.00"),
+    )
     line(external_id="L2", customer=acme, product="Core", start_date=date(2026, 6, 1), arr=Decimal("2000.00"))
-    line(external_id="L3", customer=beta, product="Core", start_date=date(2025, 3, 1), end_date=date(2026, 4, 30), arr=Decimal("4000.00"))
-    line(external_id="L4", customer=beta, product="Add-on", start_date=date(2025, 9, 1), end_date=date(2026, 4, 30), arr=Decimal("500.00"))
+    line(
+        external_id="L3",
+        customer=beta,
+        product="Core",
+        start_date=date(2025, 3, 1),
+        end_date=date(2026, 4, 30),
+        arr=Decimal("4000.00"),
+    )
+    line(
+        external_id="L4",
+        customer=beta,
+        product="Add-on",
+        start_date=date(2025, 9, 1),
+        end_date=date(2026, 4, 30),
+        arr=Decimal("500.00"),
+    )
     line(external_id="L5", customer=gamma, product="Add-on", start_date=date(2025, 6, 1), arr=Decimal("300.00"))
     Assignment.objects.create(customer=acme, user=users["member"], role="csm", start_date=date(2025, 1, 1))
     Assignment.objects.create(customer=beta, user=users["bob"], role="csm", start_date=date(2025, 1, 1))

@@ -27,7 +27,7 @@ def clean_redis():
         import redis
 
         redis.Redis.from_url(url).flushdb()
-    yield
+    return
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ def seeded_reason_taxonomy(request):
         from metrics.taxonomy import seed_reasons
 
         seed_reasons(ChurnReason)
-    yield
+    return
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +68,11 @@ def live_worker(django_db_setup, django_db_blocker):
 
     app.control.purge()
     clear_queued_mark()
-    with django_db_blocker.unblock():
-        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=True, shutdown_timeout=30) as worker:
-            yield worker
+    with (
+        django_db_blocker.unblock(),
+        start_worker(app, pool="solo", concurrency=1, perform_ping_check=True, shutdown_timeout=30) as worker,
+    ):
+        yield worker
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +98,12 @@ def worker_idle_before_flush(request):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         inspector = app.control.inspect(timeout=1)
-        busy = [tasks for reply in (inspector.active() or {}, inspector.reserved() or {}, inspector.scheduled() or {})
-                for tasks in reply.values() if tasks]  # fmt: skip
+        busy = [
+            tasks
+            for reply in (inspector.active() or {}, inspector.reserved() or {}, inspector.scheduled() or {})
+            for tasks in reply.values()
+            if tasks
+        ]
         if not busy and not queue.llen(settings.CELERY_TASK_DEFAULT_QUEUE):
             return
         time.sleep(0.2)

@@ -31,8 +31,22 @@ def on_today(monkeypatch):
 def build_outlook_company(compute: bool = True) -> dict:
     world = build_company(compute=False)
     line = ContractLine.objects.create
-    line(external_id="L10", customer=world["delta"], product="Add-on", start_date=date(2026, 2, 11), end_date=date(2026, 11, 10), arr=Decimal("1500"))
-    line(external_id="L11", customer=world["acme"], product="Support", start_date=date(2025, 12, 16), end_date=date(2026, 12, 15), arr=Decimal("2000"))
+    line(
+        external_id="L10",
+        customer=world["delta"],
+        product="Add-on",
+        start_date=date(2026, 2, 11),
+        end_date=date(2026, 11, 10),
+        arr=Decimal("1500"),
+    )
+    line(
+        external_id="L11",
+        customer=world["acme"],
+        product="Support",
+        start_date=date(2025, 12, 16),
+        end_date=date(2026, 12, 15),
+        arr=Decimal("2000"),
+    )
     if compute:
         from metrics import recompute
         from metrics.models import PendingRecompute

@@ -8,6 +8,7 @@ Used by ``tests/test_own_postgres.py`` and by hand for fault probes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -42,8 +43,10 @@ def wait_until(condition, seconds: float, step: float = 0.1):
 
 
 def pg_bin() -> Path:
-    versions = sorted((p for p in Path("/usr/lib/postgresql").iterdir() if (p / "bin" / "initdb").exists()),
-                      key=lambda p: [int(x) for x in re.findall(r"\d+", p.name)])  # fmt: skip
+    versions = sorted(
+        (p for p in Path("/usr/lib/postgresql").iterdir() if (p / "bin" / "initdb").exists()),
+        key=lambda p: [int(x) for x in re.findall(r"\d+", p.name)],
+    )
     return versions[-1] / "bin"
 
 
@@ -69,17 +72,32 @@ class Cluster:
     def pg(self, *args: str, check=True, timeout=60) -> subprocess.CompletedProcess:
         return subprocess.run([*self.run_as, *args], check=check, timeout=timeout, capture_output=True, text=True)
 
-    def init(self) -> "Cluster":
-        self.pg(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+    def init(self) -> Cluster:
+        self.pg(
+            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"
+        )
         with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.dir}'\n"
-                       "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 50\n")  # fmt: skip
+            conf.write(
+                f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.dir}'\n"
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 50\n"
+            )
         self.start()
         self.psql("postgres", f'CREATE DATABASE "{self.database}"')
         return self
 
     def ctl(self, *args: str, timeout=60) -> subprocess.CompletedProcess:
-        return self.pg(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", *args, timeout=timeout)
+        return self.pg(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "30",
+            *args,
+            timeout=timeout,
+        )
 
     def start(self):
         self.ctl("start")
@@ -91,8 +109,21 @@ class Cluster:
         self.ctl("restart", "-m", mode)
 
     def psql(self, database: str, sql: str) -> str:
-        out = self.pg(str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
-                      "-v", "ON_ERROR_STOP=1", "-tAc", sql)  # fmt: skip
+        out = self.pg(
+            str(self.bin / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tAc",
+            sql,
+        )
         return out.stdout.strip()
 
     def query(self, sql: str, params=()):
@@ -100,15 +131,23 @@ class Cluster:
         import psycopg
 
         try:
-            with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=self.database,
-                                 autocommit=True, connect_timeout=3) as conn:  # fmt: skip
+            with psycopg.connect(
+                host="127.0.0.1",
+                port=self.port,
+                user="postgres",
+                dbname=self.database,
+                autocommit=True,
+                connect_timeout=3,
+            ) as conn:
                 return conn.execute(sql, params).fetchall()
         except psycopg.OperationalError:
             return None
 
     def destroy(self):
         if (self.data / "postmaster.pid").exists():
-            self.pg(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "20", "stop", "-m", "immediate", check=False)
+            self.pg(
+                str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "20", "stop", "-m", "immediate", check=False
+            )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -117,10 +156,23 @@ class RedisServer:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="own-redis-"))
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir)],
-            stdout=open(self.dir / "redis.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=open(self.dir / "redis.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         import redis
 
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
@@ -153,10 +205,8 @@ def stop(process: subprocess.Popen | None, sig=signal.SIGTERM, seconds=20):
     try:
         process.wait(seconds)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait(10)
 
 
@@ -168,12 +218,20 @@ class Site:
         self.workdir = Path(workdir)
         self.queue = f"own-{cluster.port}"
         self.env = {k: v for k, v in os.environ.items() if k not in ("TEST_DB_NAME", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-        self.env.update(DATABASE_URL=cluster.url, REDIS_URL=redis_url, CELERY_QUEUE=self.queue, PYTHONUNBUFFERED="1",
-                        DJANGO_SETTINGS_MODULE="retention_site.settings", **settings)  # fmt: skip
+        self.env.update(
+            DATABASE_URL=cluster.url,
+            REDIS_URL=redis_url,
+            CELERY_QUEUE=self.queue,
+            PYTHONUNBUFFERED="1",
+            DJANGO_SETTINGS_MODULE="retention_site.settings",
+            **settings,
+        )
         self.processes: list[subprocess.Popen] = []
 
     def manage(self, *args: str, timeout=120) -> str:
-        done = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         assert done.returncode == 0, f"manage.py {' '.join(args)}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
         return done.stdout
 
@@ -182,24 +240,61 @@ class Site:
 
     def spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "a")
-        process = subprocess.Popen(list(args), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            list(args), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         process.log_path = self.workdir / f"{name}.log"
         self.processes.append(process)
         return process
 
     def worker(self, name="w1", *options: str) -> subprocess.Popen:
         options = options or ("--pool", "solo")
-        return self.spawn(name, PYTHON, "-m", "celery", "-A", "retention_site", "worker", "-Q", self.queue, "-n", f"{name}@%h",
-                          "--loglevel", "INFO", "--without-gossip", "--without-mingle", *options)  # fmt: skip
+        return self.spawn(
+            name,
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "retention_site",
+            "worker",
+            "-Q",
+            self.queue,
+            "-n",
+            f"{name}@%h",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            *options,
+        )
 
     def beat(self) -> subprocess.Popen:
-        return self.spawn("beat", PYTHON, "-m", "celery", "-A", "retention_site", "beat", "--loglevel", "INFO",
-                          "-s", str(self.workdir / "beat-schedule"))  # fmt: skip
+        return self.spawn(
+            "beat",
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "retention_site",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "-s",
+            str(self.workdir / "beat-schedule"),
+        )
 
     def gunicorn(self, port: int, *options: str) -> subprocess.Popen:
         options = options or ("--workers", "2", "--threads", "4", "--timeout", "30")
-        process = self.spawn("gunicorn", str(ROOT / ".venv" / "bin" / "gunicorn"), "retention_site.wsgi", "-b", f"127.0.0.1:{port}",
-                             "-k", "gthread", *options)  # fmt: skip
+        process = self.spawn(
+            "gunicorn",
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "retention_site.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-k",
+            "gthread",
+            *options,
+        )
         base = f"http://127.0.0.1:{port}"
 
         def up():
@@ -222,7 +317,9 @@ class Site:
 
     def status(self):
         """(input_version, running_version, last_error_at) of RecomputeStatus, or None if the database is down."""
-        rows = self.cluster.query("SELECT input_version, running_version, last_error_at FROM metrics_recomputestatus WHERE id = 1")
+        rows = self.cluster.query(
+            "SELECT input_version, running_version, last_error_at FROM metrics_recomputestatus WHERE id = 1"
+        )
         return rows[0] if rows else None
 
     def pending(self):
@@ -264,7 +361,9 @@ class Browser:
             self.cookies[name.strip()] = value.strip()
 
 
-def get(url: str, browser: Browser | None = None, timeout=60, data: bytes | None = None, headers=None) -> tuple[int, str, dict]:
+def get(
+    url: str, browser: Browser | None = None, timeout=60, data: bytes | None = None, headers=None
+) -> tuple[int, str, dict]:
     """(status, body, headers) of one request; no redirect is followed."""
     browser = browser or Browser()
     request = urllib.request.Request(url, data=data, headers=headers or {})
@@ -281,6 +380,8 @@ def signed_in(base: str, email: str, password: str) -> Browser:
     status, html, _ = get(f"{base}/accounts/login/", browser)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": email, "password": password}).encode()
-    status, body, headers = get(f"{base}/accounts/login/", browser, data=data, headers={"Referer": f"{base}/accounts/login/"})
+    status, body, _headers = get(
+        f"{base}/accounts/login/", browser, data=data, headers={"Referer": f"{base}/accounts/login/"}
+    )
     assert status == 302 and "sessionid" in browser.cookies, f"sign-in failed: {status} {body[:500]}"
     return browser

@@ -79,8 +79,9 @@ def build_world() -> ReasonWorld:
     cases = {
         "acme": case(acme, date(2026, 3, 1), "churn", "5000.00", "0", "east"),
         "bolt": case(bolt, date(2026, 5, 10), "contraction", "4000.00", "2500.00", "east"),
-        "crux": case(crux, date(2026, 6, 1), "churn", "2500.00", "0", "east",
-                     primary_reason=ChurnReason.objects.get(code="cost")),
+        "crux": case(
+            crux, date(2026, 6, 1), "churn", "2500.00", "0", "east", primary_reason=ChurnReason.objects.get(code="cost")
+        ),
         "dyn": case(dyn, date(2026, 4, 1), "churn", "4000.00", "0", "west"),
         "acme_void": case(acme, date(2026, 7, 1), "churn", "999.00", "0", "east", void=True),
     }

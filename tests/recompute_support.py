@@ -53,7 +53,9 @@ def frozen_table():
     tables = []
     for model in (SnapshotCustomer, SnapshotLine, SnapshotAssignment, SnapshotMembership):
         fields = [f.attname for f in model._meta.fields if f.name not in ("id", "version")]
-        tables.append(sorted(tuple(str(v) for v in row) for row in model.objects.filter(version=version).values_list(*fields)))
+        tables.append(
+            sorted(tuple(str(v) for v in row) for row in model.objects.filter(version=version).values_list(*fields))
+        )
     return tables
 
 
@@ -72,11 +74,31 @@ def company(db):
     acme = Customer.objects.create(external_id="C1", name="Acme", segment="SMB")
     beta = Customer.objects.create(external_id="C2", name="Beta", segment="Enterprise")
     gamma = Customer.objects.create(external_id="C3", name="Gamma")
-    ContractLine.objects.create(external_id="L1", customer=acme, product="Core", start_date=date(2025, 1, 1), end_date=date(2025, 12, 31), arr=Decimal("1000.00"))
-    ContractLine.objects.create(external_id="L2", customer=acme, product="Core", start_date=date(2026, 1, 1), arr=Decimal("1500.00"))
-    ContractLine.objects.create(external_id="L3", customer=beta, product="Core", start_date=date(2025, 3, 1), end_date=date(2026, 4, 30), arr=Decimal("4000.00"))
-    ContractLine.objects.create(external_id="L4", customer=gamma, product="Add-on", start_date=date(2025, 6, 1), arr=Decimal("300.00"))
-    Assignment.objects.create(customer=acme, user=ann, role="csm", start_date=date(2025, 1, 1), end_date=date(2026, 2, 28))
+    ContractLine.objects.create(
+        external_id="L1",
+        customer=acme,
+        product="Core",
+        start_date=date(2025, 1, 1),
+        end_date=date(2025, 12, 31),
+        arr=Decimal("1000.00"),
+    )
+    ContractLine.objects.create(
+        external_id="L2", customer=acme, product="Core", start_date=date(2026, 1, 1), arr=Decimal("1500.00")
+    )
+    ContractLine.objects.create(
+        external_id="L3",
+        customer=beta,
+        product="Core",
+        start_date=date(2025, 3, 1),
+        end_date=date(2026, 4, 30),
+        arr=Decimal("4000.00"),
+    )
+    ContractLine.objects.create(
+        external_id="L4", customer=gamma, product="Add-on", start_date=date(2025, 6, 1), arr=Decimal("300.00")
+    )
+    Assignment.objects.create(
+        customer=acme, user=ann, role="csm", start_date=date(2025, 1, 1), end_date=date(2026, 2, 28)
+    )
     Assignment.objects.create(customer=acme, user=bob, role="csm", start_date=date(2026, 3, 1))
     Assignment.objects.create(customer=beta, user=bob, role="csm", start_date=date(2025, 1, 1))
     Assignment.objects.create(customer=acme, user=amy, role="am", start_date=date(2025, 1, 1))

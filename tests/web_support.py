@@ -51,7 +51,14 @@ def build_company(compute: bool = True) -> dict:
     east.lead, west.lead = people["lead"], people["west_lead"]
     east.save()
     west.save()
-    for person, team in [("lead", east), ("ann", east), ("cid", east), ("west_lead", west), ("bob", west), ("amy", am_team)]:
+    for person, team in [
+        ("lead", east),
+        ("ann", east),
+        ("cid", east),
+        ("west_lead", west),
+        ("bob", west),
+        ("amy", am_team),
+    ]:
         TeamMembership.objects.create(user=people[person], team=team, start_date=EPOCH)
 
     customer = Customer.objects.create
@@ -78,9 +85,14 @@ def build_company(compute: bool = True) -> dict:
     line("L9", zeta, "Core", date(2025, 1, 1), None, "6000")
 
     for who, owner, role in [
-        (acme, "ann", "csm"), (beta, "ann", "csm"), (gamma, "cid", "csm"), (delta, "bob", "csm"),
-        (epsilon, "bob", "csm"), (acme, "amy", "am"), (delta, "amy", "am"),
-    ]:  # fmt: skip
+        (acme, "ann", "csm"),
+        (beta, "ann", "csm"),
+        (gamma, "cid", "csm"),
+        (delta, "bob", "csm"),
+        (epsilon, "bob", "csm"),
+        (acme, "amy", "am"),
+        (delta, "amy", "am"),
+    ]:
         Assignment.objects.create(customer=who, user=people[owner], role=role, start_date=date(2025, 1, 1))
 
     if compute:

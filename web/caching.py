@@ -9,6 +9,7 @@ downloads, are never cached. If the cache (Redis) cannot be reached, pages are r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from functools import wraps
 
@@ -17,9 +18,9 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
 
-from metrics.scoping import visibility
 from metrics import queries
 from metrics.recompute.triggers import UNREACHABLE
+from metrics.scoping import visibility
 from outlook.stamp import outlook_stamp
 
 from .health import recompute_health
@@ -34,8 +35,18 @@ def page_key(request) -> str | None:
     behind = status.as_of is not None and status.as_of < timezone.localdate()
     # Admins' notice of a change waiting too long (web/health.py) appears without a recompute.
     lagging = pending and visibility(request).is_admin and recompute_health()["behind"]
-    parts = [request.session.session_key, request.user.pk, request.user.role, request.get_full_path(), status.generation, pending, behind,
-             status.last_error_at, lagging, outlook_stamp()]  # fmt: skip
+    parts = [
+        request.session.session_key,
+        request.user.pk,
+        request.user.role,
+        request.get_full_path(),
+        status.generation,
+        pending,
+        behind,
+        status.last_error_at,
+        lagging,
+        outlook_stamp(),
+    ]
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -55,10 +66,8 @@ def cached_by_generation(view):
             return HttpResponse(html)
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.streaming:
-            try:
+            with contextlib.suppress(*UNREACHABLE):
                 cache.set(key, response.content, PAGE_SECONDS)
-            except UNREACHABLE:
-                pass
         return response
 
     return wrapper

@@ -52,9 +52,11 @@ def trend_chart(snapshots, lines: Sequence[TrendLine]) -> dict:
         rows = series[(line.scope, line.granularity)]
         data = [percent(getattr(rows[m], line.metric)) if m in rows else None for m in labels]
         logos = [rows[m].logos_start if m in rows else None for m in labels]
-        low = [value is not None and n is not None and n < threshold for value, n in zip(data, logos)]
-        datasets.append({"label": line.label, "data": data, "style": line.style, "metric": line.metric, "low": low, "logos": logos})
-        confident += [value for value, is_low in zip(data, low) if value is not None and not is_low]
+        low = [value is not None and n is not None and n < threshold for value, n in zip(data, logos, strict=True)]
+        datasets.append(
+            {"label": line.label, "data": data, "style": line.style, "metric": line.metric, "low": low, "logos": logos}
+        )
+        confident += [value for value, is_low in zip(data, low, strict=True) if value is not None and not is_low]
     axis = None
     if confident:
         low_end, high_end = min(confident), max(confident)
@@ -62,8 +64,15 @@ def trend_chart(snapshots, lines: Sequence[TrendLine]) -> dict:
         axis = {"min": round(low_end - pad, 1), "max": round(high_end + pad, 1)}
     has_low = any(any(d["low"]) for d in datasets)
     closed = sorted({m for rows in series.values() for m, r in rows.items() if getattr(r, "close", None) is not None})
-    return {"kind": "trend", "labels": labels, "datasets": datasets, "axis": axis, "lowConfidence": has_low, "threshold": threshold,
-            "closed_months": closed}
+    return {
+        "kind": "trend",
+        "labels": labels,
+        "datasets": datasets,
+        "axis": axis,
+        "lowConfidence": has_low,
+        "threshold": threshold,
+        "closed_months": closed,
+    }
 
 
 def standard_trend(snapshots, scope: Scope, prefix: str = "") -> list[TrendLine]:
@@ -116,5 +125,12 @@ def bridge_chart(row, scope: Scope) -> dict:
     kinds.append("total")
     amounts.append(float(end))
     links.append(drill_url(scope, row.granularity, row.period_start, end_figure))
-    return {"kind": "bridge", "labels": labels, "bars": bars, "kinds": kinds, "amounts": amounts, "links": links,
-            "money": money.chart_format()}  # fmt: skip
+    return {
+        "kind": "bridge",
+        "labels": labels,
+        "bars": bars,
+        "kinds": kinds,
+        "amounts": amounts,
+        "links": links,
+        "money": money.chart_format(),
+    }

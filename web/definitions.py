@@ -25,37 +25,55 @@ FIGURE_DEFINITIONS: dict[str, str] = {
 }
 
 TOPICS = [
-    ("periods", "Periods and the cohort",
-     "A period is a calendar month, quarter or year (the fiscal year starts in month {fiscal}). Revenue changes at "
-     "the start of a day: a period starts with the ARR of the day before its first day and ends with the ARR of its "
-     "last day. The cohort is the customers paying on that day before. A trailing-twelve-months (TTM) figure at a "
-     "month compares the ARR before the first day of the month eleven months earlier with the ARR at that month's "
-     "end, point to point (never a product of monthly rates): a customer that leaves and comes back inside it is "
-     "retained. The current, unfinished period is measured on today and marked partial. A rate whose starting ARR "
-     "is zero is undefined and shows a dash."),
-    ("attribution", "Who a figure belongs to",
-     "A cohort customer's figures for a period belong to the owner (CSM or account manager) assigned to it on the "
-     "period's first day, and to that owner's team that day. Later transfers do not move history. Customers with no "
-     "owner that day are 'unassigned'."),
-    ("cases", "Churn cases beside the figures",
-     "A churn case is a day on which a customer's ARR falls to zero; a contraction case a day on which it falls but "
-     "stays above zero. A case belongs to the owners of the day before the drop. So a period's cases and its churn "
-     "and contraction figures can differ: an account may join the book after the period began (its loss is not in "
-     "this book's figure), come back before the period's end (no loss point to point), fall twice (counted once, "
-     "start to end), or be a customer new in the period (not in the cohort). An account of the book may also drop "
-     "after moving to another book (in the figure, its case elsewhere). Pages that show both say, for each case, "
-     "whether and how much it counts, and add up the difference."),
-    ("reason-coverage", "Reason coverage",
-     "Lost ARR of the churn and contraction cases (not void) that have a primary reason, divided by the lost ARR of "
-     "all of them, over the cases and dates printed beside it. The reason queue and the Pareto compute it with the "
-     "same function over the same cases."),
-    ("low-confidence", "Low-confidence points",
-     "A trend point whose cohort has fewer than {low} customers is drawn hollow and marked low confidence: a rate of "
-     "two or three customers swings wildly. Such points are left out of the chart's axis range so they do not "
-     "flatten everything else."),
-    ("money", "Money and rounding",
-     "Amounts are exact until shown: money is rounded to cents and rates to four decimals, both half up. ARR in "
-     "other currencies is converted at the rate in force on the period's first day."),
+    (
+        "periods",
+        "Periods and the cohort",
+        "A period is a calendar month, quarter or year (the fiscal year starts in month {fiscal}). Revenue changes at "
+        "the start of a day: a period starts with the ARR of the day before its first day and ends with the ARR of its "
+        "last day. The cohort is the customers paying on that day before. A trailing-twelve-months (TTM) figure at a "
+        "month compares the ARR before the first day of the month eleven months earlier with the ARR at that month's "
+        "end, point to point (never a product of monthly rates): a customer that leaves and comes back inside it is "
+        "retained. The current, unfinished period is measured on today and marked partial. A rate whose starting ARR "
+        "is zero is undefined and shows a dash.",
+    ),
+    (
+        "attribution",
+        "Who a figure belongs to",
+        "A cohort customer's figures for a period belong to the owner (CSM or account manager) assigned to it on the "
+        "period's first day, and to that owner's team that day. Later transfers do not move history. Customers with no "
+        "owner that day are 'unassigned'.",
+    ),
+    (
+        "cases",
+        "Churn cases beside the figures",
+        "A churn case is a day on which a customer's ARR falls to zero; a contraction case a day on which it falls but "
+        "stays above zero. A case belongs to the owners of the day before the drop. So a period's cases and its churn "
+        "and contraction figures can differ: an account may join the book after the period began (its loss is not in "
+        "this book's figure), come back before the period's end (no loss point to point), fall twice (counted once, "
+        "start to end), or be a customer new in the period (not in the cohort). An account of the book may also drop "
+        "after moving to another book (in the figure, its case elsewhere). Pages that show both say, for each case, "
+        "whether and how much it counts, and add up the difference.",
+    ),
+    (
+        "reason-coverage",
+        "Reason coverage",
+        "Lost ARR of the churn and contraction cases (not void) that have a primary reason, divided by the lost ARR of "
+        "all of them, over the cases and dates printed beside it. The reason queue and the Pareto compute it with the "
+        "same function over the same cases.",
+    ),
+    (
+        "low-confidence",
+        "Low-confidence points",
+        "A trend point whose cohort has fewer than {low} customers is drawn hollow and marked low confidence: a rate of "
+        "two or three customers swings wildly. Such points are left out of the chart's axis range so they do not "
+        "flatten everything else.",
+    ),
+    (
+        "money",
+        "Money and rounding",
+        "Amounts are exact until shown: money is rounded to cents and rates to four decimals, both half up. ARR in "
+        "other currencies is converted at the rate in force on the period's first day.",
+    ),
 ]
 
 

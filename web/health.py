@@ -18,7 +18,9 @@ def recompute_health(now=None) -> dict:
     status = RecomputeStatus.objects.filter(pk=1).first()
     oldest = PendingRecompute.objects.order_by("requested_at").values_list("requested_at", flat=True).first()
     lag = (now - oldest).total_seconds() if oldest else 0.0
-    failing = bool(status and status.last_error and (not status.computed_at or (status.last_error_at or now) >= status.computed_at))
+    failing = bool(
+        status and status.last_error and (not status.computed_at or (status.last_error_at or now) >= status.computed_at)
+    )
     return {
         "lag_seconds": round(lag, 1),
         "behind": lag > settings.RECOMPUTE_LAG_ALERT_SECONDS,

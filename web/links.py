@@ -10,10 +10,9 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from metrics.scoping import Visibility
 from metrics.queries import Scope
+from metrics.scoping import Visibility
 from metrics.vocabulary import COMPANY, OWNER, TEAM, UNASSIGNED
-
 
 
 def scope_params(scope: Scope) -> dict[str, str]:

@@ -15,9 +15,9 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from metrics.scoping import visibility
 from metrics import currency
 from metrics.models import ContractLine, FxRate
+from metrics.scoping import visibility
 
 
 def _admin(request) -> None:
@@ -29,11 +29,15 @@ class FxRateForm(forms.ModelForm):
     class Meta:
         model = FxRate
         fields = ["currency", "valid_from", "rate"]
-        widgets = {"valid_from": forms.DateInput(attrs={"type": "date"}),
-                   "rate": forms.TextInput(attrs={"inputmode": "decimal"})}  # fmt: skip
-        help_texts = {"currency": "ISO 4217 code, e.g. EUR (any case).",
-                      "valid_from": "In force from this day until the currency's next rate.",
-                      "rate": "Reporting currency per unit, above zero, up to 9 decimals."}  # fmt: skip
+        widgets = {
+            "valid_from": forms.DateInput(attrs={"type": "date"}),
+            "rate": forms.TextInput(attrs={"inputmode": "decimal"}),
+        }
+        help_texts = {
+            "currency": "ISO 4217 code, e.g. EUR (any case).",
+            "valid_from": "In force from this day until the currency's next rate.",
+            "rate": "Reporting currency per unit, above zero, up to 9 decimals.",
+        }
 
     def clean_currency(self):
         try:
@@ -52,17 +56,29 @@ class FxRateForm(forms.ModelForm):
 def rate_list(request):
     _admin(request)
     rates = list(FxRate.objects.order_by("currency", "-valid_from"))
-    in_use = set(ContractLine.objects.exclude(currency__in=["", settings.REPORTING_CURRENCY])
-                 .values_list("currency", flat=True).distinct())  # fmt: skip
+    in_use = set(
+        ContractLine.objects.exclude(currency__in=["", settings.REPORTING_CURRENCY])
+        .values_list("currency", flat=True)
+        .distinct()
+    )
     counts = {}
     for rate in rates:
         counts[rate.currency] = counts.get(rate.currency, 0) + 1
     missing = sorted(in_use - set(counts))
-    rows = [(rate, currency.name(rate.currency), rate.currency in in_use and counts[rate.currency] == 1) for rate in rates]
-    return render(request, "web/rates.html", {
-        "rows": rows, "reporting": settings.REPORTING_CURRENCY, "reporting_name": currency.name(settings.REPORTING_CURRENCY),
-        "missing": missing, "form": FxRateForm(),
-    })  # fmt: skip
+    rows = [
+        (rate, currency.name(rate.currency), rate.currency in in_use and counts[rate.currency] == 1) for rate in rates
+    ]
+    return render(
+        request,
+        "web/rates.html",
+        {
+            "rows": rows,
+            "reporting": settings.REPORTING_CURRENCY,
+            "reporting_name": currency.name(settings.REPORTING_CURRENCY),
+            "missing": missing,
+            "form": FxRateForm(),
+        },
+    )
 
 
 @login_required
@@ -72,7 +88,10 @@ def rate_edit(request, pk=None):
     form = FxRateForm(request.POST or None, instance=rate)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
-        messages.success(request, f"{saved.currency} {saved.rate.normalize():f} from {saved.valid_from} saved: the figures are being recomputed.")
+        messages.success(
+            request,
+            f"{saved.currency} {saved.rate.normalize():f} from {saved.valid_from} saved: the figures are being recomputed.",
+        )
         return redirect("fx-rates")
     return render(request, "web/rate_form.html", {"form": form, "rate": rate, "reporting": settings.REPORTING_CURRENCY})
 
@@ -84,8 +103,13 @@ def rate_delete(request, pk):
     with transaction.atomic():
         rate = get_object_or_404(FxRate.objects.select_for_update(), pk=pk)
         if FxRate.last_of_a_currency_in_use(rate):
-            messages.error(request, f"Contract lines are in {rate.currency}: its last rate cannot be deleted (change it instead).")
+            messages.error(
+                request, f"Contract lines are in {rate.currency}: its last rate cannot be deleted (change it instead)."
+            )
         else:
             rate.delete()
-            messages.success(request, f"The {rate.currency} rate from {rate.valid_from} is deleted: the figures are being recomputed.")
+            messages.success(
+                request,
+                f"The {rate.currency} rate from {rate.valid_from} is deleted: the figures are being recomputed.",
+            )
     return redirect("fx-rates")

@@ -14,8 +14,8 @@ from decimal import Decimal
 from metrics import queries
 from metrics.models import ChurnCase
 from metrics.queries import Scope
-from metrics.reconcile import CaseIn, Reconciliation, reconcile
 from metrics.recompute import accounts
+from metrics.reconcile import CaseIn, Reconciliation, reconcile
 from metrics.vocabulary import COMPANY
 
 CHUNK = 2000
@@ -64,13 +64,28 @@ def cases_beside(vis, scope: Scope, pick, row, inputs, limit: int | None = None)
             take(accounts.account_rows(inputs.version, period, scope, figure=figure, visible=visible, limit=None))
     with_case = {c.customer_id for c in listed}
     for chunk in _chunks(with_case - cohort.keys()):
-        take(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible,
-                                   filters=accounts.Filters(customer_ids=chunk), limit=None))  # fmt: skip
+        take(
+            accounts.account_rows(
+                inputs.version,
+                period,
+                scope,
+                figure="starting_arr",
+                visible=visible,
+                filters=accounts.Filters(customer_ids=chunk),
+                limit=None,
+            )
+        )
     paying_before = set()
     for chunk in _chunks(with_case - cohort.keys()):
         # Only whether the customer paid on s-1 at all (any book): joined this book, or new.
-        rows = accounts.account_rows(inputs.version, period, Scope.company(), figure="starting_arr",
-                                     filters=accounts.Filters(customer_ids=chunk), limit=None)  # fmt: skip
+        rows = accounts.account_rows(
+            inputs.version,
+            period,
+            Scope.company(),
+            figure="starting_arr",
+            filters=accounts.Filters(customer_ids=chunk),
+            limit=None,
+        )
         paying_before |= {r.customer_id for r in rows}
     result = reconcile((CaseIn(c.pk, c.customer_id, c.date, c.lost_arr) for c in listed), cohort, paying_before)
     for case in listed:

@@ -60,15 +60,32 @@ MOVEMENT_LABELS = dict(Movement.choices)
 def shown_accounts(rows, figure=None) -> list[ShownAccount]:
     """Rows with their owners' emails and teams' names, fetched in one query each."""
     rows = list(rows)
-    emails = dict(User.objects.filter(id__in={i for r in rows for i in (r.csm_owner_id, r.am_owner_id) if i}).values_list("id", "email"))
-    teams = dict(Team.objects.filter(id__in={i for r in rows for i in (r.csm_team_id, r.am_team_id) if i}).values_list("id", "name"))
+    emails = dict(
+        User.objects.filter(id__in={i for r in rows for i in (r.csm_owner_id, r.am_owner_id) if i}).values_list(
+            "id", "email"
+        )
+    )
+    teams = dict(
+        Team.objects.filter(id__in={i for r in rows for i in (r.csm_team_id, r.am_team_id) if i}).values_list(
+            "id", "name"
+        )
+    )
     return [
         ShownAccount(
-            r.customer_id, r.customer_name, r.external_id, r.product, r.starting_arr, r.ending_arr, r.amount(figure) if figure else None,
-            r.movement, MOVEMENT_LABELS.get(r.movement, r.movement),
-            emails.get(r.csm_owner_id, UNASSIGNED), teams.get(r.csm_team_id, UNASSIGNED),
-            emails.get(r.am_owner_id, UNASSIGNED), teams.get(r.am_team_id, UNASSIGNED),
-        )  # fmt: skip
+            r.customer_id,
+            r.customer_name,
+            r.external_id,
+            r.product,
+            r.starting_arr,
+            r.ending_arr,
+            r.amount(figure) if figure else None,
+            r.movement,
+            MOVEMENT_LABELS.get(r.movement, r.movement),
+            emails.get(r.csm_owner_id, UNASSIGNED),
+            teams.get(r.csm_team_id, UNASSIGNED),
+            emails.get(r.am_owner_id, UNASSIGNED),
+            teams.get(r.am_team_id, UNASSIGNED),
+        )
         for r in rows
     ]
 
@@ -78,8 +95,10 @@ def with_native_amounts(rows: list[ShownAccount], version: int, period) -> list[
     native = accounts.native_amounts(version, period, [(r.customer_id, r.product) for r in rows])
     if not native:
         return rows
-    return [replace(row, native_start=native[key][0], native_end=native[key][1]) if key in native else row
-            for row, key in ((row, (row.customer_id, row.product)) for row in rows)]  # fmt: skip
+    return [
+        replace(row, native_start=native[key][0], native_end=native[key][1]) if key in native else row
+        for row, key in ((row, (row.customer_id, row.product)) for row in rows)
+    ]
 
 
 @dataclass
@@ -158,6 +177,7 @@ def sort_owner_rows(rows: list[ScopeItem], sort: str) -> list[ScopeItem]:
     descending = sort.startswith("-")
     if name == "owner":
         return sorted(rows, key=lambda r: r.owner.display_name.lower() if r.owner else "", reverse=descending)
+
     def value(item):
         if name == "gap":
             return item.gap
@@ -182,10 +202,11 @@ def team_owner_rows(vis: Visibility, snapshots, team: Team, role: str, pick: Per
     by_email = {
         r.scope_key: r
         for r in snapshots.filter(
-            scope_type=OWNER, role=role, granularity=pick.granularity, period_start=pick.start,
+            scope_type=OWNER,
+            role=role,
+            granularity=pick.granularity,
+            period_start=pick.start,
             scope_key__in=[u.email for u in owners],
         )
-    }  # fmt: skip
+    }
     return [ScopeItem(u.email, "", by_email.get(u.email), Scope.owner(u, role), owner=u) for u in owners]
-
-

@@ -19,27 +19,39 @@ from django.urls import reverse
 
 from accounts.models import Team, User
 from closing.reported import apply_reported, close_of
-from metrics.scoping import visibility
 from metrics import queries
 from metrics.export import csv_cell
-from metrics.vocabulary import (
-    AM, COMPANY, CSM, MONTH, OWNER, QUARTER, ROLE_LABELS, ROLES, SCOPE_TYPES, SLICES, TEAM, TTM, UNASSIGNED, YEAR,
-)
 from metrics.models import Granularity, Movement
 from metrics.queries import FIGURES, Scope
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Inputs
-
+from metrics.scoping import visibility
+from metrics.vocabulary import (
+    AM,
+    COMPANY,
+    CSM,
+    MONTH,
+    OWNER,
+    QUARTER,
+    ROLE_LABELS,
+    ROLES,
+    SCOPE_TYPES,
+    SLICES,
+    TEAM,
+    TTM,
+    UNASSIGNED,
+    YEAR,
+)
 from outlook.targets import attach_gaps, rank_items
 
+from . import selectors
 from .caching import cached_by_generation
-from .definitions import FIGURE_DEFINITIONS, topics
 from .charts import TrendLine, bridge_chart, standard_trend, trend_chart
+from .definitions import FIGURE_DEFINITIONS, topics
 from .forms import required_period
 from .links import scope_from_params
-from . import selectors
-from .selectors import period_query
 from .reconciling import SHOWN_CASES, cases_beside
+from .selectors import period_query
 
 SLICE_LABELS = {scope_type: SCOPE_TYPES[scope_type] for scope_type in SLICES}
 HEADLINE_PERIODS = (("Last complete month", MONTH), ("Last complete quarter", QUARTER), ("Trailing twelve months", TTM))
@@ -76,16 +88,32 @@ def company(request):
     team_tables, slice_rows = [], []
     if row and scope.type == COMPANY:
         team_tables = [
-            {"label": ROLE_LABELS[role], "testid": f"teams-{role}", "items": rank_items(request, selectors.team_items(snapshots, pick, role), ACCOUNTABLE[role], lambda i: i.label)} for role in ROLES
+            {
+                "label": ROLE_LABELS[role],
+                "testid": f"teams-{role}",
+                "items": rank_items(
+                    request, selectors.team_items(snapshots, pick, role), ACCOUNTABLE[role], lambda i: i.label
+                ),
+            }
+            for role in ROLES
         ]
     if row and slice_type and not slice_key:
         slice_rows = [
-            selectors.ScopeItem(r.scope_key, period_query(pick, slice=slice_type, key=r.scope_key), r, Scope(slice_type, r.scope_key))
+            selectors.ScopeItem(
+                r.scope_key, period_query(pick, slice=slice_type, key=r.scope_key), r, Scope(slice_type, r.scope_key)
+            )
             for r in queries.snapshot_rows(snapshots, slice_type, pick.granularity, pick.start)
         ]
     headline = [(label, queries.last_complete(snapshots, scope, g)) for label, g in HEADLINE_PERIODS]
     # Closed periods show their reported figures (SPEC section 9), the live ones a click away.
-    apply_reported([row, *(r for _, r in headline), *(i.row for t in team_tables for i in t["items"]), *(i.row for i in slice_rows)])
+    apply_reported(
+        [
+            row,
+            *(r for _, r in headline),
+            *(i.row for t in team_tables for i in t["items"]),
+            *(i.row for i in slice_rows),
+        ]
+    )
     context = {
         "scope": scope,
         "title": f"{SLICE_LABELS[slice_type]}: {slice_key}" if slice_key else "Company",
@@ -108,7 +136,9 @@ def company(request):
         "has_data": snapshots.filter(scope_type=COMPANY).exists(),
         "trend": trend_chart(snapshots, standard_trend(snapshots, scope)),
         "bridge": bridge_chart(row, scope) if row else None,
-        "beside": cases_beside(vis, scope, pick, row, Inputs.current(), limit=SHOWN_CASES) if scope.type == COMPANY else None,
+        "beside": cases_beside(vis, scope, pick, row, Inputs.current(), limit=SHOWN_CASES)
+        if scope.type == COMPANY
+        else None,
         "arr_today": company_arr_today() if scope.type == COMPANY else None,
     }
     return render(request, "web/company.html", context)
@@ -126,14 +156,24 @@ def company_arr_today():
 # Team view columns per role: CSMs answer for GRR, account managers for NRR and expansion.
 TEAM_COLUMNS = {
     CSM: [
-        ("starting_arr", "Starting ARR"), ("churn", "Churn"), ("contraction", "Contraction"), ("grr", "GRR"),
-        ("nrr", "NRR"), ("ending_arr", "Ending ARR"), ("logos_churned", "Churned logos"),
+        ("starting_arr", "Starting ARR"),
+        ("churn", "Churn"),
+        ("contraction", "Contraction"),
+        ("grr", "GRR"),
+        ("nrr", "NRR"),
+        ("ending_arr", "Ending ARR"),
+        ("logos_churned", "Churned logos"),
     ],
     AM: [
-        ("starting_arr", "Starting ARR"), ("upsell", "Upsell"), ("cross_sell", "Cross-sell"), ("expansion", "Expansion"),
-        ("nrr", "NRR"), ("grr", "GRR"), ("ending_arr", "Ending ARR"),
+        ("starting_arr", "Starting ARR"),
+        ("upsell", "Upsell"),
+        ("cross_sell", "Cross-sell"),
+        ("expansion", "Expansion"),
+        ("nrr", "NRR"),
+        ("grr", "GRR"),
+        ("ending_arr", "Ending ARR"),
     ],
-}  # fmt: skip
+}
 ACCOUNTABLE = {CSM: "grr", AM: "nrr"}
 
 
@@ -164,7 +204,11 @@ def team(request, team_id: int):
     apply_reported([row, *(item.row for item in owner_rows)])
     # With yearly targets (outlook), owners rank by their gap to the accountable figure's target.
     has_gaps = attach_gaps(request, owner_rows, ACCOUNTABLE[role])
-    columns = [("owner", "Owner"), *TEAM_COLUMNS[role], *([("gap", f"Gap to {ACCOUNTABLE[role].upper()} target")] if has_gaps else [])]
+    columns = [
+        ("owner", "Owner"),
+        *TEAM_COLUMNS[role],
+        *([("gap", f"Gap to {ACCOUNTABLE[role].upper()} target")] if has_gaps else []),
+    ]
     sort = request.GET.get("sort", "gap" if has_gaps else "owner")
     if sort.lstrip("-") not in dict(columns):
         sort = "owner"
@@ -175,7 +219,9 @@ def team(request, team_id: int):
         "accountable": ACCOUNTABLE[role],
         "period_close": close_of(pick.granularity, pick.start),
         "show_report_link": vis.can_see_restatements(),
-        "other_role": selectors.other_role(role) if selectors.other_role(role) in selectors.roles_with_rows(snapshots, TEAM, team.name) else "",
+        "other_role": selectors.other_role(role)
+        if selectors.other_role(role) in selectors.roles_with_rows(snapshots, TEAM, team.name)
+        else "",
         "other_role_label": ROLE_LABELS[selectors.other_role(role)],
         "scope": scope,
         "pick": pick,
@@ -211,7 +257,9 @@ def owner(request, user_id: int):
     if pick.start:
         inputs, visible = Inputs.current(), accounts.Visible.of(vis)
         period = inputs.period(pick.granularity, pick.start)
-        book = selectors.shown_accounts(accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None))
+        book = selectors.shown_accounts(
+            accounts.account_rows(inputs.version, period, scope, figure="starting_arr", visible=visible, limit=None)
+        )
         movers = selectors.shown_accounts(accounts.top_movers(inputs.version, period, scope, visible=visible))
         cases = cases_beside(vis, scope, pick, row, inputs)
         team = vis.benchmark_team(queries.team_of_owner(inputs.version, user.pk, pick.start))
@@ -227,7 +275,9 @@ def owner(request, user_id: int):
         "owner": user,
         "owns_nothing": not roles,
         "is_self": user.pk == request.user.pk,
-        "own_teams": list(vis.teams().filter(id__in=vis.led_team_ids).order_by("name")) if not roles and user.pk == request.user.pk else [],
+        "own_teams": list(vis.teams().filter(id__in=vis.led_team_ids).order_by("name"))
+        if not roles and user.pk == request.user.pk
+        else [],
         "period_close": close_of(pick.granularity, pick.start),
         "show_report_link": vis.can_see_restatements(),
         "granularities": Granularity.choices,
@@ -254,9 +304,18 @@ def owner(request, user_id: int):
 # --- the accounts behind a figure ----------------------------------------------------------
 
 CSV_COLUMNS = [
-    "customer", "external_id", "product", "starting_arr", "ending_arr", "amount", "movement",
-    "csm_owner", "csm_team", "am_owner", "am_team",
-]  # fmt: skip
+    "customer",
+    "external_id",
+    "product",
+    "starting_arr",
+    "ending_arr",
+    "amount",
+    "movement",
+    "csm_owner",
+    "csm_team",
+    "am_owner",
+    "am_team",
+]
 
 
 def scope_title(scope: Scope) -> str:
@@ -270,9 +329,17 @@ def scope_title(scope: Scope) -> str:
 DRILL_PAGE_SIZE = 100
 # Sortable columns; the change column sorts by size (largest change first, either way, by default).
 DRILL_SORTS = {
-    "name": "Customer", "starting_arr": "Starting ARR", "ending_arr": "Ending ARR", "abs_change": "Change", "amount": "Amount",
-    "movement": "Movement", "csm_owner": "CSM", "csm_team": "CSM team", "am_owner": "AM", "am_team": "AM team",
-}  # fmt: skip
+    "name": "Customer",
+    "starting_arr": "Starting ARR",
+    "ending_arr": "Ending ARR",
+    "abs_change": "Change",
+    "amount": "Amount",
+    "movement": "Movement",
+    "csm_owner": "CSM",
+    "csm_team": "CSM team",
+    "am_owner": "AM",
+    "am_team": "AM team",
+}
 DRILL_DEFAULT_SORT = "-abs_change"
 SEARCH_MAX = 100
 
@@ -307,21 +374,25 @@ def drilldown(request):
     if showing_reported:
         inputs = Inputs(period_close.input_version, period_close.as_of)
         period = inputs.period(granularity, period_start)
-    ask = dict(figure=figure, movement=movement or None, visible=accounts.Visible.of(vis), filters=filters)
+    ask = {"figure": figure, "movement": movement or None, "visible": accounts.Visible.of(vis), "filters": filters}
     if request.GET.get("format") == "csv":
-        return drilldown_csv(accounts.iter_account_rows(inputs.version, period, scope, sort=sort, **ask), scope, period, figure)
+        return drilldown_csv(
+            accounts.iter_account_rows(inputs.version, period, scope, sort=sort, **ask), scope, period, figure
+        )
     snapshot = queries.snapshot(selectors.visible_snapshots(vis), scope, granularity, period_start)
     apply_reported([snapshot])
     if snapshot is not None and period_close is not None and not showing_reported:
         snapshot = getattr(snapshot, "live", snapshot)  # the live figure beside the live accounts
     page = max(_int(request.GET.get("page"), 1), 1)
-    rows, totals = accounts.account_page(inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE,
-                                         offset=(page - 1) * DRILL_PAGE_SIZE, **ask)  # fmt: skip
+    rows, totals = accounts.account_page(
+        inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE, offset=(page - 1) * DRILL_PAGE_SIZE, **ask
+    )
     pages = max(1, -(-totals.accounts // DRILL_PAGE_SIZE))
     if page > pages:  # past the end: the last page
         page = pages
-        rows, totals = accounts.account_page(inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE,
-                                             offset=(page - 1) * DRILL_PAGE_SIZE, **ask)  # fmt: skip
+        rows, totals = accounts.account_page(
+            inputs.version, period, scope, sort=sort, limit=DRILL_PAGE_SIZE, offset=(page - 1) * DRILL_PAGE_SIZE, **ask
+        )
     context = {
         "scope": scope,
         "scope_title": scope_title(scope),
@@ -357,9 +428,11 @@ def currency_note(version: int, period) -> str:
     rates = accounts.rates_on(version, period.start)
     if not rates:
         return ""
-    return (f"Amounts in {settings.REPORTING_CURRENCY}. Lines in other currencies convert at the rates in force on "
-            f"{period.start:%Y-%m-%d}, the period's first day, at both ends (constant currency), so a move of a rate "
-            f"is never expansion or contraction.")
+    return (
+        f"Amounts in {settings.REPORTING_CURRENCY}. Lines in other currencies convert at the rates in force on "
+        f"{period.start:%Y-%m-%d}, the period's first day, at both ends (constant currency), so a move of a rate "
+        f"is never expansion or contraction."
+    )
 
 
 def _int(value, default: int) -> int:
@@ -392,7 +465,11 @@ def _drill_sort_headers(request, sort: str, figure=None) -> dict[str, dict]:
         if name == "amount" and figure is not None:
             label = figure.label
         state = "asc" if sort == name else "desc" if sort == f"-{name}" else ""
-        headers[name] = {"label": label, "state": state, "url": f"?{_query(request, sort=f'-{name}' if state == 'asc' else name, page=None)}"}
+        headers[name] = {
+            "label": label,
+            "state": state,
+            "url": f"?{_query(request, sort=f'-{name}' if state == 'asc' else name, page=None)}",
+        }
     return headers
 
 
@@ -433,12 +510,21 @@ def drilldown_csv(rows, scope: Scope, period, figure) -> StreamingHttpResponse:
         yield flush(CSV_COLUMNS)
         for m in rows:
             amount = m.amount(figure) if figure else None
-            yield flush([
-                m.customer_name, m.external_id, m.product, f"{m.starting_arr:.2f}", f"{m.ending_arr:.2f}",
-                "" if amount is None else f"{amount:.2f}", m.movement,
-                emails.get(m.csm_owner_id, UNASSIGNED), teams.get(m.csm_team_id, UNASSIGNED),
-                emails.get(m.am_owner_id, UNASSIGNED), teams.get(m.am_team_id, UNASSIGNED),
-            ])  # fmt: skip
+            yield flush(
+                [
+                    m.customer_name,
+                    m.external_id,
+                    m.product,
+                    f"{m.starting_arr:.2f}",
+                    f"{m.ending_arr:.2f}",
+                    "" if amount is None else f"{amount:.2f}",
+                    m.movement,
+                    emails.get(m.csm_owner_id, UNASSIGNED),
+                    teams.get(m.csm_team_id, UNASSIGNED),
+                    emails.get(m.am_owner_id, UNASSIGNED),
+                    teams.get(m.am_team_id, UNASSIGNED),
+                ]
+            )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

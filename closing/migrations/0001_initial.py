@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,63 +14,110 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PeriodClose',
+            name="PeriodClose",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('granularity', models.CharField(choices=[('month', 'Month'), ('quarter', 'Quarter'), ('year', 'Year')], max_length=8)),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField()),
-                ('as_of', models.DateField(help_text='The day the figures were measured on when the period was closed.')),
-                ('source_version', models.PositiveIntegerField(help_text='The live input version the figures were computed from.')),
-                ('input_version', models.PositiveIntegerField(blank=True, help_text='The copy of the inputs kept for this close.', null=True)),
-                ('closed_at', models.DateTimeField()),
-                ('reopened_at', models.DateTimeField(blank=True, null=True)),
-                ('reopen_reason', models.TextField(blank=True)),
-                ('closed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reopened_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "granularity",
+                    models.CharField(
+                        choices=[("month", "Month"), ("quarter", "Quarter"), ("year", "Year")], max_length=8
+                    ),
+                ),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField()),
+                (
+                    "as_of",
+                    models.DateField(help_text="The day the figures were measured on when the period was closed."),
+                ),
+                (
+                    "source_version",
+                    models.PositiveIntegerField(help_text="The live input version the figures were computed from."),
+                ),
+                (
+                    "input_version",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="The copy of the inputs kept for this close.", null=True
+                    ),
+                ),
+                ("closed_at", models.DateTimeField()),
+                ("reopened_at", models.DateTimeField(blank=True, null=True)),
+                ("reopen_reason", models.TextField(blank=True)),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reopened_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-closed_at', '-id'],
+                "ordering": ["-closed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReportedFigure',
+            name="ReportedFigure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField()),
-                ('granularity', models.CharField(max_length=8)),
-                ('partial', models.BooleanField(default=False)),
-                ('scope_type', models.CharField(max_length=10)),
-                ('scope_key', models.CharField(blank=True, max_length=254)),
-                ('role', models.CharField(blank=True, max_length=3)),
-                ('starting_arr', models.DecimalField(decimal_places=2, max_digits=16)),
-                ('expansion', models.DecimalField(decimal_places=2, max_digits=16)),
-                ('upsell', models.DecimalField(decimal_places=2, max_digits=16)),
-                ('cross_sell', models.DecimalField(decimal_places=2, max_digits=16)),
-                ('contraction', models.DecimalField(decimal_places=2, max_digits=16)),
-                ('churn', models.DecimalField(decimal_places=2, max_digits=16)),
-                ('ending_arr', models.DecimalField(decimal_places=2, max_digits=16)),
-                ('nrr', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
-                ('grr', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
-                ('logos_start', models.PositiveIntegerField()),
-                ('logos_churned', models.PositiveIntegerField()),
-                ('new_arr', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True)),
-                ('reactivation_arr', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True)),
-                ('computed_at', models.DateTimeField()),
-                ('close', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='figures', to='closing.periodclose')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField()),
+                ("granularity", models.CharField(max_length=8)),
+                ("partial", models.BooleanField(default=False)),
+                ("scope_type", models.CharField(max_length=10)),
+                ("scope_key", models.CharField(blank=True, max_length=254)),
+                ("role", models.CharField(blank=True, max_length=3)),
+                ("starting_arr", models.DecimalField(decimal_places=2, max_digits=16)),
+                ("expansion", models.DecimalField(decimal_places=2, max_digits=16)),
+                ("upsell", models.DecimalField(decimal_places=2, max_digits=16)),
+                ("cross_sell", models.DecimalField(decimal_places=2, max_digits=16)),
+                ("contraction", models.DecimalField(decimal_places=2, max_digits=16)),
+                ("churn", models.DecimalField(decimal_places=2, max_digits=16)),
+                ("ending_arr", models.DecimalField(decimal_places=2, max_digits=16)),
+                ("nrr", models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ("grr", models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ("logos_start", models.PositiveIntegerField()),
+                ("logos_churned", models.PositiveIntegerField()),
+                ("new_arr", models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True)),
+                ("reactivation_arr", models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True)),
+                ("computed_at", models.DateTimeField()),
+                (
+                    "close",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="figures", to="closing.periodclose"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='periodclose',
-            constraint=models.UniqueConstraint(condition=models.Q(('reopened_at__isnull', True)), fields=('granularity', 'period_start'), name='one_open_close_per_period'),
+            model_name="periodclose",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("reopened_at__isnull", True)),
+                fields=("granularity", "period_start"),
+                name="one_open_close_per_period",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reportedfigure',
-            index=models.Index(fields=['granularity', 'period_start', 'scope_type', 'scope_key', 'role'], name='closing_rep_granula_f5de13_idx'),
+            model_name="reportedfigure",
+            index=models.Index(
+                fields=["granularity", "period_start", "scope_type", "scope_key", "role"],
+                name="closing_rep_granula_f5de13_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reportedfigure',
-            constraint=models.UniqueConstraint(fields=('close', 'scope_type', 'scope_key', 'role'), name='reported_unique_scope'),
+            model_name="reportedfigure",
+            constraint=models.UniqueConstraint(
+                fields=("close", "scope_type", "scope_key", "role"), name="reported_unique_scope"
+            ),
         ),
     ]

@@ -4,31 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0002_overlap_constraints_and_reasons'),
+        ("metrics", "0002_overlap_constraints_and_reasons"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PendingRecompute',
+            name="PendingRecompute",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('customer_id', models.BigIntegerField(blank=True, null=True)),
-                ('requested_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("customer_id", models.BigIntegerField(blank=True, null=True)),
+                ("requested_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.RemoveField(
-            model_name='recomputestatus',
-            name='pending',
+            model_name="recomputestatus",
+            name="pending",
         ),
         migrations.RemoveField(
-            model_name='recomputestatus',
-            name='requested_at',
+            model_name="recomputestatus",
+            name="requested_at",
         ),
         migrations.AddField(
-            model_name='recomputestatus',
-            name='as_of',
+            model_name="recomputestatus",
+            name="as_of",
             field=models.DateField(blank=True, help_text="The 'today' the snapshots were measured on.", null=True),
         ),
     ]

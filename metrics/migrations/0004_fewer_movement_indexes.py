@@ -4,26 +4,25 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0003_recompute_queue'),
+        ("metrics", "0003_recompute_queue"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='accountmovement',
-            name='metrics_acc_csm_own_19ce34_idx',
+            model_name="accountmovement",
+            name="metrics_acc_csm_own_19ce34_idx",
         ),
         migrations.RemoveIndex(
-            model_name='accountmovement',
-            name='metrics_acc_am_owne_912779_idx',
+            model_name="accountmovement",
+            name="metrics_acc_am_owne_912779_idx",
         ),
         migrations.RemoveIndex(
-            model_name='accountmovement',
-            name='metrics_acc_csm_tea_c97063_idx',
+            model_name="accountmovement",
+            name="metrics_acc_csm_tea_c97063_idx",
         ),
         migrations.RemoveIndex(
-            model_name='accountmovement',
-            name='metrics_acc_am_team_8acb60_idx',
+            model_name="accountmovement",
+            name="metrics_acc_am_team_8acb60_idx",
         ),
     ]

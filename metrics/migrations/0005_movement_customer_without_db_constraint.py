@@ -5,15 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0004_fewer_movement_indexes'),
+        ("metrics", "0004_fewer_movement_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='accountmovement',
-            name='customer',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='movements', to='metrics.customer'),
+            model_name="accountmovement",
+            name="customer",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="movements",
+                to="metrics.customer",
+            ),
         ),
     ]

@@ -4,89 +4,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0005_movement_customer_without_db_constraint'),
+        ("metrics", "0005_movement_customer_without_db_constraint"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recomputestatus',
-            name='generation',
+            model_name="recomputestatus",
+            name="generation",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='recomputestatus',
-            name='input_version',
+            model_name="recomputestatus",
+            name="input_version",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='recomputestatus',
-            name='running_since',
+            model_name="recomputestatus",
+            name="running_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='recomputestatus',
-            name='running_version',
+            model_name="recomputestatus",
+            name="running_version",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='SnapshotAssignment',
+            name="SnapshotAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('customer_id', models.BigIntegerField()),
-                ('user_id', models.BigIntegerField()),
-                ('role', models.CharField(max_length=3)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                ("customer_id", models.BigIntegerField()),
+                ("user_id", models.BigIntegerField()),
+                ("role", models.CharField(max_length=3)),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['version', 'customer_id'], name='metrics_sna_version_2cd4d0_idx'), models.Index(fields=['version', 'role', 'user_id'], name='metrics_sna_version_09d3f4_idx')],
+                "indexes": [
+                    models.Index(fields=["version", "customer_id"], name="metrics_sna_version_2cd4d0_idx"),
+                    models.Index(fields=["version", "role", "user_id"], name="metrics_sna_version_09d3f4_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SnapshotCustomer',
+            name="SnapshotCustomer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('customer_id', models.BigIntegerField()),
-                ('segment', models.CharField(blank=True, max_length=100)),
-                ('region', models.CharField(blank=True, max_length=100)),
-                ('industry', models.CharField(blank=True, max_length=100)),
-                ('use_case', models.CharField(blank=True, max_length=100)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                ("customer_id", models.BigIntegerField()),
+                ("segment", models.CharField(blank=True, max_length=100)),
+                ("region", models.CharField(blank=True, max_length=100)),
+                ("industry", models.CharField(blank=True, max_length=100)),
+                ("use_case", models.CharField(blank=True, max_length=100)),
             ],
             options={
-                'indexes': [models.Index(fields=['version', 'customer_id'], name='metrics_sna_version_7aa4ba_idx')],
+                "indexes": [models.Index(fields=["version", "customer_id"], name="metrics_sna_version_7aa4ba_idx")],
             },
         ),
         migrations.CreateModel(
-            name='SnapshotLine',
+            name="SnapshotLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('customer_id', models.BigIntegerField()),
-                ('product', models.CharField(max_length=100)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('arr_cents', models.BigIntegerField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                ("customer_id", models.BigIntegerField()),
+                ("product", models.CharField(max_length=100)),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("arr_cents", models.BigIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['version', 'customer_id'], name='metrics_sna_version_8ea054_idx')],
+                "indexes": [models.Index(fields=["version", "customer_id"], name="metrics_sna_version_8ea054_idx")],
             },
         ),
         migrations.CreateModel(
-            name='SnapshotMembership',
+            name="SnapshotMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('user_id', models.BigIntegerField()),
-                ('team_id', models.BigIntegerField()),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                ("user_id", models.BigIntegerField()),
+                ("team_id", models.BigIntegerField()),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['version', 'user_id'], name='metrics_sna_version_3189c6_idx'), models.Index(fields=['version', 'team_id'], name='metrics_sna_version_96489d_idx')],
+                "indexes": [
+                    models.Index(fields=["version", "user_id"], name="metrics_sna_version_3189c6_idx"),
+                    models.Index(fields=["version", "team_id"], name="metrics_sna_version_96489d_idx"),
+                ],
             },
         ),
     ]

@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0006_snapshot_inputs'),
+        ("metrics", "0006_snapshot_inputs"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='snapshotline',
-            index=models.Index(fields=['version', 'product', 'customer_id'], include=('start_date', 'end_date', 'arr_cents'), name='snapshotline_product_idx'),
+            model_name="snapshotline",
+            index=models.Index(
+                fields=["version", "product", "customer_id"],
+                include=("start_date", "end_date", "arr_cents"),
+                name="snapshotline_product_idx",
+            ),
         ),
     ]

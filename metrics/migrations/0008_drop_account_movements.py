@@ -4,13 +4,12 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0007_snapshot_input_indexes'),
+        ("metrics", "0007_snapshot_input_indexes"),
     ]
 
     operations = [
         migrations.DeleteModel(
-            name='AccountMovement',
+            name="AccountMovement",
         ),
     ]

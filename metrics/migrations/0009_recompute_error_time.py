@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0008_drop_account_movements'),
+        ("metrics", "0008_drop_account_movements"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recomputestatus',
-            name='last_error_at',
+            model_name="recomputestatus",
+            name="last_error_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

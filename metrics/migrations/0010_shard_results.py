@@ -4,22 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0009_recompute_error_time'),
+        ("metrics", "0009_recompute_error_time"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ShardResult',
+            name="ShardResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('first_customer_id', models.BigIntegerField()),
-                ('payload', models.TextField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                ("first_customer_id", models.BigIntegerField()),
+                ("payload", models.TextField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('version', 'first_customer_id'), name='shard_result_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("version", "first_customer_id"), name="shard_result_unique")
+                ],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0010_shard_results'),
+        ("metrics", "0010_shard_results"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recomputestatus',
-            name='first_month',
+            model_name="recomputestatus",
+            name="first_month",
             field=models.DateField(blank=True, null=True),
         ),
     ]

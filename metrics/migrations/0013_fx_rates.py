@@ -17,69 +17,92 @@ def recompute_in_the_reporting_currency(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0012_shard_totals_as_arrays'),
+        ("metrics", "0012_shard_totals_as_arrays"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='contractline',
-            name='currency',
-            field=models.CharField(blank=True, default=metrics.models.reporting_currency, help_text='ISO 4217 code; empty means the reporting currency.', max_length=3),
+            model_name="contractline",
+            name="currency",
+            field=models.CharField(
+                blank=True,
+                default=metrics.models.reporting_currency,
+                help_text="ISO 4217 code; empty means the reporting currency.",
+                max_length=3,
+            ),
         ),
-    
         migrations.AddField(
-            model_name='snapshotline',
-            name='currency',
-            field=models.CharField(blank=True, default='', max_length=3),
+            model_name="snapshotline",
+            name="currency",
+            field=models.CharField(blank=True, default="", max_length=3),
         ),
         migrations.CreateModel(
-            name='FxRate',
+            name="FxRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(help_text='ISO 4217 code, e.g. EUR.', max_length=3)),
-                ('valid_from', models.DateField()),
-                ('rate', models.DecimalField(decimal_places=9, help_text='Reporting currency per unit.', max_digits=18)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("currency", models.CharField(help_text="ISO 4217 code, e.g. EUR.", max_length=3)),
+                ("valid_from", models.DateField()),
+                (
+                    "rate",
+                    models.DecimalField(decimal_places=9, help_text="Reporting currency per unit.", max_digits=18),
+                ),
             ],
             options={
-                'ordering': ['currency', 'valid_from'],
-                'constraints': [models.UniqueConstraint(fields=('currency', 'valid_from'), name='fx_rate_unique_day'), models.CheckConstraint(condition=models.Q(('rate__gt', 0)), name='fx_rate_above_zero')],
+                "ordering": ["currency", "valid_from"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("currency", "valid_from"), name="fx_rate_unique_day"),
+                    models.CheckConstraint(condition=models.Q(("rate__gt", 0)), name="fx_rate_above_zero"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalFxRate',
+            name="HistoricalFxRate",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('currency', models.CharField(help_text='ISO 4217 code, e.g. EUR.', max_length=3)),
-                ('valid_from', models.DateField()),
-                ('rate', models.DecimalField(decimal_places=9, help_text='Reporting currency per unit.', max_digits=18)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("currency", models.CharField(help_text="ISO 4217 code, e.g. EUR.", max_length=3)),
+                ("valid_from", models.DateField()),
+                (
+                    "rate",
+                    models.DecimalField(decimal_places=9, help_text="Reporting currency per unit.", max_digits=18),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical fx rate',
-                'verbose_name_plural': 'historical fx rates',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical fx rate",
+                "verbose_name_plural": "historical fx rates",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='SnapshotFxRate',
+            name="SnapshotFxRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('valid_from', models.DateField()),
-                ('rate_units', models.BigIntegerField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                ("valid_from", models.DateField()),
+                ("rate_units", models.BigIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['version', 'currency'], name='metrics_sna_version_9a5a12_idx')],
+                "indexes": [models.Index(fields=["version", "currency"], name="metrics_sna_version_9a5a12_idx")],
             },
         ),
         migrations.RunPython(recompute_in_the_reporting_currency, migrations.RunPython.noop),

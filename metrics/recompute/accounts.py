@@ -42,12 +42,32 @@ from accounts.models import Team, User
 from metrics.currency import reporting_currency
 from metrics.engine import ONE_DAY, RATE_SCALE, AccountFigures, Period, add_months, month_end
 from metrics.models import (
-    Customer, SnapshotAssignment, SnapshotCustomer, SnapshotFxRate, SnapshotLine, SnapshotMembership,
-)  # fmt: skip
+    Customer,
+    SnapshotAssignment,
+    SnapshotCustomer,
+    SnapshotFxRate,
+    SnapshotLine,
+    SnapshotMembership,
+)
 from metrics.queries import FIGURES, Figure, Scope, recompute_status
 from metrics.vocabulary import (
-    COHORT_MOVEMENTS, COMPANY, CUSTOMER_ATTRIBUTES, MONTH, MOVEMENTS, NO_CHANGE, OWNER, PRODUCT, QUARTER, ROLES, TEAM, TENURE,
-    TENURE_BANDS, TTM, UNASSIGNED, UNKNOWN, YEAR,
+    COHORT_MOVEMENTS,
+    COMPANY,
+    CUSTOMER_ATTRIBUTES,
+    MONTH,
+    MOVEMENTS,
+    NO_CHANGE,
+    OWNER,
+    PRODUCT,
+    QUARTER,
+    ROLES,
+    TEAM,
+    TENURE,
+    TENURE_BANDS,
+    TTM,
+    UNASSIGNED,
+    UNKNOWN,
+    YEAR,
 )
 
 ATTRIBUTES = CUSTOMER_ATTRIBUTES
@@ -310,14 +330,16 @@ class _Query:
     def _owned(self, role: str | None, owner_condition: str = "") -> str:
         """SELECT of the customers with an owner on day s (of the role, or either), the owner
         (alias sa) meeting ``owner_condition``."""
-        role_sql = f" AND sa.role = {self.q.p(role)}" if role else f" AND sa.role IN ('csm', 'am')"
+        role_sql = f" AND sa.role = {self.q.p(role)}" if role else " AND sa.role IN ('csm', 'am')"
         extra = f" AND ({owner_condition})" if owner_condition else ""
         return f"SELECT sa.customer_id FROM {ASSIGNMENT} sa WHERE {self._held_on_s('sa')}{role_sql}{extra}"
 
     def _in_team(self, team_condition: str) -> str:
         """An owner condition: the owner (sa.user_id) was in a team meeting the condition on s."""
         where = f" AND {team_condition}" if team_condition else ""
-        return f"EXISTS (SELECT 1 FROM {MEMBERSHIP} sm WHERE sm.user_id = sa.user_id AND {self._held_on_s('sm')}{where})"
+        return (
+            f"EXISTS (SELECT 1 FROM {MEMBERSHIP} sm WHERE sm.user_id = sa.user_id AND {self._held_on_s('sm')}{where})"
+        )
 
     def _owner_condition(self, column: str, role: str, owner_id) -> str:
         if owner_id is None:
@@ -358,7 +380,11 @@ class _Query:
         ``whole months from f to s >= k`` is ``f <= s minus k months`` (day clamped to the month's
         end), so the bands are plain date comparisons that both databases do alike.
         """
-        cases = " ".join(f"WHEN {first_day} <= {self.q.p(_months_before(self.s, k))} THEN '{label}'" for k, label in TENURE_BANDS if k > 0)
+        cases = " ".join(
+            f"WHEN {first_day} <= {self.q.p(_months_before(self.s, k))} THEN '{label}'"
+            for k, label in TENURE_BANDS
+            if k > 0
+        )
         return f"CASE {cases} ELSE '0-6' END"
 
     def _tenure_condition(self, column: str, band: str) -> str:
@@ -475,7 +501,10 @@ class _Query:
         p = self.q.p
         whole, products = self.kinds
         if not whole and not products:  # e.g. a product filter on a whole-customer scope: no rows
-            return f"WITH rows AS (SELECT 0 AS customer_id, '' AS product, 0 AS a, 0 AS b, 0 AS x, '' AS movement WHERE 1 = 0)", True
+            return (
+                "WITH rows AS (SELECT 0 AS customer_id, '' AS product, 0 AS a, 0 AS b, 0 AS x, '' AS movement WHERE 1 = 0)",
+                True,
+            )
         # A tenure band is a customer's first revenue day, read from all of its lines: for
         # whole-customer rows the same pass sums a and b over them (cheaper than a second pass).
         tenure_here = bool(self.bands) and not products
@@ -569,7 +598,9 @@ class _Query:
         needs_customer = any(key.removeprefix("-") in ("name", "external_id") for key in sort)
         join = f" LEFT JOIN {CUSTOMER} c ON c.id = r.customer_id" if needs_customer else ""
         names = (
-            ", COALESCE(c.name, '') AS sort_name, COALESCE(c.external_id, '') AS sort_external_id" if needs_customer else ""
+            ", COALESCE(c.name, '') AS sort_name, COALESCE(c.external_id, '') AS sort_external_id"
+            if needs_customer
+            else ""
         )
         names += "".join(f", {sql} AS sort_{key}" for key, sql in looked_up.items())
         where = self.movement_where("r")
@@ -614,8 +645,12 @@ class _Query:
             f"AND ol.product = nl.product AND {self.amount('ol')} > 0 AND ol.start_date <= {p(self.before)} "
             f"AND (ol.end_date IS NULL OR ol.end_date >= {p(self.before)}))) ELSE 0 END"
         )
-        cross_sell = "o.x" if has_cross_sell else (
-            "CASE WHEN o.a > 0 AND o.b > o.a THEN (CASE WHEN o.b - o.a < o.newp THEN o.b - o.a ELSE o.newp END) ELSE 0 END"
+        cross_sell = (
+            "o.x"
+            if has_cross_sell
+            else (
+                "CASE WHEN o.a > 0 AND o.b > o.a THEN (CASE WHEN o.b - o.a < o.newp THEN o.b - o.a ELSE o.newp END) ELSE 0 END"
+            )
         )
         owners = (
             f"SELECT pg.*, {owner('csm')}, {owner('am')}, {self._band_sql(first_day)} AS tenure_band"
@@ -646,8 +681,9 @@ class _Query:
             if f"{role}_team" in keys:
                 name = held.format(
                     join=f"JOIN {MEMBERSHIP} sm ON sm.user_id = sa.user_id AND {self._held_on_s('sm')} "
-                         f"JOIN {TEAM_TABLE} t ON t.id = sm.team_id", then=", sm.start_date",
-                )  # fmt: skip
+                    f"JOIN {TEAM_TABLE} t ON t.id = sm.team_id",
+                    then=", sm.start_date",
+                )
                 columns[f"{role}_team"] = f"COALESCE((SELECT t.name {name}), {p(UNASSIGNED)})"
         if "amount" in keys:
             amount = _AMOUNTS.get(self.figure.name) if self.figure is not None else None
@@ -685,8 +721,13 @@ class _Query:
 def rates_on(version: int, day: date, using: str = "default") -> dict[str, int]:
     """currency -> rate (units of 10**-9) in force on ``day`` among a version's frozen rates
     (the earliest of a currency for the days before it); the reporting currency never converts."""
-    rows = (SnapshotFxRate.objects.using(using).filter(version=version).exclude(currency=reporting_currency())
-            .order_by("currency", "valid_from").values_list("currency", "valid_from", "rate_units"))  # fmt: skip
+    rows = (
+        SnapshotFxRate.objects.using(using)
+        .filter(version=version)
+        .exclude(currency=reporting_currency())
+        .order_by("currency", "valid_from")
+        .values_list("currency", "valid_from", "rate_units")
+    )
     units: dict[str, int] = {}
     for code, valid_from, rate in rows:
         if valid_from <= day or code not in units:
@@ -753,8 +794,25 @@ def order_by(sort: Iterable[str], row: str, names: dict[str, str]) -> str:
 
 
 def _row(period: Period, record) -> AccountRow:
-    (customer_id, product, a, b, x, movement, name, external_id, csm_owner, csm_team, am_owner, am_team,
-     segment, region, industry, use_case, band) = record[:17]  # fmt: skip
+    (
+        customer_id,
+        product,
+        a,
+        b,
+        x,
+        movement,
+        name,
+        external_id,
+        csm_owner,
+        csm_team,
+        am_owner,
+        am_team,
+        segment,
+        region,
+        industry,
+        use_case,
+        band,
+    ) = record[:17]
     return AccountRow(
         granularity=period.granularity,
         period_start=period.start,
@@ -882,13 +940,30 @@ def account_page(
     connection = connections[using]
     query = _Query(connection, version, period, scope, figure, movement, visible, filters)
     if query.figure is not None and query.figure.name in ("cross_sell", "upsell"):
-        rows = account_rows(version, period, scope, figure=figure, movement=movement, visible=visible, filters=filters,
-                            sort=sort, limit=limit, offset=offset, using=using)  # fmt: skip
-        whole = account_totals(version, period, scope, figure=figure, movement=movement, visible=visible, filters=filters, using=using)
+        rows = account_rows(
+            version,
+            period,
+            scope,
+            figure=figure,
+            movement=movement,
+            visible=visible,
+            filters=filters,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            using=using,
+        )
+        whole = account_totals(
+            version, period, scope, figure=figure, movement=movement, visible=visible, filters=filters, using=using
+        )
         return rows, PageTotals(whole.accounts, whole.starting_arr, whole.ending_arr, whole.amount)
-    records = _fetch(connection, query.decorated_select([check_sort(sort)], limit, offset, with_totals=True), query.q.params)
+    records = _fetch(
+        connection, query.decorated_select([check_sort(sort)], limit, offset, with_totals=True), query.q.params
+    )
     if not records:
-        whole = account_totals(version, period, scope, figure=figure, movement=movement, visible=visible, filters=filters, using=using)
+        whole = account_totals(
+            version, period, scope, figure=figure, movement=movement, visible=visible, filters=filters, using=using
+        )
         return [], PageTotals(whole.accounts, whole.starting_arr, whole.ending_arr, whole.amount)
     count, a, b, amount = records[0][17:21]
     with_amount = query.figure is not None and query.figure.amount is not None
@@ -995,8 +1070,9 @@ class NativeAmount:
     rate: Decimal  # reporting currency per unit, in force on the period's first day
 
 
-def native_amounts(version: int, period: Period, keys: Iterable[tuple[int, str]],
-                   using: str = "default") -> dict[tuple[int, str], tuple[list[NativeAmount], list[NativeAmount]]]:  # fmt: skip
+def native_amounts(
+    version: int, period: Period, keys: Iterable[tuple[int, str]], using: str = "default"
+) -> dict[tuple[int, str], tuple[list[NativeAmount], list[NativeAmount]]]:
     """For each (customer id, product; '' = the whole customer) of a page: its lines in other
     currencies than the reporting one, summed per currency on s-1 and on l, in their own currency
     (one query, for the page's customers only). Accounts with none are left out."""
@@ -1004,9 +1080,11 @@ def native_amounts(version: int, period: Period, keys: Iterable[tuple[int, str]]
     units = rates_on(version, period.start, using)
     if not keys or not units:
         return {}
-    lines = (SnapshotLine.objects.using(using)
-             .filter(version=version, customer_id__in={c for c, _ in keys}, currency__in=list(units), arr_cents__gt=0)
-             .values_list("customer_id", "product", "start_date", "end_date", "arr_cents", "currency"))  # fmt: skip
+    lines = (
+        SnapshotLine.objects.using(using)
+        .filter(version=version, customer_id__in={c for c, _ in keys}, currency__in=list(units), arr_cents__gt=0)
+        .values_list("customer_id", "product", "start_date", "end_date", "arr_cents", "currency")
+    )
     wanted = set(keys)
     sums: dict[tuple[int, str], tuple[dict, dict]] = {}
     for customer_id, product, start, end, cents_, code in lines:
@@ -1019,7 +1097,10 @@ def native_amounts(version: int, period: Period, keys: Iterable[tuple[int, str]]
                     into[code] = into.get(code, 0) + cents_
 
     def shown(by_code: dict) -> list[NativeAmount]:
-        return [NativeAmount(code, cents(total), Decimal(units[code]).scaleb(-9).normalize()) for code, total in sorted(by_code.items())]
+        return [
+            NativeAmount(code, cents(total), Decimal(units[code]).scaleb(-9).normalize())
+            for code, total in sorted(by_code.items())
+        ]
 
     return {key: (shown(before), shown(after)) for key, (before, after) in sums.items() if before or after}
 
@@ -1033,7 +1114,9 @@ def arr_today(version: int, as_of: date, using: str = "default") -> Decimal | No
     if not query.units:
         return None
     p = query.q.p
-    sql = (f"SELECT SUM({query.amount('l')}) FROM {LINE} l WHERE l.version = {p(query.version)} AND l.arr_cents > 0 "
-           f"AND {_running('l', p(as_of))}")  # fmt: skip
+    sql = (
+        f"SELECT SUM({query.amount('l')}) FROM {LINE} l WHERE l.version = {p(query.version)} AND l.arr_cents > 0 "
+        f"AND {_running('l', p(as_of))}"
+    )
     (total,) = _fetch(connection, sql, query.q.params, one=True)
     return cents(total)

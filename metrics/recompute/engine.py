@@ -38,12 +38,35 @@ import numpy as np
 import numpy.typing as npt
 
 from metrics.engine import (
-    NO_RATES, RATE_DECIMALS, TOTAL_FIELDS, AccountMovement, Case,
-    Dataset, Period, Rates, Result, RetentionRow, ScopeKey, Totals, classify, first_revenue_day, periods_between,
+    NO_RATES,
+    RATE_DECIMALS,
+    TOTAL_FIELDS,
+    AccountMovement,
+    Case,
+    Dataset,
+    Period,
+    Rates,
+    Result,
+    RetentionRow,
+    ScopeKey,
+    Totals,
+    classify,
+    first_revenue_day,
+    periods_between,
     retention_row,
-)  # fmt: skip
+)
 from metrics.vocabulary import (
-    AM, COMPANY, CSM, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, ROLES, TEAM, TENURE, TENURE_BANDS, UNKNOWN,
+    AM,
+    COMPANY,
+    CSM,
+    CUSTOMER_ATTRIBUTES,
+    OWNER,
+    PRODUCT,
+    ROLES,
+    TEAM,
+    TENURE,
+    TENURE_BANDS,
+    UNKNOWN,
 )
 
 Int64Array: TypeAlias = npt.NDArray[np.int64]  # cents, day numbers, ids, dense indexes and codes
@@ -143,11 +166,21 @@ def sum_on_days(
 ) -> Int64Array: ...
 @overload
 def sum_on_days(
-    holder: Int64Array, n_holders: int, start: Int64Array, stop: Int64Array, amount: Int64Array, days: Int64Array,
+    holder: Int64Array,
+    n_holders: int,
+    start: Int64Array,
+    stop: Int64Array,
+    amount: Int64Array,
+    days: Int64Array,
     dtype: type[np.int32],
 ) -> Int32Array: ...
 def sum_on_days(
-    holder: Int64Array, n_holders: int, start: Int64Array, stop: Int64Array, amount: Int64Array, days: Int64Array,
+    holder: Int64Array,
+    n_holders: int,
+    start: Int64Array,
+    stop: Int64Array,
+    amount: Int64Array,
+    days: Int64Array,
     dtype: type[np.int64] | type[np.int32] = np.int64,
 ) -> npt.NDArray[np.int64 | np.int32]:
     """(day, holder) -> the sum of ``amount`` over the holder's spans covering each of ``days``.
@@ -293,9 +326,12 @@ def _encode_ownership(
     assigned_user, member_user = user_index[: len(assignments)], user_index[len(assignments) :]
     team_ids, team_index = _dense(np.array([row[1] for row in memberships], dtype=np.int64))
     membership_spans = Spans.build(
-        member_user, team_index, _start_days(row[2] for row in memberships), _stop_days(row[3] for row in memberships),
+        member_user,
+        team_index,
+        _start_days(row[2] for row in memberships),
+        _stop_days(row[3] for row in memberships),
         "membership",
-    )  # fmt: skip
+    )
     customer = _positions(customer_ids, [row[0] for row in assignments])
     role = np.array([row[2] for row in assignments], dtype=object)
     start, stop = _start_days(row[3] for row in assignments), _stop_days(row[4] for row in assignments)
@@ -314,11 +350,20 @@ class Inputs:
     adds nothing to cross-sell. Lines and assignments of customers not listed are ignored.
     """
 
-    def __init__(self, customer_ids: Int64Array, attributes: dict[str, tuple[list[str], Int64Array]],
-                 products: list[str], lines: tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array],
-                 user_ids: Int64Array, team_ids: Int64Array, assignments: dict[str, Spans], memberships: Spans,
-                 first_day: Int64Array | None = None, line_currency: Int64Array | None = None,
-                 rates: Rates = NO_RATES) -> None:  # fmt: skip
+    def __init__(
+        self,
+        customer_ids: Int64Array,
+        attributes: dict[str, tuple[list[str], Int64Array]],
+        products: list[str],
+        lines: tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array],
+        user_ids: Int64Array,
+        team_ids: Int64Array,
+        assignments: dict[str, Spans],
+        memberships: Spans,
+        first_day: Int64Array | None = None,
+        line_currency: Int64Array | None = None,
+        rates: Rates = NO_RATES,
+    ) -> None:
         self.customer_ids: np.ndarray = customer_ids  # int64
         self.attributes: dict[str, tuple[list[str], np.ndarray]] = attributes  # scope -> (labels, code per customer)
         self.products: list[str] = products  # sorted names
@@ -354,8 +399,13 @@ class Inputs:
 
     @classmethod
     def from_rows(
-        cls, customers: Iterable[CustomerRow], lines: Iterable[Sequence[Any]], assignments: Iterable[AssignmentRow],
-        memberships: Iterable[MembershipRow], first_days: Iterable[tuple[int, date]] | None = None, rates: Rates = NO_RATES,
+        cls,
+        customers: Iterable[CustomerRow],
+        lines: Iterable[Sequence[Any]],
+        assignments: Iterable[AssignmentRow],
+        memberships: Iterable[MembershipRow],
+        first_days: Iterable[tuple[int, date]] | None = None,
+        rates: Rates = NO_RATES,
     ) -> Inputs:
         """Tuples as Django's ``values_list`` gives them:
 
@@ -372,8 +422,10 @@ class Inputs:
         customer_ids = np.array([row[0] for row in customers], dtype=np.int64)
         if len(np.unique(customer_ids)) != len(customer_ids):
             raise ValueError("a customer is listed twice")
-        attributes = {scope: _labels_and_codes([cast(str, row[column]) or UNKNOWN for row in customers])  # column >= 1
-                      for column, scope in enumerate(CUSTOMER_ATTRIBUTES, start=1)}  # fmt: skip
+        attributes = {
+            scope: _labels_and_codes([cast(str, row[column]) or UNKNOWN for row in customers])  # column >= 1
+            for column, scope in enumerate(CUSTOMER_ATTRIBUTES, start=1)
+        }
         products, revenue_lines, line_currency = _encode_lines(customer_ids, lines, rates)
         user_ids, team_ids, role_spans, membership_spans = _encode_ownership(customer_ids, assignments, memberships)
         first_day = None
@@ -383,8 +435,19 @@ class Inputs:
             listed = position >= 0
             first_day = np.full(len(customer_ids), OPEN, dtype=np.int64)
             first_day[position[listed]] = _start_days(days)[listed]
-        return cls(customer_ids, attributes, products, revenue_lines, user_ids, team_ids, role_spans, membership_spans,
-                   first_day, line_currency, rates)  # fmt: skip
+        return cls(
+            customer_ids,
+            attributes,
+            products,
+            revenue_lines,
+            user_ids,
+            team_ids,
+            role_spans,
+            membership_spans,
+            first_day,
+            line_currency,
+            rates,
+        )
 
     @classmethod
     def from_dataset(cls, data: Dataset) -> Inputs:
@@ -433,7 +496,7 @@ class Partial:
             if mine is None:
                 self._put(key, tuple(sign * v for v in values))
             else:
-                self._put(key, tuple(m + sign * v for m, v in zip(mine, values)))
+                self._put(key, tuple(m + sign * v for m, v in zip(mine, values, strict=True)))
         return self
 
     def subtract(self, other: Partial) -> Partial:
@@ -444,11 +507,11 @@ class Partial:
         values = self.totals.get(key)
         if values is None:
             return Totals()
-        fields = dict(zip(TOTAL_FIELDS, values))
+        fields = dict(zip(TOTAL_FIELDS, values, strict=True))
         converted: dict[str, Any] = {  # int counts, Decimal money: a type per field, which mypy cannot pair
             name: value if name in ("logos_start", "logos_churned") else cents_to_decimal(value)
             for name, value in fields.items()
-        }  # fmt: skip
+        }
         return Totals(**converted)
 
     def __eq__(self, other: object) -> bool:
@@ -544,7 +607,9 @@ class _ForeignBook:
         self.pairs, self.pair_column = _dense(inputs.line_pair[lines])
         self.days_of: dict[int, set[int]] = {}
         for p in periods:
-            self.days_of.setdefault(day_number(p.start), set()).update((day_number(p.before_start), day_number(p.measured_end)))
+            self.days_of.setdefault(day_number(p.start), set()).update(
+                (day_number(p.before_start), day_number(p.measured_end))
+            )
         self._start: int | None = None
 
     def _tables(self, rate_day: int) -> tuple[dict[int, int], Int64Array, Int64Array]:
@@ -591,7 +656,10 @@ def _cross_sell(book: _Book, period: Period, customers: IndexArray, a: Int64Arra
     inputs = book.inputs
     growing = np.zeros(inputs.customer_count, dtype=bool)
     growing[customers[grew]] = True
-    before, after = book.pair_arr_on(period.before_start, period.start), book.pair_arr_on(period.measured_end, period.start)
+    before, after = (
+        book.pair_arr_on(period.before_start, period.start),
+        book.pair_arr_on(period.measured_end, period.start),
+    )
     new_pair = (before == 0) & (after > 0) & growing[inputs.pair_customer]
     new_products = np.zeros(inputs.customer_count, dtype=np.int64)
     np.add.at(new_products, inputs.pair_customer[new_pair], after[new_pair])
@@ -601,13 +669,15 @@ def _cross_sell(book: _Book, period: Period, customers: IndexArray, a: Int64Arra
 
 def _movement_fields(a: Int64Array, b: Int64Array, cross: Int64Array) -> Int64Array:
     """Columns MOVE_FIELDS (expansion, cross-sell, contraction, churn, churned logo) per account."""
-    return np.column_stack([
-        np.where(b > a, b - a, 0),
-        cross,
-        np.where((b > 0) & (b < a), a - b, 0),
-        np.where(b == 0, a, 0),
-        (b == 0).astype(np.int64),
-    ])  # fmt: skip
+    return np.column_stack(
+        [
+            np.where(b > a, b - a, 0),
+            cross,
+            np.where((b > 0) & (b < a), a - b, 0),
+            np.where(b == 0, a, 0),
+            (b == 0).astype(np.int64),
+        ]
+    )
 
 
 def _sum_by_slot(slots: Int64Array, values: Int64Array, n_slots: int) -> Int64Array:
@@ -742,7 +812,7 @@ def _block_totals(book: _Book, periods: Sequence[Period]) -> BlockTotals:
         for period in same_start:
             i = row[(period.granularity, period.start)]
             totals = cohort.scope_totals(period)
-            for (scope_type, role, labels), first in zip(layout.blocks, layout.offsets):
+            for (scope_type, role, labels), first in zip(layout.blocks, layout.offsets, strict=True):
                 result.tables[(scope_type, role)][i] = totals[first : first + len(labels)]
             for role in ROLES:
                 result.tables[(TEAM, role)][i] = cohort.team_totals(totals, role)
@@ -833,9 +903,7 @@ class BlockTotals:
 
 # --- retention rows -----------------------------------------------------------------------
 
-SCOPE_ORDER = {
-    name: rank for rank, name in enumerate((COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES, TENURE, PRODUCT))
-}
+SCOPE_ORDER = {name: rank for rank, name in enumerate((COMPANY, TEAM, OWNER, *CUSTOMER_ATTRIBUTES, TENURE, PRODUCT))}
 
 
 def retention_rows(partial: Partial, periods: Iterable[Period]) -> list[RetentionRow]:
@@ -845,15 +913,26 @@ def retention_rows(partial: Partial, periods: Iterable[Period]) -> list[Retentio
     Ordered by period, then scope type, key and role (the reference keeps its dict's order).
     """
     by_period = {(p.granularity, p.start): p for p in periods}
-    rows = [retention_row(p, COMPANY, "", "", partial.totals_of((p.granularity, p.start, COMPANY, "", "")))
-            for p in by_period.values()]  # fmt: skip
+    rows = [
+        retention_row(p, COMPANY, "", "", partial.totals_of((p.granularity, p.start, COMPANY, "", "")))
+        for p in by_period.values()
+    ]
     rank = {period_key: index for index, period_key in enumerate(by_period)}
     others = [
-        key for key, values in partial.totals.items()
+        key
+        for key, values in partial.totals.items()
         if key[2] != COMPANY and (key[0], key[1]) in by_period and values[LOGOS] > 0
-    ]  # fmt: skip
-    others.sort(key=lambda k: (rank[(k[0], k[1])], SCOPE_ORDER.get(k[2], 99), k[2], k[3] is None,
-                               0 if k[3] is None else k[3], k[4]))  # fmt: skip
+    ]
+    others.sort(
+        key=lambda k: (
+            rank[(k[0], k[1])],
+            SCOPE_ORDER.get(k[2], 99),
+            k[2],
+            k[3] is None,
+            0 if k[3] is None else k[3],
+            k[4],
+        )
+    )
     for key in others:
         rows.append(retention_row(by_period[(key[0], key[1])], key[2], key[3], key[4], partial.totals_of(key)))
     return rows
@@ -891,19 +970,39 @@ def _period_accounts(book: _Book, period: Period) -> list[AccountMovement]:
         else:
             kind = "new" if first_in_period[i] else "reactivation"
         common = dict(
-            granularity=period.granularity, period_start=period.start, period_end=period.end, partial=period.partial,
+            granularity=period.granularity,
+            period_start=period.start,
+            period_end=period.end,
+            partial=period.partial,
             customer_id=int(inputs.customer_ids[customer]),
-            csm_owner=book.owner_label(owners[CSM][i]), csm_team=book.team_label(teams[CSM][i]),
-            am_owner=book.owner_label(owners[AM][i]), am_team=book.team_label(teams[AM][i]),
+            csm_owner=book.owner_label(owners[CSM][i]),
+            csm_team=book.team_label(teams[CSM][i]),
+            am_owner=book.owner_label(owners[AM][i]),
+            am_team=book.team_label(teams[AM][i]),
             **{scope: labels[codes[customer]] for scope, (labels, codes) in attributes.items()},
             tenure_band=TENURE_LABELS[tenure[i]],
-        )  # fmt: skip
-        rows.append(AccountMovement(product="", starting_arr=cents_to_decimal(a_i), ending_arr=cents_to_decimal(b_i),
-                                    cross_sell=cents_to_decimal(cross[i]), movement=kind, **common))  # fmt: skip
+        )
+        rows.append(
+            AccountMovement(
+                product="",
+                starting_arr=cents_to_decimal(a_i),
+                ending_arr=cents_to_decimal(b_i),
+                cross_sell=cents_to_decimal(cross[i]),
+                movement=kind,
+                **common,
+            )
+        )
         for product, pa, pb in pairs_by_customer.get(customer, ()):
-            rows.append(AccountMovement(product=product, starting_arr=cents_to_decimal(pa),
-                                        ending_arr=cents_to_decimal(pb), cross_sell=cents_to_decimal(0),
-                                        movement=classify(pa, pb), **common))  # fmt: skip
+            rows.append(
+                AccountMovement(
+                    product=product,
+                    starting_arr=cents_to_decimal(pa),
+                    ending_arr=cents_to_decimal(pb),
+                    cross_sell=cents_to_decimal(0),
+                    movement=classify(pa, pb),
+                    **common,
+                )
+            )
     return rows
 
 
@@ -913,7 +1012,7 @@ def _held_pairs(book: _Book, period: Period) -> dict[int, list[tuple[str, int, i
     pa, pb = book.pair_arr_on(period.before_start, period.start), book.pair_arr_on(period.measured_end, period.start)
     held = np.flatnonzero(pa > 0)  # pairs are ordered by (customer, product name) already
     grouped: dict[int, list[tuple[str, int, int]]] = {}
-    for pair, a, b in zip(held.tolist(), pa[held].tolist(), pb[held].tolist()):
+    for pair, a, b in zip(held.tolist(), pa[held].tolist(), pb[held].tolist(), strict=True):
         customer = int(inputs.pair_customer[pair])
         grouped.setdefault(customer, []).append((inputs.products[int(inputs.pair_product[pair])], a, b))
     return grouped
@@ -969,7 +1068,7 @@ def cases(inputs: Inputs, today: date, since: date | None = None) -> list[Case]:
     teams = {role: inputs.memberships.value_on(np.maximum(owners[role], 0), day - 1) for role in ROLES}
 
     def label(ids: Int64Array, codes: Int64Array, held: BoolArray) -> list[int | None]:
-        return [int(ids[c]) if h else None for c, h in zip(codes.tolist(), held.tolist())]
+        return [int(ids[c]) if h else None for c, h in zip(codes.tolist(), held.tolist(), strict=True)]
 
     csm_owner = label(inputs.user_ids, owners[CSM], owners[CSM] >= 0)
     csm_team = label(inputs.team_ids, teams[CSM], (owners[CSM] >= 0) & (teams[CSM] >= 0))
@@ -977,10 +1076,19 @@ def cases(inputs: Inputs, today: date, since: date | None = None) -> list[Case]:
     am_team = label(inputs.team_ids, teams[AM], (owners[AM] >= 0) & (teams[AM] >= 0))
     customer_ids = inputs.customer_ids[customer].tolist()
     return [
-        Case(customer_ids[i], from_day_number(d), "churn" if after_i == 0 else "contraction",
-             cents_to_decimal(before_i), cents_to_decimal(after_i), csm_owner[i], csm_team[i], am_owner[i], am_team[i])
-        for i, (d, before_i, after_i) in enumerate(zip(day.tolist(), before.tolist(), after.tolist()))
-    ]  # fmt: skip
+        Case(
+            customer_ids[i],
+            from_day_number(d),
+            "churn" if after_i == 0 else "contraction",
+            cents_to_decimal(before_i),
+            cents_to_decimal(after_i),
+            csm_owner[i],
+            csm_team[i],
+            am_owner[i],
+            am_team[i],
+        )
+        for i, (d, before_i, after_i) in enumerate(zip(day.tolist(), before.tolist(), after.tolist(), strict=True))
+    ]
 
 
 def _foreign_arr_on(inputs: Inputs, customers: np.ndarray, days: np.ndarray) -> np.ndarray:

@@ -46,11 +46,14 @@ FREEZE: dict[
     tuple[type[Customer] | type[ContractLine] | type[Assignment], tuple[str, ...], tuple[str, ...], str],
 ] = {
     SnapshotCustomer: (Customer, CUSTOMER_COLUMNS, ("id", "segment", "region", "industry", "use_case"), "id"),
-    SnapshotLine: (ContractLine, LINE_COLUMNS,
-                   ("customer_id", "product", "start_date", "end_date", "CAST(ROUND(arr * 100) AS BIGINT)", "currency"),
-                   "customer_id"),
+    SnapshotLine: (
+        ContractLine,
+        LINE_COLUMNS,
+        ("customer_id", "product", "start_date", "end_date", "CAST(ROUND(arr * 100) AS BIGINT)", "currency"),
+        "customer_id",
+    ),
     SnapshotAssignment: (Assignment, ASSIGNMENT_COLUMNS, ASSIGNMENT_COLUMNS, "customer_id"),
-}  # fmt: skip
+}
 ID_CHUNK = 5000  # customer ids bound per statement (SQLite allows 32,766 parameters)
 
 
@@ -70,13 +73,18 @@ def freeze_range(version: int, lo: int, hi: int) -> None:
     with connection.cursor() as cursor:
         for frozen, (live, columns, expressions, key) in FREEZE.items():
             frozen.objects.filter(version=version, customer_id__gte=lo, customer_id__lte=hi).delete()
-            cursor.execute(_insert_select(frozen, live, columns, expressions) + f" WHERE {key} BETWEEN %s AND %s", [version, lo, hi])
+            cursor.execute(
+                _insert_select(frozen, live, columns, expressions) + f" WHERE {key} BETWEEN %s AND %s",
+                [version, lo, hi],
+            )
 
 
 def freeze_all_memberships(version: int) -> None:
     SnapshotMembership.objects.filter(version=version).delete()
     with connection.cursor() as cursor:
-        cursor.execute(_insert_select(SnapshotMembership, TeamMembership, MEMBERSHIP_COLUMNS, MEMBERSHIP_COLUMNS), [version])
+        cursor.execute(
+            _insert_select(SnapshotMembership, TeamMembership, MEMBERSHIP_COLUMNS, MEMBERSHIP_COLUMNS), [version]
+        )
 
 
 def freeze_rates(version: int) -> None:
@@ -107,13 +115,16 @@ def freeze_customers(version: int, customer_ids: Collection[int], rows: LiveRows
     ):
         # Each model takes its own rows; mypy cannot pair them across the tuples above.
         manager = cast("Manager[Model]", frozen.objects)
-        manager.bulk_create((frozen(version=version, **dict(zip(columns, row))) for row in values), batch_size=5000)
+        manager.bulk_create(
+            (frozen(version=version, **dict(zip(columns, row, strict=True))) for row in values), batch_size=5000
+        )
 
 
 def freeze_memberships(version: int, memberships: Collection[tuple]) -> None:
     SnapshotMembership.objects.filter(version=version).delete()
     SnapshotMembership.objects.bulk_create(
-        (SnapshotMembership(version=version, **dict(zip(MEMBERSHIP_COLUMNS, row))) for row in memberships), batch_size=5000
+        (SnapshotMembership(version=version, **dict(zip(MEMBERSHIP_COLUMNS, row, strict=True))) for row in memberships),
+        batch_size=5000,
     )
 
 
@@ -148,7 +159,9 @@ def _insert_select(frozen, live, columns, expressions) -> str:
 
 
 def frozen_inputs(
-    version: int, customer_ids: Collection[int] | None = None, id_range: tuple[int, int] | None = None,
+    version: int,
+    customer_ids: Collection[int] | None = None,
+    id_range: tuple[int, int] | None = None,
     needed_from: date | None = None,
 ) -> engine.Inputs:
     """The inputs of one version, for some customers (ids or an inclusive id range) or all.
@@ -168,7 +181,9 @@ def frozen_inputs(
 
     def rows(qs, columns):
         if customer_ids is not None:
-            return [row for chunk in _chunks(customer_ids) for row in qs.filter(customer_id__in=chunk).values_list(*columns)]
+            return [
+                row for chunk in _chunks(customer_ids) for row in qs.filter(customer_id__in=chunk).values_list(*columns)
+            ]
         if needed_from is not None:
             return list(qs.values_list(*columns))  # a fraction of the rows: one plain fetch is faster
         return qs.values_list(*columns).iterator(chunk_size=20000)
@@ -179,10 +194,13 @@ def frozen_inputs(
         first_days = rows(revenue.values("customer_id").annotate(first=Min("start_date")), ("customer_id", "first"))
     memberships = SnapshotMembership.objects.filter(version=version).values_list(*MEMBERSHIP_COLUMNS)
     return engine.Inputs.from_rows(
-        rows(scoped(SnapshotCustomer), CUSTOMER_COLUMNS), rows(scoped(SnapshotLine, dated=True), LINE_COLUMNS),
-        rows(scoped(SnapshotAssignment, dated=True), ASSIGNMENT_COLUMNS), memberships, first_days,
+        rows(scoped(SnapshotCustomer), CUSTOMER_COLUMNS),
+        rows(scoped(SnapshotLine, dated=True), LINE_COLUMNS),
+        rows(scoped(SnapshotAssignment, dated=True), ASSIGNMENT_COLUMNS),
+        memberships,
+        first_days,
         rates=frozen_rates(version),
-    )  # fmt: skip
+    )
 
 
 @dataclass

@@ -60,7 +60,9 @@ def plan_shards(customer_ids: list[int], size: int) -> list[tuple[int, int]]:
     """Inclusive id ranges of at most ``size`` customers each (sorted ids)."""
     count = max(1, math.ceil(len(customer_ids) / size))
     step = math.ceil(len(customer_ids) / count) if customer_ids else 1
-    return [(customer_ids[i], customer_ids[min(i + step, len(customer_ids)) - 1]) for i in range(0, len(customer_ids), step)]
+    return [
+        (customer_ids[i], customer_ids[min(i + step, len(customer_ids)) - 1]) for i in range(0, len(customer_ids), step)
+    ]
 
 
 def run_is_stale(status: RecomputeStatus) -> bool:
@@ -89,7 +91,9 @@ def start_full(as_of: date) -> FullRun:
         shards = plan_shards(loading.live_customer_ids(), settings.RECOMPUTE_SHARD_CUSTOMERS)
         RecomputeStatus.objects.filter(pk=1).update(running_version=version, running_since=timezone.now())
     log.info("full recompute: version %d planned in %.1f s, %d shard(s)", version, time.time() - started, len(shards))
-    return FullRun(version, as_of.isoformat(), first_day.isoformat() if first_day else None, last_pending, shards, started)
+    return FullRun(
+        version, as_of.isoformat(), first_day.isoformat() if first_day else None, last_pending, shards, started
+    )
 
 
 def compute_shard(version: int, as_of: str, first_day: str | None, lo: int, hi: int) -> dict:
@@ -109,9 +113,17 @@ def compute_shard(version: int, as_of: str, first_day: str | None, lo: int, hi: 
         # run, or another full run's shard over the same customers, must not insert them too.
         writing.acquire_lock()
         writing.merge_cases(cases, id_range=(lo, hi))
-        ShardResult.objects.update_or_create(version=version, first_customer_id=lo, defaults={"totals": totals.to_bytes()})
-    log.info("shard %d-%d: frozen and loaded in %.1f s, computed in %.1f s, cases merged in %.1f s",
-             lo, hi, loaded - started, computed - loaded, time.monotonic() - computed)  # fmt: skip
+        ShardResult.objects.update_or_create(
+            version=version, first_customer_id=lo, defaults={"totals": totals.to_bytes()}
+        )
+    log.info(
+        "shard %d-%d: frozen and loaded in %.1f s, computed in %.1f s, cases merged in %.1f s",
+        lo,
+        hi,
+        loaded - started,
+        computed - loaded,
+        time.monotonic() - computed,
+    )
     return {"version": version, "first_customer_id": lo}
 
 
@@ -138,8 +150,13 @@ def finish_full(run: FullRun) -> RunSummary:
         PendingRecompute.objects.filter(id__lte=run.last_pending_id).delete()
         RecomputeStatus.objects.filter(pk=1).update(running_version=None, running_since=None)
         seconds = time.time() - run.started_at
-        writing.record_status(full=True, as_of=run.day, seconds=seconds, input_version=run.version,
-                              first_month=periods[0].start if periods else None)  # fmt: skip
+        writing.record_status(
+            full=True,
+            as_of=run.day,
+            seconds=seconds,
+            input_version=run.version,
+            first_month=periods[0].start if periods else None,
+        )
         ShardResult.objects.filter(version__lte=run.version).delete()
         transaction.on_commit(lambda: loading.drop_versions_before(run.version))
         transaction.on_commit(loading.refresh_statistics)
@@ -151,7 +168,9 @@ def abandon_full(version: int) -> None:
     """A full run that failed: it no longer holds other runs back, and its frozen inputs go."""
     with transaction.atomic():
         acquire_lock()
-        abandoned = RecomputeStatus.objects.filter(pk=1, running_version=version).update(running_version=None, running_since=None)
+        abandoned = RecomputeStatus.objects.filter(pk=1, running_version=version).update(
+            running_version=None, running_since=None
+        )
     if abandoned:
         loading.drop_version(version)
         ShardResult.objects.filter(version=version).delete()

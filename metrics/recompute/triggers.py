@@ -16,6 +16,7 @@ background thread of the web process does, after the response.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -75,17 +76,13 @@ def wake_workers() -> None:
             current_app.send_task(PROCESS_PENDING_TASK)
     except UNREACHABLE as error:
         log.warning("Recompute queued but the workers could not be woken (%s): the next sweep runs it.", error)
-        try:
+        with contextlib.suppress(*UNREACHABLE):
             cache.delete(QUEUED_KEY)  # so that the next change tries to wake them again
-        except UNREACHABLE:
-            pass
 
 
 def clear_queued_mark() -> None:
-    try:
+    with contextlib.suppress(*UNREACHABLE):
         cache.delete(QUEUED_KEY)
-    except UNREACHABLE:
-        pass
 
 
 class BackgroundRunner:
@@ -142,7 +139,9 @@ def catch_up_if_behind() -> None:
 # --- carrying out -------------------------------------------------------------------------------
 
 
-def process_pending(as_of: date | None = None, start_full: Callable[[date], shards.RunSummary] | None = None) -> shards.RunSummary:
+def process_pending(
+    as_of: date | None = None, start_full: Callable[[date], shards.RunSummary] | None = None
+) -> shards.RunSummary:
     """Carry out the pending triggers: a new day, changed customers, or a full run.
 
     ``start_full`` starts a full run (in Celery workers); by default it runs here.
@@ -204,7 +203,9 @@ def recompute_current_periods(version: int, periods, last_as_of: date, as_of: da
     return writing.replace_snapshots(rows, periods_only=current)
 
 
-def recompute_customers(version: int, periods, customer_ids: set[int], as_of: date, memberships: list[tuple], memberships_changed: bool) -> int:
+def recompute_customers(
+    version: int, periods, customer_ids: set[int], as_of: date, memberships: list[tuple], memberships_changed: bool
+) -> int:
     """Take these customers' old contribution out, put their new one in, and freeze what the new
     one was computed from."""
     old = engine.partial_totals(loading.frozen_inputs(version, customer_ids=customer_ids), periods)

@@ -20,14 +20,24 @@ from accounts.models import Team, User
 
 from .. import engine as reference
 from ..bulk import copy_rows
-from ..vocabulary import COMPANY, OWNER, TEAM, UNASSIGNED
 from ..models import ChurnCase, RecomputeStatus, RetentionSnapshot
+from ..vocabulary import COMPANY, OWNER, TEAM, UNASSIGNED
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 727_001  # PostgreSQL advisory lock id of the recompute
 RETENTION_FIELDS = list(reference.RetentionRow.__dataclass_fields__)
 SCOPE_FIELDS = ["granularity", "period_start", "scope_type", "scope_key", "role"]
-CASE_FIELDS = ["kind", "previous_arr", "new_arr", "lost_arr", "csm_owner_id", "csm_team_id", "am_owner_id", "am_team_id", "void"]
+CASE_FIELDS = [
+    "kind",
+    "previous_arr",
+    "new_arr",
+    "lost_arr",
+    "csm_owner_id",
+    "csm_team_id",
+    "am_owner_id",
+    "am_team_id",
+    "void",
+]
 
 
 class ScopeNames:
@@ -63,17 +73,25 @@ def snapshot_model(row: reference.RetentionRow, names: ScopeNames, computed_at) 
 
 def totals_of(snapshot: RetentionSnapshot) -> reference.Totals:
     return reference.Totals(
-        starting_arr=snapshot.starting_arr, expansion=snapshot.expansion, cross_sell=snapshot.cross_sell,
-        contraction=snapshot.contraction, churn=snapshot.churn, ending_arr=snapshot.ending_arr,
-        logos_start=snapshot.logos_start, logos_churned=snapshot.logos_churned,
-        new_arr=snapshot.new_arr or reference.ZERO, reactivation_arr=snapshot.reactivation_arr or reference.ZERO,
-    )  # fmt: skip
+        starting_arr=snapshot.starting_arr,
+        expansion=snapshot.expansion,
+        cross_sell=snapshot.cross_sell,
+        contraction=snapshot.contraction,
+        churn=snapshot.churn,
+        ending_arr=snapshot.ending_arr,
+        logos_start=snapshot.logos_start,
+        logos_churned=snapshot.logos_churned,
+        new_arr=snapshot.new_arr or reference.ZERO,
+        reactivation_arr=snapshot.reactivation_arr or reference.ZERO,
+    )
 
 
 # --- snapshots ----------------------------------------------------------------------------------
 
 
-def replace_snapshots(rows: Iterable[reference.RetentionRow], periods_only: Iterable[reference.Period] | None = None) -> int:
+def replace_snapshots(
+    rows: Iterable[reference.RetentionRow], periods_only: Iterable[reference.Period] | None = None
+) -> int:
     """Write these rows in place of every stored row (or of the rows of ``periods_only``)."""
     names, computed_at = ScopeNames(), timezone.now()
     if periods_only is None:
@@ -132,7 +150,9 @@ def apply_delta(delta: Mapping[reference.ScopeKey, reference.Totals], periods: l
         if scope_type != COMPANY and totals.logos_start == 0:
             drop.append((granularity, start, scope_type, names.name(scope_type, key), role))
         else:
-            keep.append(snapshot_model(reference.retention_row(period, scope_type, key, role, totals), names, computed_at))
+            keep.append(
+                snapshot_model(reference.retention_row(period, scope_type, key, role, totals), names, computed_at)
+            )
     delete_snapshots(drop)
     RetentionSnapshot.objects.bulk_create(
         keep,
@@ -152,9 +172,11 @@ def stored_totals(keys: Iterable[reference.ScopeKey], names: ScopeNames) -> dict
     result = {}
     for (granularity, scope_type), items in wanted.items():
         rows = RetentionSnapshot.objects.filter(
-            granularity=granularity, scope_type=scope_type,
-            period_start__in={s for s, _, _ in items}, scope_key__in={n for _, n, _ in items},
-        )  # fmt: skip
+            granularity=granularity,
+            scope_type=scope_type,
+            period_start__in={s for s, _, _ in items},
+            scope_key__in={n for _, n, _ in items},
+        )
         for snapshot in rows:
             if (snapshot.period_start, snapshot.scope_key, snapshot.role) in items:
                 key = names.key(scope_type, snapshot.scope_key)
@@ -168,11 +190,17 @@ def delete_snapshots(keys: list[tuple]) -> None:
         by_group[(granularity, scope_type)].append((start, name, role))
     for (granularity, scope_type), items in by_group.items():
         candidates = RetentionSnapshot.objects.filter(
-            granularity=granularity, scope_type=scope_type,
-            period_start__in={s for s, _, _ in items}, scope_key__in={n for _, n, _ in items},
-        )  # fmt: skip
+            granularity=granularity,
+            scope_type=scope_type,
+            period_start__in={s for s, _, _ in items},
+            scope_key__in={n for _, n, _ in items},
+        )
         wanted = set(items)
-        ids = [pk for pk, s, n, r in candidates.values_list("id", "period_start", "scope_key", "role") if (s, n, r) in wanted]
+        ids = [
+            pk
+            for pk, s, n, r in candidates.values_list("id", "period_start", "scope_key", "role")
+            if (s, n, r) in wanted
+        ]
         RetentionSnapshot.objects.filter(id__in=ids).delete()
 
 
@@ -180,7 +208,9 @@ def delete_snapshots(keys: list[tuple]) -> None:
 
 
 def merge_cases(
-    cases: Iterable[reference.Case], customer_ids: Iterable[int] | None = None, id_range: tuple[int, int] | None = None,
+    cases: Iterable[reference.Case],
+    customer_ids: Iterable[int] | None = None,
+    id_range: tuple[int, int] | None = None,
     since: date | None = None,
 ) -> None:
     """Make the ChurnCase rows of some customers (ids, an id range, or all) match the derived
@@ -197,11 +227,17 @@ def merge_cases(
     current = {(c.customer_id, c.date): c for c in existing}
     to_create, to_update = [], []
     for case in cases:
-        values = dict(
-            kind=case.kind, previous_arr=case.previous_arr, new_arr=case.new_arr, lost_arr=case.lost_arr,
-            csm_owner_id=case.csm_owner, csm_team_id=case.csm_team, am_owner_id=case.am_owner,
-            am_team_id=case.am_team, void=False,
-        )  # fmt: skip
+        values = {
+            "kind": case.kind,
+            "previous_arr": case.previous_arr,
+            "new_arr": case.new_arr,
+            "lost_arr": case.lost_arr,
+            "csm_owner_id": case.csm_owner,
+            "csm_team_id": case.csm_team,
+            "am_owner_id": case.am_owner,
+            "am_team_id": case.am_team,
+            "void": False,
+        }
         row = current.pop((case.customer_id, case.date), None)
         if row is None:
             to_create.append(ChurnCase(customer_id=case.customer_id, date=case.date, **values))
@@ -228,10 +264,18 @@ def acquire_lock() -> None:
 # --- status -------------------------------------------------------------------------------------
 
 
-def record_status(*, full: bool, as_of: date, seconds: float, input_version: int | None = None, first_month: date | None = None) -> None:
+def record_status(
+    *, full: bool, as_of: date, seconds: float, input_version: int | None = None, first_month: date | None = None
+) -> None:
     """A run's figures landed: new generation (pages cache by it), the day they were measured on."""
     now = timezone.now()
-    values = dict(computed_at=now, as_of=as_of, last_duration_seconds=seconds, last_error="", generation=F("generation") + 1)
+    values = {
+        "computed_at": now,
+        "as_of": as_of,
+        "last_duration_seconds": seconds,
+        "last_error": "",
+        "generation": F("generation") + 1,
+    }
     if full:
         values["full_computed_at"] = now
     if input_version is not None:

@@ -7,8 +7,12 @@ from metrics.scoping import visibility
 
 register = template.Library()
 
-ADMIN_PAGES = [("Import", "operations:imports", "imports"), ("People", "operations:people", "people"),
-               ("Teams", "operations:teams", "teams"), ("Books", "operations:books", "books")]  # fmt: skip
+ADMIN_PAGES = [
+    ("Import", "operations:imports", "imports"),
+    ("People", "operations:people", "people"),
+    ("Teams", "operations:teams", "teams"),
+    ("Books", "operations:books", "books"),
+]
 LEAD_PAGES = [("Books", "operations:books", "books")]
 
 

@@ -6,31 +6,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('metrics', '0011_figures_first_month'),
+        ("metrics", "0011_figures_first_month"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RiskMark',
+            name="RiskMark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('healthy', 'Healthy'), ('at_risk', 'At risk'), ('likely_to_churn', 'Likely to churn')], max_length=16)),
-                ('expected_loss', models.DecimalField(decimal_places=2, default=0, help_text='ARR expected to be lost.', max_digits=16)),
-                ('note', models.TextField(blank=True)),
-                ('noted_on', models.DateField(help_text='The day the note speaks of.')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='risk_marks', to='metrics.customer')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("healthy", "Healthy"),
+                            ("at_risk", "At risk"),
+                            ("likely_to_churn", "Likely to churn"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "expected_loss",
+                    models.DecimalField(
+                        decimal_places=2, default=0, help_text="ARR expected to be lost.", max_digits=16
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("noted_on", models.DateField(help_text="The day the note speaks of.")),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="risk_marks", to="metrics.customer"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['customer', '-recorded_at', '-id'],
-                'indexes': [models.Index(fields=['customer', '-id'], name='outlook_ris_custome_999801_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('expected_loss__gte', 0)), name='risk_expected_loss_not_negative')],
+                "ordering": ["customer", "-recorded_at", "-id"],
+                "indexes": [models.Index(fields=["customer", "-id"], name="outlook_ris_custome_999801_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("expected_loss__gte", 0)), name="risk_expected_loss_not_negative"
+                    )
+                ],
             },
         ),
     ]

@@ -6,31 +6,103 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('outlook', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("outlook", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Target',
+            name="Target",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fiscal_year', models.PositiveSmallIntegerField()),
-                ('scope_type', models.CharField(choices=[('company', 'Company'), ('team', 'Team'), ('owner', 'Owner')], max_length=8)),
-                ('role', models.CharField(blank=True, max_length=3)),
-                ('nrr', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('grr', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.team')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("fiscal_year", models.PositiveSmallIntegerField()),
+                (
+                    "scope_type",
+                    models.CharField(
+                        choices=[("company", "Company"), ("team", "Team"), ("owner", "Owner")], max_length=8
+                    ),
+                ),
+                ("role", models.CharField(blank=True, max_length=3)),
+                ("nrr", models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
+                ("grr", models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.team",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-fiscal_year', 'scope_type', 'team__name', 'user__email', 'role'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('scope_type', 'company')), fields=('fiscal_year',), name='target_one_company_per_year'), models.UniqueConstraint(condition=models.Q(('scope_type', 'team')), fields=('fiscal_year', 'team', 'role'), name='target_one_per_team_role_year'), models.UniqueConstraint(condition=models.Q(('scope_type', 'owner')), fields=('fiscal_year', 'user', 'role'), name='target_one_per_owner_role_year'), models.CheckConstraint(condition=models.Q(models.Q(('role', ''), ('scope_type', 'company'), ('team__isnull', True), ('user__isnull', True)), models.Q(('role__in', ['csm', 'am']), ('scope_type', 'team'), ('team__isnull', False), ('user__isnull', True)), models.Q(('role__in', ['csm', 'am']), ('scope_type', 'owner'), ('team__isnull', True), ('user__isnull', False)), _connector='OR'), name='target_scope_consistent'), models.CheckConstraint(condition=models.Q(('nrr__isnull', False), ('grr__isnull', False), _connector='OR'), name='target_has_a_rate')],
+                "ordering": ["-fiscal_year", "scope_type", "team__name", "user__email", "role"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("scope_type", "company")),
+                        fields=("fiscal_year",),
+                        name="target_one_company_per_year",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("scope_type", "team")),
+                        fields=("fiscal_year", "team", "role"),
+                        name="target_one_per_team_role_year",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("scope_type", "owner")),
+                        fields=("fiscal_year", "user", "role"),
+                        name="target_one_per_owner_role_year",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("role", ""), ("scope_type", "company"), ("team__isnull", True), ("user__isnull", True)
+                            ),
+                            models.Q(
+                                ("role__in", ["csm", "am"]),
+                                ("scope_type", "team"),
+                                ("team__isnull", False),
+                                ("user__isnull", True),
+                            ),
+                            models.Q(
+                                ("role__in", ["csm", "am"]),
+                                ("scope_type", "owner"),
+                                ("team__isnull", True),
+                                ("user__isnull", False),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="target_scope_consistent",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("nrr__isnull", False), ("grr__isnull", False), _connector="OR"),
+                        name="target_has_a_rate",
+                    ),
+                ],
             },
         ),
     ]

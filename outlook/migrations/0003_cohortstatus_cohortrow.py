@@ -4,41 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('outlook', '0002_target'),
+        ("outlook", "0002_target"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CohortStatus',
+            name="CohortStatus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('generation', models.PositiveIntegerField(default=0)),
-                ('computed_at', models.DateTimeField(blank=True, null=True)),
-                ('seconds', models.FloatField(blank=True, null=True)),
-                ('cells', models.PositiveIntegerField(default=0)),
-                ('rows', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("generation", models.PositiveIntegerField(default=0)),
+                ("computed_at", models.DateTimeField(blank=True, null=True)),
+                ("seconds", models.FloatField(blank=True, null=True)),
+                ("cells", models.PositiveIntegerField(default=0)),
+                ("rows", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='CohortRow',
+            name="CohortRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('granularity', models.CharField(max_length=8)),
-                ('scope_type', models.CharField(max_length=10)),
-                ('scope_key', models.CharField(blank=True, max_length=254)),
-                ('role', models.CharField(blank=True, max_length=3)),
-                ('cohort_start', models.DateField()),
-                ('as_of', models.DateField()),
-                ('customers', models.PositiveIntegerField()),
-                ('base_arr_cents', models.BigIntegerField(help_text='ARR at the end of the first period.')),
-                ('paying', models.JSONField()),
-                ('arr_cents', models.JSONField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("granularity", models.CharField(max_length=8)),
+                ("scope_type", models.CharField(max_length=10)),
+                ("scope_key", models.CharField(blank=True, max_length=254)),
+                ("role", models.CharField(blank=True, max_length=3)),
+                ("cohort_start", models.DateField()),
+                ("as_of", models.DateField()),
+                ("customers", models.PositiveIntegerField()),
+                ("base_arr_cents", models.BigIntegerField(help_text="ARR at the end of the first period.")),
+                ("paying", models.JSONField()),
+                ("arr_cents", models.JSONField()),
             ],
             options={
-                'ordering': ['granularity', 'scope_type', 'scope_key', 'role', 'cohort_start'],
-                'indexes': [models.Index(fields=['granularity', 'scope_type', 'scope_key', 'role', 'cohort_start'], name='outlook_coh_granula_746d64_idx')],
+                "ordering": ["granularity", "scope_type", "scope_key", "role", "cohort_start"],
+                "indexes": [
+                    models.Index(
+                        fields=["granularity", "scope_type", "scope_key", "role", "cohort_start"],
+                        name="outlook_coh_granula_746d64_idx",
+                    )
+                ],
             },
         ),
     ]

@@ -29,8 +29,8 @@ def owner_renewals(context, owner, role: str):
     from django.conf import settings
     from django.urls import reverse
 
-    from metrics.scoping import visibility
     from metrics.recompute import triggers
+    from metrics.scoping import visibility
 
     from ..renewals import load_renewals, summarize
 
@@ -39,9 +39,17 @@ def owner_renewals(context, owner, role: str):
     end = start + timedelta(days=OWNER_AHEAD_DAYS)
     rows = load_renewals(vis, start, end, start, settings.RENEWAL_GRACE_DAYS, role=role, owner_id=owner.pk)
     link = f"{reverse('outlook:renewals')}?start={start.isoformat()}&end={end.isoformat()}&role={role}&owner={owner.pk}"
-    return {"rows": rows, "total": summarize(rows, role).total, "role": role, "hide_owner": True, "link": link,
-            "days": OWNER_AHEAD_DAYS, "testid": "owner-renewals", "request": context["request"],
-            "empty": f"No line of this book comes up for renewal in the next {OWNER_AHEAD_DAYS} days."}  # fmt: skip
+    return {
+        "rows": rows,
+        "total": summarize(rows, role).total,
+        "role": role,
+        "hide_owner": True,
+        "link": link,
+        "days": OWNER_AHEAD_DAYS,
+        "testid": "owner-renewals",
+        "request": context["request"],
+        "empty": f"No line of this book comes up for renewal in the next {OWNER_AHEAD_DAYS} days.",
+    }
 
 
 @register.inclusion_tag("outlook/_forecast_panel.html", takes_context=True)
@@ -49,13 +57,12 @@ def forecast_panel(context, scope):
     """This quarter's and this year's GRR and NRR, measured and forecast, for a company, team or owner."""
     from urllib.parse import urlencode
 
+    from django.conf import settings
     from django.urls import reverse
 
-    from metrics.scoping import visibility
     from metrics.models import RetentionSnapshot
+    from metrics.scoping import visibility
     from web.links import scope_params
-
-    from django.conf import settings
 
     from ..forecasting import scope_forecasts
     from ..targets import book_for, gap, target_year
@@ -74,7 +81,11 @@ def forecast_panel(context, scope):
         target = book_for(context["request"]).get(fy, scope.type, scope.key, scope.role)
         for metric in ("nrr", "grr"):
             value = getattr(target, metric) if target else None
-            item[f"{metric}_note"] = gap_html(gap(getattr(f.forecast, f"forecast_{metric}"), value), value, metric) if value is not None else ""
+            item[f"{metric}_note"] = (
+                gap_html(gap(getattr(f.forecast, f"forecast_{metric}"), value), value, metric)
+                if value is not None
+                else ""
+            )
         items.append(item)
     return {"items": items}
 
@@ -84,7 +95,6 @@ def target_note(context, row, metric: str):
     """'target 105.0% · -2.1 pts' under a yearly NRR or GRR figure that has a target, green at or
     above it, red below; nothing otherwise."""
     from django.conf import settings
-
 
     from ..targets import book_for, gap
 
@@ -106,8 +116,14 @@ def gap_html(difference, target, metric: str):
     if difference is None:
         return format_html('<small class="target" data-target="{}">target {}</small>', metric, rate(target))
     css = "gap-up" if difference >= 0 else "gap-down"
-    return format_html('<small class="target {}" data-target="{}" data-gap="{}">target {} · {} pts</small>',
-                       css, metric, difference, rate(target), f"{difference * 100:+.1f}")  # fmt: skip
+    return format_html(
+        '<small class="target {}" data-target="{}" data-gap="{}">target {} · {} pts</small>',
+        css,
+        metric,
+        difference,
+        rate(target),
+        f"{difference * 100:+.1f}",
+    )
 
 
 @register.simple_tag

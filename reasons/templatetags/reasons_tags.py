@@ -2,7 +2,6 @@
 
 from django import template
 
-
 register = template.Library()
 
 

@@ -92,7 +92,7 @@ def test_missing_or_bad_credentials_answer_401(world, header):
 
 @pytest.mark.django_db
 def test_a_token_with_a_right_prefix_and_wrong_secret_fails(world):
-    token, key = ApiToken.issue(world["admin"], "t")
+    _token, key = ApiToken.issue(world["admin"], "t")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key[:-3]}abc")
     assert client.get("/api/v1/retention/").status_code == 401
@@ -124,7 +124,10 @@ def test_the_browser_session_authenticates_and_writes_need_csrf(world):
 
 @pytest.mark.django_db
 def test_signed_in_users_are_throttled_per_user(world, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100/minute", "user": "3/minute"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "100/minute", "user": "3/minute"},
+    }
     member, admin = token_client(world["member"]), token_client(world["admin"])
     assert [member.get("/api/v1/reasons/").status_code for _ in range(4)] == [200, 200, 200, 429]
     throttled = member.get("/api/v1/customers/")
@@ -134,7 +137,10 @@ def test_signed_in_users_are_throttled_per_user(world, settings):
 
 @pytest.mark.django_db
 def test_anonymous_callers_and_token_guessers_are_throttled(world, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "100/minute"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "100/minute"},
+    }
     guesser = APIClient()
     guesser.credentials(HTTP_AUTHORIZATION="Token rs_000000000000_guess")
     assert [guesser.get("/api/v1/retention/").status_code for _ in range(3)] == [401, 401, 401]

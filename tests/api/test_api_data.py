@@ -21,12 +21,42 @@ from metrics.export import RETENTION_COLUMNS, csv_cell
 from metrics.models import ChurnCase, ChurnReason, RecomputeStatus, RetentionSnapshot, SnapshotLine
 from tests.api_support import all_pages, csv_rows, token_client
 
-LISTS = ["retention", "movements", "customers", "contract-lines", "assignments", "teams", "users", "churn-cases", "reasons", "pareto"]
+LISTS = [
+    "retention",
+    "movements",
+    "customers",
+    "contract-lines",
+    "assignments",
+    "teams",
+    "users",
+    "churn-cases",
+    "reasons",
+    "pareto",
+]
 # The movements of one period: a year in which Acme contracts, Beta churns and Gamma stays.
 YEAR_2026 = {"granularity": "year", "period_start": "2026-01-01"}
-MOVEMENT_COLUMNS = ["period_start", "period_end", "granularity", "partial", "customer", "customer_name", "product",
-                    "starting_arr", "ending_arr", "cross_sell", "movement", "csm_owner", "csm_team", "am_owner", "am_team",
-                    "segment", "region", "industry", "use_case", "tenure_band"]  # fmt: skip
+MOVEMENT_COLUMNS = [
+    "period_start",
+    "period_end",
+    "granularity",
+    "partial",
+    "customer",
+    "customer_name",
+    "product",
+    "starting_arr",
+    "ending_arr",
+    "cross_sell",
+    "movement",
+    "csm_owner",
+    "csm_team",
+    "am_owner",
+    "am_team",
+    "segment",
+    "region",
+    "industry",
+    "use_case",
+    "tenure_band",
+]
 
 
 @pytest.mark.parametrize("role", ["admin", "lead", "member"])
@@ -50,25 +80,53 @@ def test_json_and_csv_give_the_same_rows_and_columns(world, role):
 @pytest.mark.django_db
 def test_retention_rows_are_the_spec_columns(world):
     client = token_client(world["admin"])
-    year = client.get("/api/v1/retention/", {"granularity": "year", "scope_type": "company", "from": "2026-01-01"}).json()
+    year = client.get(
+        "/api/v1/retention/", {"granularity": "year", "scope_type": "company", "from": "2026-01-01"}
+    ).json()
     assert year["count"] == 1
     assert year["results"][0] == {
-        "period_start": "2026-01-01", "period_end": "2026-12-31", "granularity": "year", "partial": True,
-        "scope_type": "company", "scope_key": "", "role": "",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "granularity": "year",
+        "partial": True,
+        "scope_type": "company",
+        "scope_key": "",
+        "role": "",
         # Cohort on 2025-12-31: Acme 3000, Beta 4500, Gamma 300. Today: Acme 2000, Beta 0, Gamma 300.
-        "starting_arr": "7800.00", "expansion": "0.00", "upsell": "0.00", "cross_sell": "0.00",
-        "contraction": "1000.00", "churn": "4500.00", "ending_arr": "2300.00",
-        "nrr": "0.2949", "grr": "0.2949", "logos_start": 3, "logos_churned": 1,
-        "new_arr": "0.00", "reactivation_arr": "0.00",
+        "starting_arr": "7800.00",
+        "expansion": "0.00",
+        "upsell": "0.00",
+        "cross_sell": "0.00",
+        "contraction": "1000.00",
+        "churn": "4500.00",
+        "ending_arr": "2300.00",
+        "nrr": "0.2949",
+        "grr": "0.2949",
+        "logos_start": 3,
+        "logos_churned": 1,
+        "new_arr": "0.00",
+        "reactivation_arr": "0.00",
         # SPEC section 9: a period not closed has no reported figures.
-        "closed": False, **{c: None for c in RETENTION_COLUMNS if c.startswith("reported_")},
+        "closed": False,
+        **{c: None for c in RETENTION_COLUMNS if c.startswith("reported_")},
         "currency": "USD",
-    }  # fmt: skip
-    owner = client.get("/api/v1/retention/", {"granularity": "year", "scope_type": "owner", "scope_key": "ann@example.com",
-                                              "role": "csm", "from": "2026-01-01", "to": "2026-01-01"}).json()  # fmt: skip
+    }
+    owner = client.get(
+        "/api/v1/retention/",
+        {
+            "granularity": "year",
+            "scope_type": "owner",
+            "scope_key": "ann@example.com",
+            "role": "csm",
+            "from": "2026-01-01",
+            "to": "2026-01-01",
+        },
+    ).json()
     assert owner["count"] == 1 and list(owner["results"][0]) == RETENTION_COLUMNS
     assert owner["results"][0]["new_arr"] is None and owner["results"][0]["reactivation_arr"] is None
-    first_month = client.get("/api/v1/retention/", {"granularity": "month", "scope_type": "company"}).json()["results"][0]
+    first_month = client.get("/api/v1/retention/", {"granularity": "month", "scope_type": "company"}).json()["results"][
+        0
+    ]
     assert first_month["starting_arr"] == "0.00" and first_month["nrr"] is None  # undefined, never 0
 
 
@@ -87,7 +145,9 @@ FILTERS = [
 def test_retention_filters_select_the_matching_snapshots(world, params):
     rows = all_pages(token_client(world["executive"]), "/api/v1/retention/", params)
     lookups = {"from": "period_start__gte", "to": "period_start__lte"}
-    expected = RetentionSnapshot.objects.filter(**{lookups.get(k, k): (v == "true" if k == "partial" else v) for k, v in params.items()})
+    expected = RetentionSnapshot.objects.filter(
+        **{lookups.get(k, k): (v == "true" if k == "partial" else v) for k, v in params.items()}
+    )
     assert len(rows) == expected.count()
     for row in rows:
         for key, value in params.items():
@@ -146,15 +206,29 @@ SCOPES = [
     ("tenure", "12-24", ""),
 ]
 # A year of new accounts, a quarter with a cross-sell (Beta's Add-on), the TTM windows, a churn.
-PERIODS = [("year", "2025-01-01"), ("quarter", "2025-07-01"), ("ttm", "2025-12-01"), ("ttm", "2025-10-01"),
-           ("year", "2026-01-01"), ("quarter", "2026-04-01"), ("month", "2026-05-01"), ("month", "2025-09-01")]  # fmt: skip
+PERIODS = [
+    ("year", "2025-01-01"),
+    ("quarter", "2025-07-01"),
+    ("ttm", "2025-12-01"),
+    ("ttm", "2025-10-01"),
+    ("year", "2026-01-01"),
+    ("quarter", "2026-04-01"),
+    ("month", "2026-05-01"),
+    ("month", "2025-09-01"),
+]
 
 
 def money_total(rows, amount) -> Decimal:
-    return sum((amount({k: Decimal(v) for k, v in m.items() if k in ("starting_arr", "ending_arr", "cross_sell")}) for m in rows), Decimal("0.00"))
+    return sum(
+        (
+            amount({k: Decimal(v) for k, v in m.items() if k in ("starting_arr", "ending_arr", "cross_sell")})
+            for m in rows
+        ),
+        Decimal("0.00"),
+    )
 
 
-@pytest.mark.parametrize("scope_type, scope_key, role", SCOPES)
+@pytest.mark.parametrize(("scope_type", "scope_key", "role"), SCOPES)
 def test_the_movements_behind_a_retention_row_add_up_to_it(world, scope_type, scope_key, role):
     client = token_client(world["admin"])
     checked = 0
@@ -169,7 +243,7 @@ def test_the_movements_behind_a_retention_row_add_up_to_it(world, scope_type, sc
             {k: csv_cell(v) for k, v in m.items()} for m in behind
         ]  # the CSV holds the same rows
         cohort = [m for m in behind if m["movement"] not in ("new", "reactivation")]
-        of = lambda *kinds: [m for m in cohort if m["movement"] in kinds]  # noqa: E731
+        of = lambda *kinds, cohort=cohort: [m for m in cohort if m["movement"] in kinds]  # noqa: E731
         figures = {
             "starting_arr": money_total(cohort, lambda m: m["starting_arr"]),
             "ending_arr": money_total(cohort, lambda m: m["ending_arr"]),
@@ -182,7 +256,9 @@ def test_the_movements_behind_a_retention_row_add_up_to_it(world, scope_type, sc
         assert {k: str(v) for k, v in figures.items()} == {k: row[k] for k in figures}, (granularity, period_start)
         assert len(cohort) == row["logos_start"]
         assert len(of("churn")) == row["logos_churned"]
-        assert {m["period_start"] for m in behind} <= {period_start} and {m["granularity"] for m in behind} <= {granularity}
+        assert {m["period_start"] for m in behind} <= {period_start} and {m["granularity"] for m in behind} <= {
+            granularity
+        }
         if scope_type == "company":
             new = [m for m in behind if m["movement"] == "new"]
             reactivated = [m for m in behind if m["movement"] == "reactivation"]
@@ -201,23 +277,48 @@ def test_the_rows_behind_figures_that_move(world):
     """The periods above are not all quiet: new accounts, a cross-sell, contraction and churn."""
     client = token_client(world["admin"])
     company = {"scope_type": "company"}
-    year_2025 = all_pages(client, "/api/v1/movements/", {**company, "granularity": "year", "period_start": "2025-01-01"})
+    year_2025 = all_pages(
+        client, "/api/v1/movements/", {**company, "granularity": "year", "period_start": "2025-01-01"}
+    )
     assert {(m["customer"], m["movement"]) for m in year_2025} == {("C1", "new"), ("C2", "new"), ("C3", "new")}
-    september = all_pages(client, "/api/v1/movements/", {**company, "granularity": "month", "period_start": "2025-09-01"})
-    assert [(m["customer"], m["movement"], m["cross_sell"]) for m in september if m["movement"] != "none"] == [("C2", "expansion", "500.00")]
+    september = all_pages(
+        client, "/api/v1/movements/", {**company, "granularity": "month", "period_start": "2025-09-01"}
+    )
+    assert [(m["customer"], m["movement"], m["cross_sell"]) for m in september if m["movement"] != "none"] == [
+        ("C2", "expansion", "500.00")
+    ]
     ttm = all_pages(client, "/api/v1/movements/", {**company, "granularity": "ttm", "period_start": "2025-12-01"})
-    assert sorted((m["customer"], m["movement"]) for m in ttm) == [("C1", "contraction"), ("C2", "churn"), ("C3", "none")]
+    assert sorted((m["customer"], m["movement"]) for m in ttm) == [
+        ("C1", "contraction"),
+        ("C2", "churn"),
+        ("C3", "none"),
+    ]
     assert {(m["customer"], m["period_end"], m["partial"]) for m in ttm} == {
         (c, "2026-11-30", True) for c in ("C1", "C2", "C3")
-    }  # fmt: skip  (measured on today, 2026-11-23)
+    }  # measured on today, 2026-11-23
     acme = next(m for m in ttm if m["customer"] == "C1")
     assert acme == {
-        "period_start": "2025-12-01", "period_end": "2026-11-30", "granularity": "ttm", "partial": True,
-        "customer": "C1", "customer_name": "Acme", "product": "", "starting_arr": "3000.00", "ending_arr": "2000.00",
-        "cross_sell": "0.00", "movement": "contraction", "csm_owner": "ann@example.com", "csm_team": "CS East",
-        "am_owner": "amy@example.com", "am_team": "AM", "segment": "SMB", "region": "EMEA", "industry": "unknown",
-        "use_case": "unknown", "tenure_band": "6-12",
-    }  # fmt: skip
+        "period_start": "2025-12-01",
+        "period_end": "2026-11-30",
+        "granularity": "ttm",
+        "partial": True,
+        "customer": "C1",
+        "customer_name": "Acme",
+        "product": "",
+        "starting_arr": "3000.00",
+        "ending_arr": "2000.00",
+        "cross_sell": "0.00",
+        "movement": "contraction",
+        "csm_owner": "ann@example.com",
+        "csm_team": "CS East",
+        "am_owner": "amy@example.com",
+        "am_team": "AM",
+        "segment": "SMB",
+        "region": "EMEA",
+        "industry": "unknown",
+        "use_case": "unknown",
+        "tenure_band": "6-12",
+    }
     assert list(acme) == MOVEMENT_COLUMNS
     gamma = next(m for m in ttm if m["customer"] == "C3")
     assert (gamma["csm_owner"], gamma["csm_team"], gamma["am_owner"], gamma["am_team"]) == (None, None, None, None)
@@ -227,12 +328,18 @@ def test_the_rows_behind_figures_that_move(world):
 def test_movement_scope_parameters_are_checked(world):
     client = token_client(world["admin"])
     get = lambda **params: client.get("/api/v1/movements/", {**YEAR_2026, **params})  # noqa: E731
-    assert get(scope_type="team", scope_key="CS East").json() == {"role": ["Give role (csm or am) with scope_type=team."]}
+    assert get(scope_type="team", scope_key="CS East").json() == {
+        "role": ["Give role (csm or am) with scope_type=team."]
+    }
     assert get(scope_key="CS East").json() == {"scope_key": ["Give scope_type with scope_key."]}
     assert get(scope_type="segment").json() == {"scope_key": ["Give scope_key with scope_type=segment."]}
-    for unknown in ({"scope_type": "owner", "scope_key": "ghost@example.com", "role": "am"},
-                    {"scope_type": "team", "scope_key": "CS North", "role": "csm"},
-                    {"csm_team": "CS North"}, {"am_owner": "ghost@example.com"}, {"customer": "C404"}):  # fmt: skip
+    for unknown in (
+        {"scope_type": "owner", "scope_key": "ghost@example.com", "role": "am"},
+        {"scope_type": "team", "scope_key": "CS North", "role": "csm"},
+        {"csm_team": "CS North"},
+        {"am_owner": "ghost@example.com"},
+        {"customer": "C404"},
+    ):
         none = get(**unknown)
         assert none.status_code == 200 and none.json()["count"] == 0, unknown
     # A period that has not begun has no rows, like the retention rows.
@@ -247,8 +354,12 @@ def test_movements_need_one_period(world):
         assert response.status_code == 400
         body = response.json() if params == {} else csv_rows(response)[0]
         assert "granularity" in body and "period_start" in body, body
-    assert client.get("/api/v1/movements/", {"granularity": "year"}).json() == {"period_start": ["This field is required."]}
-    assert client.get("/api/v1/movements/", {"period_start": "2026-01-01"}).json() == {"granularity": ["This field is required."]}
+    assert client.get("/api/v1/movements/", {"granularity": "year"}).json() == {
+        "period_start": ["This field is required."]
+    }
+    assert client.get("/api/v1/movements/", {"period_start": "2026-01-01"}).json() == {
+        "granularity": ["This field is required."]
+    }
     bad = {
         ("week", "2026-01-01"): {"granularity": ['"week" is not a valid choice.']},
         ("month", "2026-01-32"): {"period_start": ["Enter a valid date as YYYY-MM-DD."]},
@@ -303,8 +414,12 @@ def test_pareto_and_coverage_of_the_callers_cases(world):
     by_count = admin.get("/api/v1/pareto/", {"order_by": "count"}).json()["results"]
     assert [r["share"] for r in by_count] == ["0.5000", "0.5000"]
     assert admin.get("/api/v1/pareto/coverage/").json() == {
-        "covered_arr": "4500.00", "total_arr": "5500.00", "covered_count": 1, "total_count": 2, "share": "0.8182"
-    }  # fmt: skip
+        "covered_arr": "4500.00",
+        "total_arr": "5500.00",
+        "covered_count": 1,
+        "total_count": 2,
+        "share": "0.8182",
+    }
     assert admin.get("/api/v1/pareto/", {"order_by": "size"}).json() == {"order_by": ["Use one of: lost_arr, count."]}
     # A lead's Pareto holds its team's cases only.
     lead_rows = token_client(world["lead"]).get("/api/v1/pareto/").json()["results"]
@@ -324,8 +439,14 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(world):
     notes = sorted(r["notes"] for r in csv_rows(client.get("/api/v1/churn-cases/", {"format": "csv"})))
     assert notes == ["'+cmd|' /C calc'!A0", "'@SUM(1+1)"]
     assert [csv_cell(v) for v in ["-12.50", "-2+3", "\t=1", "plain", None, True, 7]] == [
-        "-12.50", "'-2+3", "'\t=1", "plain", "", "true", "7"
-    ]  # fmt: skip
+        "-12.50",
+        "'-2+3",
+        "'\t=1",
+        "plain",
+        "",
+        "true",
+        "7",
+    ]
 
 
 def add_accounts(count: int, first_id: int) -> None:
@@ -333,10 +454,14 @@ def add_accounts(count: int, first_id: int) -> None:
     rows each (the customer, and its product) among the year's movements."""
     version = RecomputeStatus.objects.get().input_version
     SnapshotLine.objects.bulk_create(
-        (SnapshotLine(version=version, customer_id=first_id + n, product="Core", start_date=date(2020, 1, 1), arr_cents=100)
-         for n in range(count)),
+        (
+            SnapshotLine(
+                version=version, customer_id=first_id + n, product="Core", start_date=date(2020, 1, 1), arr_cents=100
+            )
+            for n in range(count)
+        ),
         batch_size=5000,
-    )  # fmt: skip
+    )
 
 
 def stream_movements_csv(client) -> tuple[int, int]:
@@ -398,7 +523,7 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize("url, status", MALFORMED, ids=[url for url, _ in MALFORMED])
+@pytest.mark.parametrize(("url", "status"), MALFORMED, ids=[url for url, _ in MALFORMED])
 def test_malformed_requests_are_client_errors_never_500(world, url, status):
     response = token_client(world["admin"]).get(url)
     assert response.status_code == status, (url, response.status_code)
@@ -410,7 +535,10 @@ def test_malformed_requests_are_client_errors_never_500(world, url, status):
 def test_malformed_dates_say_what_is_expected(world):
     response = token_client(world["admin"]).get("/api/v1/retention/", {"from": "2026-02-30", "to": "tomorrow"})
     assert response.status_code == 400
-    assert response.json() == {"from": ["Enter a valid date as YYYY-MM-DD."], "to": ["Enter a valid date as YYYY-MM-DD."]}
+    assert response.json() == {
+        "from": ["Enter a valid date as YYYY-MM-DD."],
+        "to": ["Enter a valid date as YYYY-MM-DD."],
+    }
 
 
 @pytest.mark.django_db
@@ -425,10 +553,14 @@ def test_pages_and_ordering(world):
     third = client.get(second["next"]).json()
     assert third["next"] is None and len(third["results"]) == 1
     assert first["results"] + second["results"] + third["results"] == everything  # by name, then customer, then product
-    assert client.get("/api/v1/movements/", {**YEAR_2026, "page_size": 5000}).json()["results"] == everything  # at most 1000
+    assert (
+        client.get("/api/v1/movements/", {**YEAR_2026, "page_size": 5000}).json()["results"] == everything
+    )  # at most 1000
 
     def order(key, **params):
-        rows = all_pages(client, "/api/v1/movements/", {**YEAR_2026, "scope_type": "company", "ordering": key, **params})
+        rows = all_pages(
+            client, "/api/v1/movements/", {**YEAR_2026, "scope_type": "company", "ordering": key, **params}
+        )
         return [m["customer"] for m in rows]
 
     # Starting ARR: Acme 3000, Beta 4500, Gamma 300; ending: 2000, 0, 300; change: -1000, -4500, 0.
@@ -436,9 +568,14 @@ def test_pages_and_ordering(world):
     assert order("ending_arr") == ["C2", "C3", "C1"] and order("-ending_arr") == ["C1", "C3", "C2"]
     assert order("change") == ["C2", "C1", "C3"] and order("-change") == ["C3", "C1", "C2"]
     assert order("external_id") == ["C1", "C2", "C3"] and order("-external_id") == ["C3", "C2", "C1"]
-    paged = client.get("/api/v1/movements/", {**YEAR_2026, "scope_type": "company", "ordering": "-starting_arr", "page_size": 1, "page": 2})
+    paged = client.get(
+        "/api/v1/movements/",
+        {**YEAR_2026, "scope_type": "company", "ordering": "-starting_arr", "page_size": 1, "page": 2},
+    )
     assert [m["customer"] for m in paged.json()["results"]] == ["C1"]
-    as_csv = csv_rows(client.get("/api/v1/movements/", {**YEAR_2026, "scope_type": "company", "ordering": "-change", "format": "csv"}))
+    as_csv = csv_rows(
+        client.get("/api/v1/movements/", {**YEAR_2026, "scope_type": "company", "ordering": "-change", "format": "csv"})
+    )
     assert [m["customer"] for m in as_csv] == ["C3", "C1", "C2"]  # the CSV follows the same ordering
     biggest = client.get("/api/v1/churn-cases/", {"ordering": "-lost_arr"}).json()["results"]
     assert [c["lost_arr"] for c in biggest] == ["4500.00", "1000.00"]

@@ -22,11 +22,21 @@ def as_user(user) -> APIClient:
 
 
 def move(world, **changes) -> dict:
-    return {"from_user": "ann@example.com", "role": "csm", "to_user": "cid@example.com", "start_date": "2026-03-01", **changes}
+    return {
+        "from_user": "ann@example.com",
+        "role": "csm",
+        "to_user": "cid@example.com",
+        "start_date": "2026-03-01",
+        **changes,
+    }
 
 
 def ann_csm():
-    return sorted(Assignment.objects.filter(role="csm", customer__name__in=["Acme", "Beta"]).values_list("customer__name", "user__email", "start_date", "end_date"))
+    return sorted(
+        Assignment.objects.filter(role="csm", customer__name__in=["Acme", "Beta"]).values_list(
+            "customer__name", "user__email", "start_date", "end_date"
+        )
+    )
 
 
 def test_a_dry_run_answers_what_moves_and_writes_nothing_then_the_move_is_made():
@@ -38,14 +48,20 @@ def test_a_dry_run_answers_what_moves_and_writes_nothing_then_the_move_is_made()
     body = response.json()
     assert body["dry_run"] is True and body["accounts"] == 2
     assert [(m["customer"], m["start"], m["end"], m["ends_on"], m["new_start"]) for m in body["moves"]] == [
-        ("Acme", "2025-01-01", None, "2026-02-28", "2026-03-01"), ("Beta", "2025-01-01", None, "2026-02-28", "2026-03-01")]
+        ("Acme", "2025-01-01", None, "2026-02-28", "2026-03-01"),
+        ("Beta", "2025-01-01", None, "2026-02-28", "2026-03-01"),
+    ]
     assert ann_csm() == before and not PendingRecompute.objects.exists()
 
     expected = [m["assignment_id"] for m in body["moves"]]
     response = admin.post("/api/v1/book-moves/", move(world, expected=expected), format="json")
     assert response.status_code == 201, response.content
-    assert ann_csm() == [("Acme", "ann@example.com", date(2025, 1, 1), date(2026, 2, 28)), ("Acme", "cid@example.com", date(2026, 3, 1), None),
-                         ("Beta", "ann@example.com", date(2025, 1, 1), date(2026, 2, 28)), ("Beta", "cid@example.com", date(2026, 3, 1), None)]
+    assert ann_csm() == [
+        ("Acme", "ann@example.com", date(2025, 1, 1), date(2026, 2, 28)),
+        ("Acme", "cid@example.com", date(2026, 3, 1), None),
+        ("Beta", "ann@example.com", date(2025, 1, 1), date(2026, 2, 28)),
+        ("Beta", "cid@example.com", date(2026, 3, 1), None),
+    ]
     assert set(PendingRecompute.objects.values_list("customer_id", flat=True)) == {world["acme"].pk, world["beta"].pk}
     history = Assignment.history.filter(customer=world["acme"], role="csm").latest("history_id")
     assert history.history_user == world["admin"] and "Book move" in history.history_change_reason
@@ -62,7 +78,9 @@ def test_a_move_confirmed_against_a_stale_dry_run_is_refused_and_nothing_moves()
 def test_book_moves_follow_the_pages_role_rules():
     world = build_company()
     for who in ("ann", "executive"):
-        assert as_user(world[who]).post("/api/v1/book-moves/", move(world, dry_run=True), format="json").status_code == 403
+        assert (
+            as_user(world[who]).post("/api/v1/book-moves/", move(world, dry_run=True), format="json").status_code == 403
+        )
     assert APIClient().post("/api/v1/book-moves/", move(world, dry_run=True), format="json").status_code == 401
     # Lena leads CS East (Ann, Cid): she may move between them, not to Bob of CS West.
     lena = as_user(world["lead"])
@@ -74,7 +92,11 @@ def test_book_moves_follow_the_pages_role_rules():
 
 
 def upload(client, files: dict[str, str]):
-    return client.post("/api/v1/import-runs/", {"files": [SimpleUploadedFile(n, t.encode()) for n, t in files.items()]}, format="multipart")
+    return client.post(
+        "/api/v1/import-runs/",
+        {"files": [SimpleUploadedFile(n, t.encode()) for n, t in files.items()]},
+        format="multipart",
+    )
 
 
 def test_an_import_is_uploaded_previewed_applied_and_kept_in_the_history():

@@ -20,8 +20,18 @@ from schemathesis import GenerationMode
 from api.models import ApiToken
 from retention_site.wsgi import application
 
-ENDPOINTS = ["retention", "movements", "customers", "contract-lines", "assignments", "teams", "users",
-             "churn-cases", "reasons", "pareto"]  # fmt: skip
+ENDPOINTS = [
+    "retention",
+    "movements",
+    "customers",
+    "contract-lines",
+    "assignments",
+    "teams",
+    "users",
+    "churn-cases",
+    "reasons",
+    "pareto",
+]
 
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))  # per operation and mode: bounded, so the suite stays fast
@@ -79,7 +89,10 @@ def test_the_docs_page_uses_only_our_static_files(settings, world):
 def wsgi_app_in_test_transaction(settings):
     """The WSGI app with no rate limit in the way, keeping the test's transaction open across its
     requests (as Django's test client does)."""
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute"},
+    }
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield application
@@ -103,12 +116,20 @@ def test_no_endpoint_answers_500_to_generated_requests(world, wsgi_app_in_test_t
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @hypothesis_settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE, suppress_health_check=list(HealthCheck))
+            @hypothesis_settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=DERANDOMIZE,
+                suppress_health_check=list(HealthCheck),
+            )
             def call(case):
                 response = case.call(headers=headers)
                 calls.append(response.status_code)
                 if response.status_code >= 500:
-                    failures.append(f"{case.method} {case.formatted_path} {case.query} {case.body!r} -> {response.status_code}")
+                    failures.append(
+                        f"{case.method} {case.formatted_path} {case.query} {case.body!r} -> {response.status_code}"
+                    )
 
             call()
     assert not failures, "\n".join(failures[:20])

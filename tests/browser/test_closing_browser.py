@@ -43,7 +43,9 @@ def test_close_a_quarter_then_a_correction_shows_restated(page, live_server, com
     expect(mark.get_by_test_id("restated-difference")).to_have_text("+$24,000")
     nrr = figures.locator("div.rate", has=page.locator("a.fig[data-figure=nrr]"))
     expect(nrr.locator("a.fig")).to_have_text("100.0%")
-    expect(page.get_by_test_id("teams-csm").get_by_test_id("restated").first).to_be_visible()  # the team table says it too
+    expect(
+        page.get_by_test_id("teams-csm").get_by_test_id("restated").first
+    ).to_be_visible()  # the team table says it too
     shoot(page, "closing-company-restated")
 
     # The drill-down behind the reported churn: as reported (no account), the live one a click away.

@@ -25,9 +25,15 @@ def build_books():
     FxRate.objects.create(currency="GBP", valid_from=date(2024, 1, 1), rate=Decimal("1.25"))
     for n, (code, arr) in enumerate([("EUR", "1000000"), ("GBP", "250000"), ("USD", "87539250"), ("EUR", "1234.56")]):
         customer = Customer.objects.create(external_id=f"C{n}", name=f"Customer {code} {n}", region="EMEA")
-        ContractLine.objects.create(external_id=f"L{n}", customer=customer, product="Core", start_date=date(2024, 1, 1),
-                                    end_date=date(TODAY.year, TODAY.month, 1) if n == 3 else None,
-                                    arr=Decimal(arr), currency=code)  # fmt: skip
+        ContractLine.objects.create(
+            external_id=f"L{n}",
+            customer=customer,
+            product="Core",
+            start_date=date(2024, 1, 1),
+            end_date=date(TODAY.year, TODAY.month, 1) if n == 3 else None,
+            arr=Decimal(arr),
+            currency=code,
+        )
     admin = User.objects.create_user("admin@example.com", PASSWORD, role=Role.ADMIN)
     recompute.recompute_all(TODAY)
     PendingRecompute.objects.all().delete()
@@ -65,14 +71,22 @@ def test_admin_changes_a_rate_and_the_pages_read_like_money(page, live_server, t
     page.goto(f"{live_server.url}/company/")
     headline = page.get_by_test_id("headline")
     expect(headline).to_contain_text("$")
-    expect(headline.locator("a.fig[data-figure=arr_end], a.fig[data-figure=ending_arr]").first).to_have_text(re.compile(r"^\$\d+(\.\d)?M$"))
-    axis = page.evaluate("() => { const c = Chart.getChart(document.getElementById('bridge-chart'));"
-                         " return c.scales.y.ticks.map(t => t.label); }")
+    expect(headline.locator("a.fig[data-figure=arr_end], a.fig[data-figure=ending_arr]").first).to_have_text(
+        re.compile(r"^\$\d+(\.\d)?M$")
+    )
+    axis = page.evaluate(
+        "() => { const c = Chart.getChart(document.getElementById('bridge-chart'));"
+        " return c.scales.y.ticks.map(t => t.label); }"
+    )
     assert axis and all(label.startswith("$") and label[-1] in "KM0123456789" for label in axis), axis
     shoot(page, "company-money")
 
-    month = RetentionSnapshot.objects.filter(scope_type="company", granularity="month", partial=False).latest("period_start")
-    page.goto(f"{live_server.url}/drilldown/?scope=company&granularity=month&period={month.period_start}&figure=starting_arr")
+    month = RetentionSnapshot.objects.filter(scope_type="company", granularity="month", partial=False).latest(
+        "period_start"
+    )
+    page.goto(
+        f"{live_server.url}/drilldown/?scope=company&granularity=month&period={month.period_start}&figure=starting_arr"
+    )
     expect(page.get_by_test_id("figure-value")).to_have_text(page.get_by_test_id("drill-total").inner_text())
     expect(page.get_by_test_id("drill-rows")).to_contain_text("of which €1,000,000 at 1.08")
     expect(page.get_by_test_id("drill-rows")).to_contain_text("of which £250,000 at 1.25")

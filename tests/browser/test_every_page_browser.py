@@ -56,7 +56,9 @@ def test_every_page_fits_a_phone_and_the_figures_explain_themselves(page, live_s
     lead = User.objects.get(email="lead@example.com")
     csm = User.objects.get(email="csm@example.com")
     team = Team.objects.get(lead=lead)
-    ttm = RetentionSnapshot.objects.filter(scope_type="company", granularity="ttm", partial=False).latest("period_start")
+    ttm = RetentionSnapshot.objects.filter(scope_type="company", granularity="ttm", partial=False).latest(
+        "period_start"
+    )
     case = ChurnCase.objects.filter(void=False, csm_team=team).order_by("-date").first()
     drill = f"/drilldown/?scope=company&granularity=ttm&period={ttm.period_start.isoformat()}&figure=starting_arr"
     pages = {
@@ -107,8 +109,13 @@ def test_every_page_fits_a_phone_and_the_figures_explain_themselves(page, live_s
     assert cases.count() >= 1
     for i in range(cases.count()):
         expect(cases.nth(i).locator("td.verdict")).to_contain_text("count")
-    row = RetentionSnapshot.objects.get(scope_type="owner", scope_key=csm.email, role="csm", granularity="ttm",
-                                        period_start=page.evaluate("document.querySelector('select[name=period]').value"))  # fmt: skip
+    row = RetentionSnapshot.objects.get(
+        scope_type="owner",
+        scope_key=csm.email,
+        role="csm",
+        granularity="ttm",
+        period_start=page.evaluate("document.querySelector('select[name=period]').value"),
+    )
     from web.templatetags.retention_format import money
 
     expect(page.get_by_test_id("reconciled-total")).to_have_text(money(row.churn + row.contraction))
@@ -132,8 +139,10 @@ def test_tiny_cohorts_are_low_confidence_and_out_of_the_axis(page, live_server):
                    return {min: c.scales.y.min, max: c.scales.y.max,
                            sets: c.data.datasets.map(d => ({data: d.data, low: d.lowConfidence}))}; }"""
     )
-    confident = [v for d in chart["sets"] for v, low in zip(d["data"], d["low"]) if v is not None and not low]
-    lows = [v for d in chart["sets"] for v, low in zip(d["data"], d["low"]) if v is not None and low]
+    confident = [
+        v for d in chart["sets"] for v, low in zip(d["data"], d["low"], strict=True) if v is not None and not low
+    ]
+    lows = [v for d in chart["sets"] for v, low in zip(d["data"], d["low"], strict=True) if v is not None and low]
     assert lows, "the early months should be low confidence"
     assert chart["min"] <= min(confident) and chart["max"] >= max(confident)
     assert chart["max"] - chart["min"] <= (max(confident) - min(confident)) * 1.3 + 4.1  # not stretched by them

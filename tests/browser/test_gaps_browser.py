@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from outlook_support import build_outlook_company
 from playwright.sync_api import expect
+
 from tests.browser_support import sign_in
 
 pytestmark = pytest.mark.browser

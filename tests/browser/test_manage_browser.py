@@ -21,7 +21,9 @@ def in_process_tasks(settings):
 
 
 def upload(page, files: dict[str, str]):
-    page.set_input_files("#id_files", [{"name": n, "mimeType": "text/csv", "buffer": t.encode()} for n, t in files.items()])
+    page.set_input_files(
+        "#id_files", [{"name": n, "mimeType": "text/csv", "buffer": t.encode()} for n, t in files.items()]
+    )
     page.get_by_role("button", name="Upload and preview").click()
 
 
@@ -60,7 +62,14 @@ def test_admin_previews_fixes_and_applies_an_import(page, live_server, transacti
 
     # A change: the preview shows the old value and the new one.
     page.get_by_role("link", name="Back to the imports").click()
-    upload(page, {"contracts.csv": BASE["contracts.csv"].replace("L-3,C-2,Core,2024-02-01,,1200.5", "L-3,C-2,Core,2024-02-01,,1800")})
+    upload(
+        page,
+        {
+            "contracts.csv": BASE["contracts.csv"].replace(
+                "L-3,C-2,Core,2024-02-01,,1200.5", "L-3,C-2,Core,2024-02-01,,1800"
+            )
+        },
+    )
     expect(page.get_by_test_id("import-status")).to_have_text("Preview ready", timeout=20000)
     change = page.get_by_test_id("sample-change").first
     expect(change).to_contain_text("L-3")
@@ -125,12 +134,16 @@ def test_lead_opens_a_customer_from_a_book_and_moves_an_account_within_the_team(
     form.locator("select[name=to_user]").select_option(label="Cid CSM (cid@example.com)")
     form.locator("input[name=start_date]").fill("2026-12-15")
     form.get_by_role("button", name="Preview").click()
-    expect(page.get_by_test_id("move-heading")).to_have_text("1 account of Ann CSM goes to Cid CSM (csm) from 2026-12-15")
+    expect(page.get_by_test_id("move-heading")).to_have_text(
+        "1 account of Ann CSM goes to Cid CSM (csm) from 2026-12-15"
+    )
     expect(page.get_by_test_id("move-preview").locator("tbody tr")).to_have_count(1)
     expect(page.get_by_test_id("move-preview")).to_contain_text("Beta")
     assert page.locator("select[name=to_user] option", has_text="bob@example.com").count() == 0  # another team
     page.get_by_test_id("confirm-move").click()
-    expect(page.locator(".messages")).to_contain_text("1 account of ann@example.com goes to cid@example.com from 2026-12-15")
+    expect(page.locator(".messages")).to_contain_text(
+        "1 account of ann@example.com goes to cid@example.com from 2026-12-15"
+    )
 
     # Another team's customer is not this lead's to open.
     response = page.goto(f"{live_server.url}/customers/{world['delta'].pk}/")
@@ -152,7 +165,9 @@ def test_admin_moves_a_whole_book_with_a_preview(page, live_server, transactiona
     form.locator("select[name=to_user]").select_option(label="Bob CSM (bob@example.com)")
     form.locator("input[name=start_date]").fill("2026-03-01")
     form.get_by_role("button", name="Preview").click()
-    expect(page.get_by_test_id("move-heading")).to_have_text("2 accounts of Ann CSM go to Bob CSM (csm) from 2026-03-01")
+    expect(page.get_by_test_id("move-heading")).to_have_text(
+        "2 accounts of Ann CSM go to Bob CSM (csm) from 2026-03-01"
+    )
     rows = page.get_by_test_id("move-preview").locator("tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("Acme")
@@ -160,7 +175,9 @@ def test_admin_moves_a_whole_book_with_a_preview(page, live_server, transactiona
     shoot(page, "book-move-preview")
     assert not PendingRecompute.objects.exists()
     page.get_by_test_id("confirm-move").click()
-    expect(page.locator(".messages")).to_contain_text("2 accounts of ann@example.com go to bob@example.com from 2026-03-01")
+    expect(page.locator(".messages")).to_contain_text(
+        "2 accounts of ann@example.com go to bob@example.com from 2026-03-01"
+    )
     assert Assignment.objects.get(customer=world["beta"], user=world["bob"]).start_date.isoformat() == "2026-03-01"
     assert Assignment.objects.get(customer=world["beta"], user=world["ann"]).end_date.isoformat() == "2026-02-28"
 

@@ -103,7 +103,9 @@ def test_the_company_page_shows_the_forecast_beside_the_measured_figures(page, l
 
     RiskMark.objects.create(customer=world["acme"], status="at_risk", expected_loss=5000, noted_on=date(2026, 11, 20))
     sign_in(page, live_server, "exec@example.com")
-    expect(page.locator("[data-testid=forecast-table] tr[data-granularity=quarter]")).to_contain_text("1 at-risk account, $5,000")
+    expect(page.locator("[data-testid=forecast-table] tr[data-granularity=quarter]")).to_contain_text(
+        "1 at-risk account, $5,000"
+    )
     expect(page.locator("[data-testid=forecast-table] tbody tr")).to_have_count(2)
     page.locator("[data-testid=forecast]").scroll_into_view_if_needed()
     shoot(page, "company-forecast")

@@ -58,10 +58,14 @@ def assert_bridge_matches(data, row):
     steps = [("Start", row.starting_arr, "total")]
     if row.new_arr is not None:
         steps += [("New", row.new_arr, "up"), ("Reactivation", row.reactivation_arr, "up")]
-    steps += [("Upsell", row.upsell, "up"), ("Cross-sell", row.cross_sell, "up"),
-              ("Contraction", row.contraction, "down"), ("Churn", row.churn, "down")]  # fmt: skip
+    steps += [
+        ("Upsell", row.upsell, "up"),
+        ("Cross-sell", row.cross_sell, "up"),
+        ("Contraction", row.contraction, "down"),
+        ("Churn", row.churn, "down"),
+    ]
     level, expected = Decimal(0), []
-    for label, amount, kind in steps:
+    for _label, amount, kind in steps:
         if kind == "total":
             expected.append([0, float(amount)])
             level = amount
@@ -167,7 +171,9 @@ def test_company_charts_show_the_snapshot_figures(page, live_server, company):
     expect(page.get_by_test_id("slice-rows")).to_contain_text("unknown")
     shoot(page, "company-slice")
     page.goto(f"{live_server.url}/company/?{PERIOD}&slice=segment&key=SMB")
-    smb = RetentionSnapshot.objects.get(scope_type="segment", scope_key="SMB", granularity="month", period_start=OCTOBER)
+    smb = RetentionSnapshot.objects.get(
+        scope_type="segment", scope_key="SMB", granularity="month", period_start=OCTOBER
+    )
     assert_bridge_matches(chart_data(page, "bridge-chart"), smb)
     assert_trend_matches(chart_data(page, "trend-chart"), {"scope_type": "segment", "scope_key": "SMB", "role": ""})
 
@@ -177,7 +183,10 @@ def test_team_and_owner_charts_show_the_snapshot_figures(page, live_server, comp
     page.goto(f"{live_server.url}/teams/{company['east'].pk}/?{PERIOD}")
     team_scope = {"scope_type": "team", "scope_key": "CS East", "role": "csm"}
     assert_trend_matches(chart_data(page, "trend-chart"), team_scope)
-    assert_bridge_matches(chart_data(page, "bridge-chart"), RetentionSnapshot.objects.get(**team_scope, granularity="month", period_start=OCTOBER))
+    assert_bridge_matches(
+        chart_data(page, "bridge-chart"),
+        RetentionSnapshot.objects.get(**team_scope, granularity="month", period_start=OCTOBER),
+    )
 
     page.get_by_test_id("owners").get_by_role("link", name="Ann CSM").click()
     page.wait_for_load_state("load")
@@ -185,7 +194,9 @@ def test_team_and_owner_charts_show_the_snapshot_figures(page, live_server, comp
     trend = chart_data(page, "trend-chart")
     owner_scope = {"scope_type": "owner", "scope_key": "ann@example.com", "role": "csm"}
     assert_trend_matches(trend, owner_scope)
-    team_ttm = {r.period_end.strftime("%Y-%m"): r for r in RetentionSnapshot.objects.filter(**team_scope, granularity="ttm")}
+    team_ttm = {
+        r.period_end.strftime("%Y-%m"): r for r in RetentionSnapshot.objects.filter(**team_scope, granularity="ttm")
+    }
     team_line = next(d["data"] for d in trend["datasets"] if d["label"] == "CS East NRR (TTM)")
     assert team_line == [percent(team_ttm[m].nrr) if m in team_ttm else None for m in trend["labels"]]
     row = RetentionSnapshot.objects.get(**owner_scope, granularity="month", period_start=OCTOBER)
@@ -250,8 +261,13 @@ def test_a_long_drilldown_pages_and_sorts(page, live_server, company):
 
     for n in range(120):  # more accounts than one page holds
         customer = Customer.objects.create(external_id=f"P{n:03d}", name=f"Page Co {n:03d}", segment="SMB")
-        ContractLine.objects.create(external_id=f"PL{n:03d}", customer=customer, product="Core",
-                                    start_date=date(2025, 1, 1), arr=Decimal(1000 + n))  # fmt: skip
+        ContractLine.objects.create(
+            external_id=f"PL{n:03d}",
+            customer=customer,
+            product="Core",
+            start_date=date(2025, 1, 1),
+            arr=Decimal(1000 + n),
+        )
     recompute.process_pending(date(2026, 11, 23))
     sign_in(page, live_server, "exec@example.com")
     page.goto(f"{live_server.url}/drilldown/?scope=segment&key=SMB&{PERIOD}&figure=starting_arr")
@@ -267,5 +283,7 @@ def test_a_long_drilldown_pages_and_sorts(page, live_server, company):
     expect(page.get_by_test_id("pager")).to_contain_text("page 2 of 2")
     expect(rows).to_have_count(22)  # October's SMB cohort: the 120, Gamma and Delta (Epsilon is new)
     total = page.get_by_test_id("drill-total").inner_text()
-    row = RetentionSnapshot.objects.get(scope_type="segment", scope_key="SMB", granularity="month", period_start=OCTOBER)
+    row = RetentionSnapshot.objects.get(
+        scope_type="segment", scope_key="SMB", granularity="month", period_start=OCTOBER
+    )
     assert total == money(row.starting_arr)

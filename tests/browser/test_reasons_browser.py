@@ -75,7 +75,9 @@ def test_lead_records_a_reason_and_the_pareto_follows(page, live_server):
     expect(page.locator("#pareto-chart")).to_have_attribute("data-ready", "true")
     assert page.evaluate("window.reasonsParetoChart.data.datasets.map(d => d.type)") == ["bar", "line"]
     assert page.evaluate("window.reasonsParetoChart.data.labels") == [
-        "Moved to a competitor", "Cost", "no reason recorded"
+        "Moved to a competitor",
+        "Cost",
+        "no reason recorded",
     ]
     assert page.evaluate("window.reasonsParetoChart.data.datasets[1].data") == [55.56, 83.33, 100]
     expect(rows.first).to_contain_text("Moved to a competitor")
@@ -86,7 +88,9 @@ def test_lead_records_a_reason_and_the_pareto_follows(page, live_server):
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#pareto-chart")).to_have_attribute("data-ready", "true")
     assert page.evaluate("window.reasonsParetoChart.data.labels") == [
-        "Cost", "Moved to a competitor", "no reason recorded"
+        "Cost",
+        "Moved to a competitor",
+        "no reason recorded",
     ]
     expect(page.get_by_test_id("pareto-table").locator("caption")).to_have_text("Shares are of the case count.")
     page.screenshot(path=str(SHOTS / "reasons-pareto-count.png"), full_page=True)

@@ -53,9 +53,17 @@ def test_close_keeps_reported_figures_and_a_correction_shows_as_restated(company
     assert close.closed_by == admin and close.closed_at and close.period_end == date(2026, 9, 30)
     reported = ReportedFigure.objects.get(close=close, scope_type="company")
     assert (reported.starting_arr, reported.churn, reported.ending_arr, reported.nrr, reported.grr) == (
-        D("60000"), D("0"), D("60000"), D("1"), D("1"))
+        D("60000"),
+        D("0"),
+        D("60000"),
+        D("1"),
+        D("1"),
+    )
     # Every scope of the period is kept, none of another period.
-    assert ReportedFigure.objects.filter(close=close).count() == RetentionSnapshot.objects.filter(granularity="quarter", period_start=Q3).count()
+    assert (
+        ReportedFigure.objects.filter(close=close).count()
+        == RetentionSnapshot.objects.filter(granularity="quarter", period_start=Q3).count()
+    )
 
     correct_line("L3", admin, end_date=date(2026, 8, 31))
     live = company_row()
@@ -125,26 +133,48 @@ def test_the_export_carries_closed_and_reported_columns_and_filters_restated_row
     rows = client.get("/api/v1/retention/", {"granularity": "quarter", "scope_type": "company"}).json()["results"]
     q3 = next(r for r in rows if r["period_start"] == "2026-07-01")
     q2 = next(r for r in rows if r["period_start"] == "2026-04-01")
-    assert (q3["closed"], q3["churn"], q3["reported_churn"], q3["nrr"], q3["reported_nrr"]) == (True, "24000.00", "0.00", "0.6000", "1.0000")
+    assert (q3["closed"], q3["churn"], q3["reported_churn"], q3["nrr"], q3["reported_nrr"]) == (
+        True,
+        "24000.00",
+        "0.00",
+        "0.6000",
+        "1.0000",
+    )
     assert q3["reported_new_arr"] == "0.00" and q3["reported_ending_arr"] == "60000.00"
     assert (q2["closed"], q2["reported_churn"], q2["reported_nrr"]) == (False, None, None)
     restated = client.get("/api/v1/retention/", {"restated": "true"}).json()["results"]
     assert restated and {(r["granularity"], r["period_start"]) for r in restated} == {("quarter", "2026-07-01")}
     keys = {(r["scope_type"], r["scope_key"], r["role"]) for r in restated}
-    assert ("company", "", "") in keys and ("owner", "ann@example.com", "csm") in keys and ("owner", "bob@example.com", "csm") not in keys
+    assert (
+        ("company", "", "") in keys
+        and ("owner", "ann@example.com", "csm") in keys
+        and ("owner", "bob@example.com", "csm") not in keys
+    )
     assert client.get("/api/v1/retention/", {"restated": "maybe"}).status_code == 400
     [row] = csv_rows(client.get("/api/v1/retention/", {"restated": "true", "scope_type": "company", "format": "csv"}))
-    assert (row["closed"], row["churn"], row["reported_churn"], row["reported_grr"]) == ("true", "24000.00", "0.00", "1.0000")
+    assert (row["closed"], row["churn"], row["reported_churn"], row["reported_grr"]) == (
+        "true",
+        "24000.00",
+        "0.00",
+        "1.0000",
+    )
 
     out = io.StringIO()
     call_command("export_retention", "--granularity", "quarter", "--scope-type", "company", "--restated", stdout=out)
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
-    assert (row["period_start"], row["closed"], row["reported_ending_arr"], row["ending_arr"]) == ("2026-07-01", "true", "60000.00", "36000.00")
+    assert (row["period_start"], row["closed"], row["reported_ending_arr"], row["ending_arr"]) == (
+        "2026-07-01",
+        "true",
+        "60000.00",
+        "36000.00",
+    )
 
 
 def test_closing_through_the_api_is_for_admins(company):
     executive, admin = token_client(company["executive"]), token_client(company["admin"])
-    assert executive.post("/api/v1/closes/", {"granularity": "quarter", "period_start": "2026-07-01"}).status_code == 403
+    assert (
+        executive.post("/api/v1/closes/", {"granularity": "quarter", "period_start": "2026-07-01"}).status_code == 403
+    )
     refused = admin.post("/api/v1/closes/", {"granularity": "quarter", "period_start": "2026-10-01"})
     assert refused.status_code == 400 and "partial" in refused.json()["period_start"][0]
     created = admin.post("/api/v1/closes/", {"granularity": "quarter", "period_start": "2026-07-01"})
@@ -154,12 +184,18 @@ def test_closing_through_the_api_is_for_admins(company):
     report = executive.get(f"/api/v1/closes/{pk}/restatements/").json()
     [beta] = report["customers"]
     assert beta["customer"] == "C2"
-    assert {"product": "", "figure": "churn", "before": "0", "after": "24000.00", "difference": "24000.00"} in beta["figures"]
+    assert {"product": "", "figure": "churn", "before": "0", "after": "24000.00", "difference": "24000.00"} in beta[
+        "figures"
+    ]
     assert beta["edits"][0]["who"] == "admin@example.com"
     assert token_client(company["ann"]).get("/api/v1/closes/").status_code == 403
     assert admin.post(f"/api/v1/closes/{pk}/reopen/", {"reason": ""}).status_code == 400
     reopened = admin.post(f"/api/v1/closes/{pk}/reopen/", {"reason": "late booking"})
-    assert reopened.status_code == 200 and reopened.json()["closed"] is False and reopened.json()["reopen_reason"] == "late booking"
+    assert (
+        reopened.status_code == 200
+        and reopened.json()["closed"] is False
+        and reopened.json()["reopen_reason"] == "late booking"
+    )
 
 
 def test_an_import_is_an_edit_by_whoever_ran_it_with_the_run_named(company, tmp_path):
@@ -190,7 +226,10 @@ def test_an_assignment_moved_inside_the_period_moves_the_contribution_between_ow
     [gamma] = build_report(close).customers
     assert ("CSM", "cid@example.com", "bob@example.com") in gamma.attribution
     assert gamma.figures == []  # the company's figures did not move, only who they belong to
-    assert gamma.edits[0].what == "CSM assignment" and ("user", "cid@example.com", "bob@example.com") in gamma.edits[0].changes
+    assert (
+        gamma.edits[0].what == "CSM assignment"
+        and ("user", "cid@example.com", "bob@example.com") in gamma.edits[0].changes
+    )
 
 
 def test_pages_show_the_reported_figure_with_a_restated_mark(company, client):
@@ -203,9 +242,14 @@ def test_pages_show_the_reported_figure_with_a_restated_mark(company, client):
     assert "$60,000" in html  # the reported ending ARR
     assert "$36,000" in html  # the live one, behind the mark
     # The drill-down behind the reported churn lists the accounts as reported (none); live: Beta.
-    drill = client.get(reverse("drilldown"), {"scope": "company", "granularity": "quarter", "period": "2026-07-01", "figure": "churn"})
+    drill = client.get(
+        reverse("drilldown"), {"scope": "company", "granularity": "quarter", "period": "2026-07-01", "figure": "churn"}
+    )
     assert "as reported" in drill.content.decode() and "Beta" not in drill.content.decode().split("drill-rows")[1]
-    live = client.get(reverse("drilldown"), {"scope": "company", "granularity": "quarter", "period": "2026-07-01", "figure": "churn", "view": "live"})
+    live = client.get(
+        reverse("drilldown"),
+        {"scope": "company", "granularity": "quarter", "period": "2026-07-01", "figure": "churn", "view": "live"},
+    )
     assert "Beta" in live.content.decode().split("drill-rows")[1]
     report = client.get(reverse("closing:report", args=[close.pk])).content.decode()
     assert 'data-customer="C2"' in report and "contract line L3" in report
@@ -222,12 +266,27 @@ def test_contribution_of_an_account_row_by_hand():
     kept = Row(product="", movement="none", starting_arr=D("24000"), ending_arr=D("24000"), cross_sell=D("0"))
     grown = Row(product="", movement="expansion", starting_arr=D("12000"), ending_arr=D("15000"), cross_sell=D("3000"))
     assert diffing.contribution(churned) | {} == {
-        "starting_arr": D("24000"), "new_arr": 0, "reactivation_arr": 0, "expansion": 0, "upsell": 0, "cross_sell": 0,
-        "contraction": 0, "churn": D("24000"), "ending_arr": D("0"), "arr_end": D("0"), "logos_start": 1, "logos_churned": 1,
-    }  # fmt: skip
+        "starting_arr": D("24000"),
+        "new_arr": 0,
+        "reactivation_arr": 0,
+        "expansion": 0,
+        "upsell": 0,
+        "cross_sell": 0,
+        "contraction": 0,
+        "churn": D("24000"),
+        "ending_arr": D("0"),
+        "arr_end": D("0"),
+        "logos_start": 1,
+        "logos_churned": 1,
+    }
     assert diffing.contribution(grown)["upsell"] == 0 and diffing.contribution(grown)["cross_sell"] == D("3000")
     changes = {(c.figure, c.before, c.after) for c in diffing.figure_changes([kept], [churned])}
-    assert changes == {("churn", 0, D("24000")), ("ending_arr", D("24000"), 0), ("arr_end", D("24000"), 0), ("logos_churned", 0, 1)}
+    assert changes == {
+        ("churn", 0, D("24000")),
+        ("ending_arr", D("24000"), 0),
+        ("arr_end", D("24000"), 0),
+        ("logos_churned", 0, 1),
+    }
     assert diffing.figure_changes([kept], [kept]) == []
     # Edits that bear on a period: a line starting after it does not; an assignment not covering day s does not.
     s, l = date(2026, 7, 1), date(2026, 9, 30)
@@ -250,13 +309,23 @@ def test_the_inputs_kept_at_a_close_answer_every_reported_figure(company):
     # A customer that lapsed and came back: in later periods only its earliest, long-ended line
     # says that its first revenue day (tenure band; reactivation, not new) lies far back.
     eta = Customer.objects.create(external_id="C7", name="Eta", segment="SMB")
-    ContractLine.objects.create(external_id="L10", customer=eta, product="Core", start_date=date(2025, 1, 1),
-                                end_date=date(2025, 3, 31), arr=D("4000"))  # fmt: skip
-    ContractLine.objects.create(external_id="L11", customer=eta, product="Core", start_date=date(2025, 8, 15), arr=D("5000"))
+    ContractLine.objects.create(
+        external_id="L10",
+        customer=eta,
+        product="Core",
+        start_date=date(2025, 1, 1),
+        end_date=date(2025, 3, 31),
+        arr=D("4000"),
+    )
+    ContractLine.objects.create(
+        external_id="L11", customer=eta, product="Core", start_date=date(2025, 8, 15), arr=D("5000")
+    )
     recompute.recompute_all(TODAY)
     teams = {t.name: t.pk for t in company["east"].__class__.objects.all()}
     users = {u.email: u.pk for u in company["admin"].__class__.objects.all()}
-    periods = RetentionSnapshot.objects.filter(scope_type="company", partial=False, granularity__in=["month", "quarter", "year"])
+    periods = RetentionSnapshot.objects.filter(
+        scope_type="company", partial=False, granularity__in=["month", "quarter", "year"]
+    )
     checked = 0
     for granularity, start in periods.values_list("granularity", "period_start"):
         close = close_period(granularity, start, company["admin"])
@@ -265,10 +334,26 @@ def test_the_inputs_kept_at_a_close_answer_every_reported_figure(company):
             object_id = {"team": teams, "owner": users}.get(figure.scope_type, {}).get(figure.scope_key)
             scope = Scope(figure.scope_type, figure.scope_key, figure.role, object_id)
             totals = accounts.account_totals(close.input_version, period, scope, with_cross_sell=True)
-            got = (totals.starting_arr, totals.expansion, totals.cross_sell, totals.contraction, totals.churn,
-                   totals.cohort_ending_arr, totals.logos_start, totals.logos_churned)  # fmt: skip
-            want = (figure.starting_arr, figure.expansion, figure.cross_sell, figure.contraction, figure.churn,
-                    figure.ending_arr, figure.logos_start, figure.logos_churned)  # fmt: skip
+            got = (
+                totals.starting_arr,
+                totals.expansion,
+                totals.cross_sell,
+                totals.contraction,
+                totals.churn,
+                totals.cohort_ending_arr,
+                totals.logos_start,
+                totals.logos_churned,
+            )
+            want = (
+                figure.starting_arr,
+                figure.expansion,
+                figure.cross_sell,
+                figure.contraction,
+                figure.churn,
+                figure.ending_arr,
+                figure.logos_start,
+                figure.logos_churned,
+            )
             assert got == want, (granularity, start, figure.scope_type, figure.scope_key, figure.role)
             if figure.scope_type == "company":
                 assert (totals.new_arr, totals.reactivation_arr) == (figure.new_arr, figure.reactivation_arr)

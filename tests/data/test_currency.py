@@ -31,14 +31,34 @@ def books(db):
     FxRate.objects.create(currency="JPY", valid_from=date(2025, 1, 1), rate=Decimal("0.0067"))
     acme = Customer.objects.create(external_id="A", name="Acme")
     bolt = Customer.objects.create(external_id="B", name="Bolt")
-    ContractLine.objects.create(external_id="A1", customer=acme, product="Core", start_date=date(2025, 6, 1),
-                                arr=Decimal("1000"), currency="EUR")  # fmt: skip
-    ContractLine.objects.create(external_id="A2", customer=acme, product="Seats", start_date=date(2025, 6, 1),
-                                arr=Decimal("500"))  # fmt: skip
-    ContractLine.objects.create(external_id="B1", customer=bolt, product="Core", start_date=date(2025, 6, 1),
-                                end_date=date(2026, 1, 31), arr=Decimal("200000"), currency="JPY")  # fmt: skip
-    ContractLine.objects.create(external_id="B2", customer=bolt, product="Core", start_date=date(2026, 2, 1),
-                                arr=Decimal("100000"), currency="JPY")  # fmt: skip
+    ContractLine.objects.create(
+        external_id="A1",
+        customer=acme,
+        product="Core",
+        start_date=date(2025, 6, 1),
+        arr=Decimal("1000"),
+        currency="EUR",
+    )
+    ContractLine.objects.create(
+        external_id="A2", customer=acme, product="Seats", start_date=date(2025, 6, 1), arr=Decimal("500")
+    )
+    ContractLine.objects.create(
+        external_id="B1",
+        customer=bolt,
+        product="Core",
+        start_date=date(2025, 6, 1),
+        end_date=date(2026, 1, 31),
+        arr=Decimal("200000"),
+        currency="JPY",
+    )
+    ContractLine.objects.create(
+        external_id="B2",
+        customer=bolt,
+        product="Core",
+        start_date=date(2026, 2, 1),
+        arr=Decimal("100000"),
+        currency="JPY",
+    )
     admin = User.objects.create_user("admin@example.com", PASSWORD, role=Role.ADMIN)
     recompute.recompute_all(TODAY)
     return {"acme": acme, "bolt": bolt, "admin": admin}
@@ -53,21 +73,32 @@ def test_figures_are_in_constant_currency_and_the_accounts_add_up_to_them(books)
     # is no expansion); Bolt 200000 x 0.0067 = 1340 -> 670: contraction 670.
     feb = month(date(2026, 2, 1))
     assert (feb.starting_arr, feb.contraction, feb.expansion, feb.ending_arr) == (
-        Decimal("2920.00"), Decimal("670.00"), Decimal("0.00"), Decimal("2250.00"))
+        Decimal("2920.00"),
+        Decimal("670.00"),
+        Decimal("0.00"),
+        Decimal("2250.00"),
+    )
     # March (s = Mar 1, EUR 1.10): Acme 1100 + 500 = 1600 at both ends.
     march = month(date(2026, 3, 1))
     assert (march.starting_arr, march.ending_arr) == (Decimal("2270.00"), Decimal("2270.00"))
     # The contraction case of Feb 1 converts at that day's rate: 1340 -> 670.
     case = books["bolt"].churn_cases.get()
     assert (case.date, case.previous_arr, case.new_arr, case.lost_arr) == (
-        date(2026, 2, 1), Decimal("1340.00"), Decimal("670.00"), Decimal("670.00"))
+        date(2026, 2, 1),
+        Decimal("1340.00"),
+        Decimal("670.00"),
+        Decimal("670.00"),
+    )
     inputs = accounts.Inputs.current()
     for start in (date(2026, 2, 1), date(2026, 3, 1)):
         period = inputs.period("month", start)
         totals = accounts.account_totals(inputs.version, period, Scope.company(), with_cross_sell=True)
         row = month(start)
         assert (totals.starting_arr, totals.contraction, totals.cohort_ending_arr) == (
-            row.starting_arr, row.contraction, row.ending_arr)
+            row.starting_arr,
+            row.contraction,
+            row.ending_arr,
+        )
     # A rate change is a full recompute: every figure converts again.
     PendingRecompute.objects.all().delete()
     rate = FxRate.objects.get(currency="EUR", valid_from=date(2025, 1, 1))
@@ -134,7 +165,9 @@ def test_cards_show_compact_money_with_the_exact_amount_in_the_title(books):
     client.force_login(books["admin"])
     html = client.get("/company/").content.decode()
     # The exact amount first in the title, then the figure's definition.
-    assert re.search(r'title="\$2,270 [^"]*">\$2\.3K</a>', html) or re.search(r'title="\$2,250 [^"]*">\$2\.2K</a>', html)
+    assert re.search(r'title="\$2,270 [^"]*">\$2\.3K</a>', html) or re.search(
+        r'title="\$2,250 [^"]*">\$2\.2K</a>', html
+    )
 
 
 def test_arr_today_converts_at_todays_rates(books):

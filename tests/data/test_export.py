@@ -28,14 +28,32 @@ def test_export_has_the_spec_columns_and_formats(company):
     rows = list(csv.DictReader(io.StringIO(text)))
     company_row = next(r for r in rows if r["scope_type"] == "company")
     assert company_row == {
-        "period_start": "2026-01-01", "period_end": "2026-12-31", "granularity": "year", "partial": "true",
-        "scope_type": "company", "scope_key": "", "role": "", "starting_arr": "5300.00", "expansion": "500.00",
-        "upsell": "500.00", "cross_sell": "0.00", "contraction": "0.00", "churn": "4000.00", "ending_arr": "1800.00",
-        "nrr": "0.3396", "grr": "0.2453", "logos_start": "3", "logos_churned": "1", "new_arr": "0.00",
-        "reactivation_arr": "0.00", "closed": "false",
-        **{column: "" for column in HEADER.split(",") if column.startswith("reported_")},  # not closed: no reported figures
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "granularity": "year",
+        "partial": "true",
+        "scope_type": "company",
+        "scope_key": "",
+        "role": "",
+        "starting_arr": "5300.00",
+        "expansion": "500.00",
+        "upsell": "500.00",
+        "cross_sell": "0.00",
+        "contraction": "0.00",
+        "churn": "4000.00",
+        "ending_arr": "1800.00",
+        "nrr": "0.3396",
+        "grr": "0.2453",
+        "logos_start": "3",
+        "logos_churned": "1",
+        "new_arr": "0.00",
+        "reactivation_arr": "0.00",
+        "closed": "false",
+        **{
+            column: "" for column in HEADER.split(",") if column.startswith("reported_")
+        },  # not closed: no reported figures
         "currency": "USD",
-    }  # fmt: skip
+    }
     owner = next(r for r in rows if r["scope_type"] == "owner" and r["scope_key"] == "bob@example.com")
     assert owner["role"] == "csm" and owner["new_arr"] == "" and owner["reactivation_arr"] == ""
     assert {r["period_start"] for r in rows} == {"2026-01-01"} and {r["granularity"] for r in rows} == {"year"}

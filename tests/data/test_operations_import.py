@@ -39,7 +39,9 @@ def test_preview_of_clean_files_counts_what_they_would_create_and_saves_nothing(
 def test_preview_shows_old_and_new_values_and_apply_writes_exactly_that():
     imports.run_apply(make_run(BASE).pk)
     assert ContractLine.objects.count() == 3
-    files = changed("contracts.csv", 'L-1,C-1,Core,2024-01-01,2024-12-31,"1,234.50",', "L-1,C-1,Core,2024-01-01,2025-03-31,1500,")
+    files = changed(
+        "contracts.csv", 'L-1,C-1,Core,2024-01-01,2024-12-31,"1,234.50",', "L-1,C-1,Core,2024-01-01,2025-03-31,1500,"
+    )
     files = changed("customers.csv", "C-2,Beta,SMB", "C-2,Beta Labs,SMB", files)
     run = make_run(files)
     imports.run_preview(run.pk)
@@ -50,7 +52,9 @@ def test_preview_shows_old_and_new_values_and_apply_writes_exactly_that():
     assert run.preview["samples"]["contracts.csv"]["updated"] == [
         {"key": "L-1", "changes": [["end_date", "2024-12-31", "2025-03-31"], ["arr", "1234.50", "1500.00"]]}
     ]
-    assert run.preview["samples"]["customers.csv"]["updated"] == [{"key": "C-2", "changes": [["name", "Beta", "Beta Labs"]]}]
+    assert run.preview["samples"]["customers.csv"]["updated"] == [
+        {"key": "C-2", "changes": [["name", "Beta", "Beta Labs"]]}
+    ]
     assert ContractLine.objects.get(external_id="L-1").arr == 1234.5  # a preview changes nothing
 
     PendingRecompute.objects.all().delete()
@@ -79,9 +83,16 @@ def test_apply_is_all_or_nothing_when_the_database_changed_since_the_preview():
     run = make_run(BASE)
     imports.run_preview(run.pk)
     # Meanwhile someone gives C-1 a CSM that overlaps the file's: the apply is refused whole.
-    imports.run_apply(make_run({"customers.csv": BASE["customers.csv"], "users.csv": BASE["users.csv"],
-                                "teams.csv": BASE["teams.csv"],
-                                "assignments.csv": "customer_external_id,email,role,start_date\nC-1,am@example.com,csm,2023-01-01\n"}).pk)
+    imports.run_apply(
+        make_run(
+            {
+                "customers.csv": BASE["customers.csv"],
+                "users.csv": BASE["users.csv"],
+                "teams.csv": BASE["teams.csv"],
+                "assignments.csv": "customer_external_id,email,role,start_date\nC-1,am@example.com,csm,2023-01-01\n",
+            }
+        ).pk
+    )
     ContractLine.objects.all().delete()
     imports.run_apply(run.pk)
     run.refresh_from_db()

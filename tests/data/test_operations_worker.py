@@ -54,7 +54,14 @@ def test_upload_preview_and_apply_on_the_worker(live_worker):
     client.post(reverse("operations:import_apply", args=[run.pk]))  # a second click applies nothing more
     assert wait_for(lambda: ImportRun.objects.get(pk=run.pk).status == ImportStatus.APPLIED)
     run.refresh_from_db()
-    assert set(run.result["counts"]) == {"teams.csv", "users.csv", "team_memberships.csv", "customers.csv",
-                                         "contracts.csv", "assignments.csv", "fx_rates.csv"}  # fmt: skip
+    assert set(run.result["counts"]) == {
+        "teams.csv",
+        "users.csv",
+        "team_memberships.csv",
+        "customers.csv",
+        "contracts.csv",
+        "assignments.csv",
+        "fx_rates.csv",
+    }
     assert ContractLine.objects.count() == 3
     assert run.applied_by.email == "admin@example.com"

@@ -31,7 +31,12 @@ def test_seed_demo_builds_logins_books_snapshots_and_reasons_and_rebuilds_the_sa
     first_reasons = reasons_by_case()
 
     call_command("seed_demo")  # a rerun resets and rebuilds the demo's customers
-    assert (Customer.objects.count(), ContractLine.objects.count(), Assignment.objects.count(), User.objects.count()) == first
+    assert (
+        Customer.objects.count(),
+        ContractLine.objects.count(),
+        Assignment.objects.count(),
+        User.objects.count(),
+    ) == first
     assert reasons_by_case() == first_reasons
     today = timezone.localdate()
 
@@ -75,7 +80,6 @@ def test_seed_demo_builds_logins_books_snapshots_and_reasons_and_rebuilds_the_sa
     assert not recorded.exclude(recorded_by=admin).exists()
     assert recorded.filter(secondary_reason_1__isnull=False).exists()
     assert recorded.exclude(notes="").exists()
-
 
 
 @pytest.mark.django_db

@@ -32,12 +32,40 @@ FIRST_DAY, LAST_DAY = date(2023, 1, 1), date(2025, 12, 31)  # where contract dat
 PRODUCTS = ("Core", "Analytics", "Seats", "Support")
 USERS = (100, 101, 102, 103, 104)  # 104 never has a team
 TEAMS = (7, 8, 9)
-SUMMED = ("starting_arr", "expansion", "upsell", "cross_sell", "contraction", "churn", "ending_arr",
-          "logos_start", "logos_churned")  # fmt: skip
-PARTITIONS = (("owner", "csm"), ("owner", "am"), ("team", "csm"), ("team", "am"), ("segment", ""),
-              ("region", ""), ("industry", ""), ("use_case", ""), ("tenure", ""))  # fmt: skip
-TOTAL_FIELDS = ("starting_arr", "expansion", "cross_sell", "contraction", "churn", "ending_arr", "logos_start",
-                "logos_churned", "new_arr", "reactivation_arr")  # fmt: skip
+SUMMED = (
+    "starting_arr",
+    "expansion",
+    "upsell",
+    "cross_sell",
+    "contraction",
+    "churn",
+    "ending_arr",
+    "logos_start",
+    "logos_churned",
+)
+PARTITIONS = (
+    ("owner", "csm"),
+    ("owner", "am"),
+    ("team", "csm"),
+    ("team", "am"),
+    ("segment", ""),
+    ("region", ""),
+    ("industry", ""),
+    ("use_case", ""),
+    ("tenure", ""),
+)
+TOTAL_FIELDS = (
+    "starting_arr",
+    "expansion",
+    "cross_sell",
+    "contraction",
+    "churn",
+    "ending_arr",
+    "logos_start",
+    "logos_churned",
+    "new_arr",
+    "reactivation_arr",
+)
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ENGINES = {"reference": reference.compute, "vectorized": vectorized.compute}
 both_engines = pytest.mark.parametrize("engine", sorted(ENGINES))
@@ -59,9 +87,13 @@ days = st.one_of(
 )
 # Two places, zeros included (one line in ten), and sometimes round amounts so that sums tie.
 arrs = st.integers(0, 9).flatmap(
-    lambda pick: st.just(Decimal("0.00")) if pick == 0
-    else st.sampled_from([Decimal("100.00"), Decimal("250.00"), Decimal("1000.00")]) if pick < 3
-    else st.decimals(min_value=Decimal("0.01"), max_value=5000, places=2)
+    lambda pick: (
+        st.just(Decimal("0.00"))
+        if pick == 0
+        else st.sampled_from([Decimal("100.00"), Decimal("250.00"), Decimal("1000.00")])
+        if pick < 3
+        else st.decimals(min_value=Decimal("0.01"), max_value=5000, places=2)
+    )
 )
 
 
@@ -75,7 +107,7 @@ def dated_spans(draw, holder: int, values: tuple[int, ...], change_days: list[da
     boundary = st.one_of(days, st.sampled_from(change_days)) if change_days else days
     bounds = sorted(set(draw(st.lists(boundary, max_size=5))))
     spans = []
-    for start, next_start in zip(bounds, bounds[1:] + [None]):
+    for start, next_start in zip(bounds, [*bounds[1:], None], strict=True):
         end = None if next_start is None else next_start - ONE_DAY
         if next_start is None and draw(st.booleans()):
             continue  # no open-ended span at the end
@@ -164,9 +196,16 @@ def rate_on(rates: Rates, currency: str, day: date) -> Decimal:
 
 def at_rates_of(data: Dataset, lines, day: date) -> list[Line]:
     """Every line converted at the rates in force on ``day``, rounded half up to the cent, per line."""
-    return [Line(one.customer_id, one.product, one.start, one.end,
-                 (one.arr * rate_on(data.rates, one.currency, day)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-            for one in lines]  # fmt: skip
+    return [
+        Line(
+            one.customer_id,
+            one.product,
+            one.start,
+            one.end,
+            (one.arr * rate_on(data.rates, one.currency, day)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+        )
+        for one in lines
+    ]
 
 
 def multi_currency(data: Dataset) -> bool:
@@ -220,19 +259,28 @@ def expected_movements(data, periods, today):
                 cross_sell = min(b - a, new_products)
             csm_owner, csm_team = owner_and_team(data.ownership, info.id, "csm", s)
             am_owner, am_team = owner_and_team(data.ownership, info.id, "am", s)
-            common = dict(partial=today < p.end, period_end=p.end, csm_owner=csm_owner, csm_team=csm_team,
-                          am_owner=am_owner, am_team=am_team, segment=info.segment or "unknown",
-                          region=info.region or "unknown", industry=info.industry or "unknown",
-                          use_case=info.use_case or "unknown")
+            common = {
+                "partial": today < p.end,
+                "period_end": p.end,
+                "csm_owner": csm_owner,
+                "csm_team": csm_team,
+                "am_owner": am_owner,
+                "am_team": am_team,
+                "segment": info.segment or "unknown",
+                "region": info.region or "unknown",
+                "industry": info.industry or "unknown",
+                "use_case": info.use_case or "unknown",
+            }
             if a > 0:
                 common["tenure_band"] = band(first_revenue, s)
             key = (p.granularity, s, info.id)
-            expected[key + ("",)] = dict(common, starting_arr=a, ending_arr=b, movement=kind, cross_sell=cross_sell)
+            expected[(*key, "")] = dict(common, starting_arr=a, ending_arr=b, movement=kind, cross_sell=cross_sell)
             for q in products:
                 qa, qb = arr_on(lines, day_before, q), arr_on(lines, l, q)
                 if qa > 0:
-                    expected[key + (q,)] = dict(common, starting_arr=qa, ending_arr=qb, movement=kind_of(qa, qb),
-                                                cross_sell=Decimal(0))
+                    expected[(*key, q)] = dict(
+                        common, starting_arr=qa, ending_arr=qb, movement=kind_of(qa, qb), cross_sell=Decimal(0)
+                    )
     return expected
 
 
@@ -249,8 +297,10 @@ def expected_cases(data, today):
             converted = at_rates_of(data, lines, day)  # a case converts both sides at its day's rates
             previous, current = arr_on(converted, day - ONE_DAY), arr_on(converted, day)
             if current < previous:
-                owners = (*owner_and_team(data.ownership, info.id, "csm", day - ONE_DAY),
-                          *owner_and_team(data.ownership, info.id, "am", day - ONE_DAY))
+                owners = (
+                    *owner_and_team(data.ownership, info.id, "csm", day - ONE_DAY),
+                    *owner_and_team(data.ownership, info.id, "am", day - ONE_DAY),
+                )
                 kind = "churn" if current == 0 else "contraction"
                 expected.append((info.id, day, kind, previous, current, previous - current, *owners))
             day = day + ONE_DAY
@@ -333,8 +383,21 @@ def test_movements_and_cases_match_a_brute_force_reading_of_the_contracts(compan
     for key, fields in expected.items():
         for name, value in fields.items():
             assert getattr(actual[key], name) == value, (key, name)
-    cases = sorted((c.customer_id, c.date, c.kind, c.previous_arr, c.new_arr, c.lost_arr, c.csm_owner, c.csm_team,
-                    c.am_owner, c.am_team) for c in result.cases)  # fmt: skip
+    cases = sorted(
+        (
+            c.customer_id,
+            c.date,
+            c.kind,
+            c.previous_arr,
+            c.new_arr,
+            c.lost_arr,
+            c.csm_owner,
+            c.csm_team,
+            c.am_owner,
+            c.am_team,
+        )
+        for c in result.cases
+    )
     assert cases == expected_cases(data, today)
 
 
@@ -342,7 +405,7 @@ def test_movements_and_cases_match_a_brute_force_reading_of_the_contracts(compan
 @PROPERTY_SETTINGS
 @given(company=companies())
 def test_every_row_obeys_the_identities_and_rate_bounds(company, engine):
-    data, today, result = computed(company, engine)
+    _data, _today, result = computed(company, engine)
     for r in result.rows:
         assert r.ending_arr == r.starting_arr + r.expansion - r.contraction - r.churn
         assert r.upsell + r.cross_sell == r.expansion
@@ -398,7 +461,7 @@ def test_the_company_bridge_and_logos_hold_on_total_arr(company, engine):
 @PROPERTY_SETTINGS
 @given(company=companies())
 def test_scopes_partition_the_company(company, engine):
-    data, today, result = computed(company, engine)
+    _data, _today, result = computed(company, engine)
     by_period = defaultdict(list)
     for r in result.rows:
         by_period[(r.granularity, r.period_start)].append(r)
@@ -439,7 +502,7 @@ def test_quarters_years_and_ttm_are_point_to_point_over_the_whole_book(company, 
 @PROPERTY_SETTINGS
 @given(company=companies(), draw=st.data())
 def test_aggregates_subtract_exactly_for_incremental_recompute(company, draw, engine):
-    data, today, result = computed(company, engine)
+    data, _today, result = computed(company, engine)
     totals = aggregate(result.movements)
     aggregate(result.movements, into=totals, sign=-1)
     for key, t in totals.items():
@@ -554,16 +617,21 @@ def test_a_new_day_needs_only_the_lines_and_assignments_ending_from_the_first_s_
     current = [p for p in periods if p.end > last_day]
     needed_from = min([p.before_start for p in current] + [last_day])
     customers = [(c.id, c.segment, c.region, c.industry, c.use_case) for c in data.customers]
-    lines = [(x.customer_id, x.product, x.start, x.end, vectorized.decimal_to_cents(x.arr), x.currency)
-             for x in data.lines]  # fmt: skip
+    lines = [
+        (x.customer_id, x.product, x.start, x.end, vectorized.decimal_to_cents(x.arr), x.currency) for x in data.lines
+    ]
     if edge:  # a line whose last day is the first day needed (the periods stay the same)
         day = max(needed_from, min(revenue_starts))
         lines.append((customers[0][0], "Edge", day, day, 123_00, "EUR" if multi_currency(data) else ""))
-    assignments = [(customer_id, span.value, role, span.start, span.end)
-                   for role, by_customer in data.ownership.assignments.items()
-                   for customer_id, spans in by_customer.items() for span in spans]  # fmt: skip
-    memberships = [(user, span.value, span.start, span.end)
-                   for user, spans in data.ownership.memberships.items() for span in spans]  # fmt: skip
+    assignments = [
+        (customer_id, span.value, role, span.start, span.end)
+        for role, by_customer in data.ownership.assignments.items()
+        for customer_id, spans in by_customer.items()
+        for span in spans
+    ]
+    memberships = [
+        (user, span.value, span.start, span.end) for user, spans in data.ownership.memberships.items() for span in spans
+    ]
     first_days = {}
     for customer_id, _, start, _, cents, _ in lines:
         if cents > 0:
@@ -584,7 +652,7 @@ def test_a_new_day_needs_only_the_lines_and_assignments_ending_from_the_first_s_
 
 def test_amounts_must_be_whole_cents_and_lines_of_unknown_customers_are_ignored():
     day = date(2025, 1, 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a whole number of cents"):
         vectorized.Inputs.from_dataset(Dataset([CustomerInfo(1)], [Line(1, "A", day, None, Decimal("1.005"))]))
     inputs = vectorized.Inputs.from_rows(
         customers=[(1, "", "", "", "")],
@@ -593,9 +661,9 @@ def test_amounts_must_be_whole_cents_and_lines_of_unknown_customers_are_ignored(
         memberships=[],
     )
     assert inputs.line_arr.tolist() == [100_00]  # customer 2 is not listed; a zero line is no revenue
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ARR cannot be negative"):
         vectorized.Inputs.from_rows([(1, "", "", "", "")], [(1, "A", day, None, -1)], [], [])
-    with pytest.raises(ValueError):  # the database forbids overlapping assignments; so does the engine
+    with pytest.raises(ValueError, match="overlap"):  # the database forbids overlapping assignments; so does the engine
         vectorized.Inputs.from_rows(
             [(1, "", "", "", "")], [], [(1, 10, "csm", day, None), (1, 11, "csm", date(2025, 2, 1), None)], []
         )

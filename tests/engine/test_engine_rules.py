@@ -27,10 +27,20 @@ def engine(request, monkeypatch):
     monkeypatch.setattr(f"{__name__}.compute", ENGINES[request.param])
     return request.param
 
+
 RATE_FIELDS = ("nrr", "grr", "logo_retention")
 MONEY_FIELDS = (
-    "starting_arr", "expansion", "upsell", "cross_sell", "contraction", "churn", "ending_arr", "new_arr",
-    "reactivation_arr", "previous_arr", "lost_arr",
+    "starting_arr",
+    "expansion",
+    "upsell",
+    "cross_sell",
+    "contraction",
+    "churn",
+    "ending_arr",
+    "new_arr",
+    "reactivation_arr",
+    "previous_arr",
+    "lost_arr",
 )
 
 
@@ -63,9 +73,7 @@ def by_holder(spans):
 
 def run(lines, today, infos=None, csm=(), am=(), memberships=(), fiscal_year_start_month=1, rates=None):
     infos = infos or [CustomerInfo(i) for i in sorted({one.customer_id for one in lines})]
-    ownership = Ownership(
-        assignments={"csm": by_holder(csm), "am": by_holder(am)}, memberships=by_holder(memberships)
-    )
+    ownership = Ownership(assignments={"csm": by_holder(csm), "am": by_holder(am)}, memberships=by_holder(memberships))
     return compute(Dataset(infos, lines, ownership, rates or Rates()), d(today), fiscal_year_start_month)
 
 
@@ -88,14 +96,16 @@ def scopes_of(result, granularity, start, scope_types=None):
     return {
         (r.scope_type, r.scope_key, r.role)
         for r in result.rows
-        if r.granularity == granularity and r.period_start == d(start)
+        if r.granularity == granularity
+        and r.period_start == d(start)
         and (scope_types is None or r.scope_type in scope_types)
     }
 
 
 def movements(result, granularity, start, customer, product=""):
     return [
-        m for m in result.movements
+        m
+        for m in result.movements
         if (m.granularity, m.period_start, m.customer_id, m.product) == (granularity, d(start), customer, product)
     ]
 
@@ -120,8 +130,11 @@ def check(obj, **expected):
 
 def cases_of(result, customer=None):
     return sorted(
-        ((c.customer_id, c.date, c.kind, c.previous_arr, c.new_arr, c.lost_arr) for c in result.cases
-         if customer is None or c.customer_id == customer),
+        (
+            (c.customer_id, c.date, c.kind, c.previous_arr, c.new_arr, c.lost_arr)
+            for c in result.cases
+            if customer is None or c.customer_id == customer
+        ),
     )
 
 
@@ -152,14 +165,34 @@ def test_engine_measures_a_period_on_the_day_before_it_and_on_its_last_day():
     result = run(lines, "2025-05-10")
     # April: a = ARR(Mar 31) = 100 + 50 = 150, b = ARR(Apr 30) = 50 -> contraction 100.
     check(movement(result, "month", "2025-04-01", 1), starting_arr="150", ending_arr="50", movement="contraction")
-    check(row(result, "month", "2025-04-01"), starting_arr="150", contraction="100", churn="0", ending_arr="50",
-          nrr="0.3333", grr="0.3333")  # 50 / 150 = 0.33333..
+    check(
+        row(result, "month", "2025-04-01"),
+        starting_arr="150",
+        contraction="100",
+        churn="0",
+        ending_arr="50",
+        nrr="0.3333",
+        grr="0.3333",
+    )  # 50 / 150 = 0.33333..
     # February: a = ARR(Jan 31) = 100, b = ARR(Feb 28) = 150 -> expansion 50, all cross-sell (B had 0 on Jan 31).
-    check(row(result, "month", "2025-02-01"), starting_arr="100", expansion="50", cross_sell="50", upsell="0",
-          ending_arr="150", nrr="1.5000", grr="1.0000")
+    check(
+        row(result, "month", "2025-02-01"),
+        starting_arr="100",
+        expansion="50",
+        cross_sell="50",
+        upsell="0",
+        ending_arr="150",
+        nrr="1.5000",
+        grr="1.0000",
+    )
     # Per product in April: A 100 -> 0 (churn), B 50 -> 50.
-    check(row(result, "month", "2025-04-01", "product", "A"), starting_arr="100", churn="100", ending_arr="0",
-          logos_churned=1)
+    check(
+        row(result, "month", "2025-04-01", "product", "A"),
+        starting_arr="100",
+        churn="100",
+        ending_arr="0",
+        logos_churned=1,
+    )
     check(row(result, "month", "2025-04-01", "product", "B"), starting_arr="50", ending_arr="50", churn="0")
 
 
@@ -176,8 +209,15 @@ def test_a_line_starting_on_the_first_day_of_a_month_is_new_in_that_month():
     check(row(result, "month", "2025-02-01"), new_arr="0", starting_arr="100")
     assert movements(result, "month", "2025-02-01", 2) == []
     # March: ARR(2, Feb 28) = 0, ARR(2, Mar 31) = 1200, first revenue on s -> new 1200; the cohort is customer 1.
-    check(row(result, "month", "2025-03-01"), new_arr="1200", reactivation_arr="0", starting_arr="100",
-          ending_arr="100", logos_start=1, nrr="1.0000")
+    check(
+        row(result, "month", "2025-03-01"),
+        new_arr="1200",
+        reactivation_arr="0",
+        starting_arr="100",
+        ending_arr="100",
+        logos_start=1,
+        nrr="1.0000",
+    )
     check(movement(result, "month", "2025-03-01", 2), movement="new", starting_arr="0", ending_arr="1200")
     # April: both in the cohort: 100 + 1200 = 1300.
     check(row(result, "month", "2025-04-01"), starting_arr="1300", new_arr="0", logos_start=2)
@@ -192,8 +232,18 @@ def test_a_line_ending_on_the_last_day_of_a_month_churns_in_the_next_month():
     # March: ARR(1, Mar 31) = 600 still -> no churn in March. Starting 600 + 400 = 1000.
     check(row(result, "month", "2025-03-01"), starting_arr="1000", churn="0", ending_arr="1000", logos_churned=0)
     # April: a = 600, b = ARR(1, Apr 30) = 0 -> churn 600; ending 400; NRR = GRR = 400/1000.
-    check(row(result, "month", "2025-04-01"), starting_arr="1000", churn="600", contraction="0", ending_arr="400",
-          nrr="0.4000", grr="0.4000", logos_start=2, logos_churned=1, logo_retention="0.5000")
+    check(
+        row(result, "month", "2025-04-01"),
+        starting_arr="1000",
+        churn="600",
+        contraction="0",
+        ending_arr="400",
+        nrr="0.4000",
+        grr="0.4000",
+        logos_start=2,
+        logos_churned=1,
+        logo_retention="0.5000",
+    )
     check(movement(result, "month", "2025-04-01", 1), movement="churn", starting_arr="600", ending_arr="0")
     # The churn case is on the first day without the revenue, April 1, losing 600.
     assert cases_of(result) == [(1, d("2025-04-01"), "churn", Decimal("600"), Decimal("0"), Decimal("600"))]
@@ -212,8 +262,19 @@ def test_same_day_downgrade_is_contraction_not_churn_plus_new():
     ]
     result = run(lines, "2025-07-01")
     # May: a = 1000, b = 800 -> contraction 200, no churn, no new, no reactivation.
-    check(row(result, "month", "2025-05-01"), starting_arr="1000", contraction="200", churn="0", expansion="0",
-          ending_arr="800", new_arr="0", reactivation_arr="0", nrr="0.8000", grr="0.8000", logos_churned=0)
+    check(
+        row(result, "month", "2025-05-01"),
+        starting_arr="1000",
+        contraction="200",
+        churn="0",
+        expansion="0",
+        ending_arr="800",
+        new_arr="0",
+        reactivation_arr="0",
+        nrr="0.8000",
+        grr="0.8000",
+        logos_churned=0,
+    )
     check(movement(result, "month", "2025-05-01", 1), movement="contraction")
     check(row(result, "month", "2025-05-01", "product", "A"), starting_arr="1000", contraction="200", ending_arr="800")
     # One contraction case on May 15: 1000 -> 800, lost 200; never a churn case.
@@ -227,8 +288,7 @@ def test_same_day_upgrade_of_the_same_product_is_upsell():
     ]
     result = run(lines, "2025-07-01")
     # May: a = 1000, b = 1300 -> expansion 300; product A had ARR on Apr 30, so cross-sell 0, upsell 300.
-    check(row(result, "month", "2025-05-01"), expansion="300", cross_sell="0", upsell="300", nrr="1.3000",
-          grr="1.0000")
+    check(row(result, "month", "2025-05-01"), expansion="300", cross_sell="0", upsell="300", nrr="1.3000", grr="1.0000")
     assert result.cases == []
 
 
@@ -241,14 +301,28 @@ def test_cross_sell_with_a_simultaneous_downgrade_is_capped_at_the_net_expansion
     result = run(lines, "2025-07-01")
     # May: a = 1000, b = 700 + 500 = 1200 -> expansion 200.
     # New products (ARR on Apr 30 = 0): B, worth 500 on May 31. cross_sell = min(200, 500) = 200, upsell 0.
-    check(row(result, "month", "2025-05-01"), starting_arr="1000", expansion="200", cross_sell="200", upsell="0",
-          contraction="0", ending_arr="1200", nrr="1.2000", grr="1.0000")
+    check(
+        row(result, "month", "2025-05-01"),
+        starting_arr="1000",
+        expansion="200",
+        cross_sell="200",
+        upsell="0",
+        contraction="0",
+        ending_arr="1200",
+        nrr="1.2000",
+        grr="1.0000",
+    )
     check(movement(result, "month", "2025-05-01", 1), movement="expansion", cross_sell="200")
     # Q2: a = ARR(Mar 31) = 1000, b = ARR(Jun 30) = 1200: the same split.
     check(row(result, "quarter", "2025-04-01"), expansion="200", cross_sell="200", upsell="0")
     # Product scope in May: A 1000 -> 700 (contraction 300); B is not in May's product cohort.
-    check(row(result, "month", "2025-05-01", "product", "A"), starting_arr="1000", contraction="300",
-          ending_arr="700", cross_sell="0")
+    check(
+        row(result, "month", "2025-05-01", "product", "A"),
+        starting_arr="1000",
+        contraction="300",
+        ending_arr="700",
+        cross_sell="0",
+    )
     assert find_rows(result, "month", "2025-05-01", "product", "B") == []
     # June: B's own cohort: a = ARR(B, May 31) = 500.
     check(row(result, "month", "2025-06-01", "product", "B"), starting_arr="500", ending_arr="500")
@@ -273,8 +347,16 @@ def test_upsell_and_cross_sell_split_including_a_product_bought_back():
     # Customer 2, June: a = 1000, b = 1250, expansion 250; cross = min(250, 250) = 250; upsell 0.
     check(movement(result, "month", "2025-06-01", 2), expansion="250", cross_sell="250", upsell="0")
     # Company June: starting 2000, expansion 650, cross 550, upsell 100, ending 2650; NRR 2650/2000 = 1.325.
-    check(row(result, "month", "2025-06-01"), starting_arr="2000", expansion="650", cross_sell="550", upsell="100",
-          ending_arr="2650", nrr="1.3250", grr="1.0000")
+    check(
+        row(result, "month", "2025-06-01"),
+        starting_arr="2000",
+        expansion="650",
+        cross_sell="550",
+        upsell="100",
+        ending_arr="2650",
+        nrr="1.3250",
+        grr="1.0000",
+    )
 
 
 # --- leaving and coming back ------------------------------------------------------------------
@@ -288,15 +370,38 @@ def test_leave_and_return_inside_a_quarter_is_retained_for_the_quarter():
     ]
     result = run(lines, "2025-08-15")
     # Q2 [Apr 1, Jun 30]: a = ARR(Mar 31) = 900 + 100, b = ARR(Jun 30) = 900 + 100: retained, no churn.
-    check(row(result, "quarter", "2025-04-01"), starting_arr="1000", churn="0", contraction="0", ending_arr="1000",
-          logos_churned=0, nrr="1.0000", grr="1.0000", reactivation_arr="0")
+    check(
+        row(result, "quarter", "2025-04-01"),
+        starting_arr="1000",
+        churn="0",
+        contraction="0",
+        ending_arr="1000",
+        logos_churned=0,
+        nrr="1.0000",
+        grr="1.0000",
+        reactivation_arr="0",
+    )
     check(movement(result, "quarter", "2025-04-01", 1), movement="none")
     # May: a(1) = ARR(Apr 30) = 900, b(1) = ARR(May 31) = 0 -> churn 900; NRR 100/1000.
-    check(row(result, "month", "2025-05-01"), starting_arr="1000", churn="900", ending_arr="100",
-          logos_churned=1, nrr="0.1000", grr="0.1000")
+    check(
+        row(result, "month", "2025-05-01"),
+        starting_arr="1000",
+        churn="900",
+        ending_arr="100",
+        logos_churned=1,
+        nrr="0.1000",
+        grr="0.1000",
+    )
     # June: customer 1 had revenue before Jun 1, none on May 31, some on Jun 30 -> reactivation, outside the cohort.
-    check(row(result, "month", "2025-06-01"), starting_arr="100", ending_arr="100", reactivation_arr="900",
-          new_arr="0", logos_start=1, nrr="1.0000")
+    check(
+        row(result, "month", "2025-06-01"),
+        starting_arr="100",
+        ending_arr="100",
+        reactivation_arr="900",
+        new_arr="0",
+        logos_start=1,
+        nrr="1.0000",
+    )
     check(movement(result, "month", "2025-06-01", 1), movement="reactivation", starting_arr="0", ending_arr="900")
     # One case only: the churn on May 1; coming back is not a case.
     assert cases_of(result) == [(1, d("2025-05-01"), "churn", Decimal("900"), Decimal("0"), Decimal("900"))]
@@ -339,8 +444,12 @@ def test_unassigned_customers_and_teams_have_key_none():
     check(row(result, "month", feb, "team", None, "csm"), starting_arr="200")
     check(row(result, "month", feb, "team", None, "am"), starting_arr="300")
     assert scopes_of(result, "month", feb, {"owner", "team"}) == {
-        ("owner", 10, "csm"), ("owner", None, "csm"), ("owner", None, "am"),
-        ("team", 7, "csm"), ("team", None, "csm"), ("team", None, "am"),
+        ("owner", 10, "csm"),
+        ("owner", None, "csm"),
+        ("owner", None, "am"),
+        ("team", 7, "csm"),
+        ("team", None, "csm"),
+        ("team", None, "am"),
     }
     check(movement(result, "month", feb, 2), csm_owner=None, csm_team=None, am_owner=None, am_team=None)
 
@@ -355,8 +464,15 @@ def test_mid_period_transfer_keeps_the_period_with_the_owner_on_its_first_day():
     memberships = [span(10, 7, "2024-01-01"), span(11, 8, "2024-01-01")]
     result = run(lines, "2025-04-10", csm=csm, am=am, memberships=memberships)
     # February (s = Feb 1, owner 10): a = 500, b = ARR(Feb 28) = 0 -> owner 10 churn 500, NRR 0.
-    check(row(result, "month", "2025-02-01", "owner", 10, "csm"), starting_arr="500", churn="500", ending_arr="0",
-          nrr="0.0000", grr="0.0000", logos_churned=1)
+    check(
+        row(result, "month", "2025-02-01", "owner", 10, "csm"),
+        starting_arr="500",
+        churn="500",
+        ending_arr="0",
+        nrr="0.0000",
+        grr="0.0000",
+        logos_churned=1,
+    )
     check(row(result, "month", "2025-02-01", "owner", 11, "csm"), starting_arr="300", churn="0")  # customer 2 only
     check(row(result, "month", "2025-02-01", "team", 7, "csm"), churn="500")
     check(row(result, "month", "2025-02-01", "team", 8, "csm"), starting_arr="300", churn="0")
@@ -388,7 +504,8 @@ def test_team_move_attributes_to_the_team_on_the_first_day():
 def test_owner_without_membership_on_the_first_day_has_team_none():
     lines = [line(1, "A", "2024-10-01", None, "250.00")]
     result = run(
-        lines, "2025-03-10",
+        lines,
+        "2025-03-10",
         csm=[span(1, 12, "2024-01-01")],  # user 12: no membership at all
         am=[span(1, 13, "2024-01-01")],
         memberships=[span(13, 9, "2024-01-01", "2025-01-31")],  # user 13 leaves team 9 after Jan 31
@@ -407,8 +524,16 @@ def test_zero_starting_arr_gives_undefined_rates_and_a_company_row_all_the_same(
     lines = [line(1, "A", "2025-01-15", "2025-02-10", "100.00")]
     result = run(lines, "2025-04-10")
     # January: a = ARR(Dec 31) = 0 -> empty cohort; new = ARR(Jan 31) = 100.
-    check(row(result, "month", "2025-01-01"), starting_arr="0", ending_arr="0", logos_start=0, new_arr="100",
-          nrr=None, grr=None, logo_retention=None)
+    check(
+        row(result, "month", "2025-01-01"),
+        starting_arr="0",
+        ending_arr="0",
+        logos_start=0,
+        new_arr="100",
+        nrr=None,
+        grr=None,
+        logo_retention=None,
+    )
     assert scopes_of(result, "month", "2025-01-01") == {("company", "", "")}
     # February: churn 100 (ARR(Feb 28) = 0).
     check(row(result, "month", "2025-02-01"), starting_arr="100", churn="100", nrr="0.0000", grr="0.0000")
@@ -427,26 +552,47 @@ def test_every_period_from_the_first_month_with_revenue_to_the_current_one_has_a
     ]
     result = run(lines, "2025-04-10")
     company = sorted((r.granularity, r.period_start, r.period_end) for r in result.rows if r.scope_type == "company")
-    assert company == sorted([
-        ("month", d("2025-01-01"), d("2025-01-31")), ("month", d("2025-02-01"), d("2025-02-28")),
-        ("month", d("2025-03-01"), d("2025-03-31")), ("month", d("2025-04-01"), d("2025-04-30")),
-        ("quarter", d("2025-01-01"), d("2025-03-31")), ("quarter", d("2025-04-01"), d("2025-06-30")),
-        ("year", d("2025-01-01"), d("2025-12-31")),
-        ("ttm", d("2024-02-01"), d("2025-01-31")), ("ttm", d("2024-03-01"), d("2025-02-28")),
-        ("ttm", d("2024-04-01"), d("2025-03-31")), ("ttm", d("2024-05-01"), d("2025-04-30")),
-    ])
+    assert company == sorted(
+        [
+            ("month", d("2025-01-01"), d("2025-01-31")),
+            ("month", d("2025-02-01"), d("2025-02-28")),
+            ("month", d("2025-03-01"), d("2025-03-31")),
+            ("month", d("2025-04-01"), d("2025-04-30")),
+            ("quarter", d("2025-01-01"), d("2025-03-31")),
+            ("quarter", d("2025-04-01"), d("2025-06-30")),
+            ("year", d("2025-01-01"), d("2025-12-31")),
+            ("ttm", d("2024-02-01"), d("2025-01-31")),
+            ("ttm", d("2024-03-01"), d("2025-02-28")),
+            ("ttm", d("2024-04-01"), d("2025-03-31")),
+            ("ttm", d("2024-05-01"), d("2025-04-30")),
+        ]
+    )
 
 
 def test_rows_only_for_non_empty_cohorts_except_the_company():
     lines = [line(1, "A", "2024-12-01", "2025-01-31", "500.00")]
     infos = [CustomerInfo(1, segment="SMB", region="EU", industry="Retail", use_case="Billing")]
-    result = run(lines, "2025-03-15", infos=infos, csm=[span(1, 10, "2024-01-01")], am=[span(1, 20, "2024-01-01")],
-                 memberships=[span(10, 7, "2024-01-01")])
+    result = run(
+        lines,
+        "2025-03-15",
+        infos=infos,
+        csm=[span(1, 10, "2024-01-01")],
+        am=[span(1, 20, "2024-01-01")],
+        memberships=[span(10, 7, "2024-01-01")],
+    )
     # February: a = ARR(Jan 31) = 500 -> every scope has a row (tenure: Dec 1 -> Feb 1 = 2 months, 0-6).
     assert scopes_of(result, "month", "2025-02-01") == {
-        ("company", "", ""), ("team", 7, "csm"), ("team", None, "am"), ("owner", 10, "csm"), ("owner", 20, "am"),
-        ("segment", "SMB", ""), ("region", "EU", ""), ("industry", "Retail", ""), ("use_case", "Billing", ""),
-        ("tenure", "0-6", ""), ("product", "A", ""),
+        ("company", "", ""),
+        ("team", 7, "csm"),
+        ("team", None, "am"),
+        ("owner", 10, "csm"),
+        ("owner", 20, "am"),
+        ("segment", "SMB", ""),
+        ("region", "EU", ""),
+        ("industry", "Retail", ""),
+        ("use_case", "Billing", ""),
+        ("tenure", "0-6", ""),
+        ("product", "A", ""),
     }
     # March: a = ARR(Feb 28) = 0 -> only the company row.
     assert scopes_of(result, "month", "2025-03-01") == {("company", "", "")}
@@ -466,14 +612,28 @@ def test_new_and_reactivation_enter_the_bridge_never_nrr_or_grr():
     ]
     result = run(lines, "2025-05-10")
     # March: cohort = {1} (ARR on Feb 28: 1000, 0, 0, 0). new = 400 + 250 = 650, reactivation = 300.
-    check(row(result, "month", "2025-03-01"), starting_arr="1000", ending_arr="1000", expansion="0",
-          new_arr="650", reactivation_arr="300", logos_start=1, nrr="1.0000", grr="1.0000")
+    check(
+        row(result, "month", "2025-03-01"),
+        starting_arr="1000",
+        ending_arr="1000",
+        expansion="0",
+        new_arr="650",
+        reactivation_arr="300",
+        logos_start=1,
+        nrr="1.0000",
+        grr="1.0000",
+    )
     check(movement(result, "month", "2025-03-01", 2), movement="new")
     check(movement(result, "month", "2025-03-01", 3), movement="reactivation")
     check(movement(result, "month", "2025-03-01", 4), movement="new")
     # Other scopes see the cohort only, and carry no new/reactivation figures.
-    check(row(result, "month", "2025-03-01", "segment", "unknown"), starting_arr="1000", ending_arr="1000",
-          new_arr=None, reactivation_arr=None)
+    check(
+        row(result, "month", "2025-03-01", "segment", "unknown"),
+        starting_arr="1000",
+        ending_arr="1000",
+        new_arr=None,
+        reactivation_arr=None,
+    )
     check(row(result, "month", "2025-03-01", "owner", None, "csm"), starting_arr="1000", expansion="0")
     # Q1: a = ARR(Dec 31) = 0 for everyone; all first revenue days are in Q1 -> all new:
     # 1000 + 400 + 300 + 250 = 1950 (customer 3 left and came back inside Q1: still new, not reactivation).
@@ -499,15 +659,34 @@ def test_bridge_identity_on_concrete_numbers():
     # Cohort ending = 1000 + 800 + 100 + 0 = 1900 = 2150 + 300 - 300 - 250.
     # Bridge: 2150 + new 600 + reactivation 150 + expansion 300 - contraction 300 - churn 250 = 2650.
     march = row(result, "month", "2025-03-01")
-    check(march, starting_arr="2150", expansion="300", upsell="300", cross_sell="0", contraction="300", churn="250",
-          ending_arr="1900", new_arr="600", reactivation_arr="150", logos_start=4, logos_churned=1,
-          nrr="0.8837",  # 1900 / 2150 = 0.88372..
-          grr="0.7442",  # (2150 - 300 - 250) / 2150 = 1600 / 2150 = 0.74418..
-          logo_retention="0.7500")  # 1 - 1/4
+    check(
+        march,
+        starting_arr="2150",
+        expansion="300",
+        upsell="300",
+        cross_sell="0",
+        contraction="300",
+        churn="250",
+        ending_arr="1900",
+        new_arr="600",
+        reactivation_arr="150",
+        logos_start=4,
+        logos_churned=1,
+        nrr="0.8837",  # 1900 / 2150 = 0.88372..
+        grr="0.7442",  # (2150 - 300 - 250) / 2150 = 1600 / 2150 = 0.74418..
+        logo_retention="0.7500",
+    )  # 1 - 1/4
     total_end = march.ending_arr + march.new_arr + march.reactivation_arr
     assert total_end == Decimal("2650")
-    assert total_end == march.starting_arr + march.new_arr + march.reactivation_arr + march.expansion \
-        - march.contraction - march.churn
+    assert (
+        total_end
+        == march.starting_arr
+        + march.new_arr
+        + march.reactivation_arr
+        + march.expansion
+        - march.contraction
+        - march.churn
+    )
 
 
 # --- periods ----------------------------------------------------------------------------------
@@ -525,12 +704,28 @@ def test_quarters_and_years_are_point_to_point_not_products_of_monthly_rates():
     check(row(result, "month", "2025-02-01"), nrr="0.5000", grr="0.5000", churn="1000")
     check(row(result, "month", "2025-03-01"), nrr="1.0000", starting_arr="1000", reactivation_arr="1000")
     # Q1: a = ARR(Dec 31) = 2000, b = ARR(Mar 31) = 2000 -> 1, customer 2 retained.
-    check(row(result, "quarter", "2025-01-01"), starting_arr="2000", ending_arr="2000", churn="0",
-          reactivation_arr="0", logos_churned=0, nrr="1.0000", grr="1.0000")
+    check(
+        row(result, "quarter", "2025-01-01"),
+        starting_arr="2000",
+        ending_arr="2000",
+        churn="0",
+        reactivation_arr="0",
+        logos_churned=0,
+        nrr="1.0000",
+        grr="1.0000",
+    )
     check(movement(result, "quarter", "2025-01-01", 2), movement="none")
     # Year 2025: a = ARR(2024-12-31) = 2000, b = ARR(2025-12-31) = 2000.
-    check(row(result, "year", "2025-01-01"), starting_arr="2000", ending_arr="2000", nrr="1.0000", grr="1.0000",
-          logos_churned=0, partial=False, period_end=d("2025-12-31"))
+    check(
+        row(result, "year", "2025-01-01"),
+        starting_arr="2000",
+        ending_arr="2000",
+        nrr="1.0000",
+        grr="1.0000",
+        logos_churned=0,
+        partial=False,
+        period_end=d("2025-12-31"),
+    )
 
 
 def test_trailing_twelve_months_start_on_the_first_day_of_month_m_minus_11():
@@ -542,8 +737,17 @@ def test_trailing_twelve_months_start_on_the_first_day_of_month_m_minus_11():
     result = run(lines, "2025-08-10")
     # m = June 2025: s = 2024-07-01, l = 2025-06-30. a = ARR(2024-06-30): 1000 and 0; b: 1500 and 700.
     ttm = row(result, "ttm", "2024-07-01")
-    check(ttm, period_end=d("2025-06-30"), partial=False, starting_arr="1000", expansion="500", ending_arr="1500",
-          nrr="1.5000", grr="1.0000", new_arr="700")  # customer 2's first revenue day is s itself: new
+    check(
+        ttm,
+        period_end=d("2025-06-30"),
+        partial=False,
+        starting_arr="1000",
+        expansion="500",
+        ending_arr="1500",
+        nrr="1.5000",
+        grr="1.0000",
+        new_arr="700",
+    )  # customer 2's first revenue day is s itself: new
     # m = June 2024 (the first month): s = 2023-07-01, a = 0 -> undefined; new = ARR(2024-06-30) = 1000.
     check(row(result, "ttm", "2023-07-01"), period_end=d("2024-06-30"), starting_arr="0", nrr=None, new_arr="1000")
     # m = July 2025: s = 2024-08-01, a = 1000 + 700 = 1700, b = 1500 + 700 = 2200 -> 2200 / 1700 = 1.29411..
@@ -560,19 +764,35 @@ def test_fiscal_year_starting_in_april():
     periods = {(p.granularity, p.start, p.end) for p in result.periods if p.granularity in ("quarter", "year")}
     # Months Mar 2024 .. Aug 2025; fiscal quarters Apr-Jun, Jul-Sep, Oct-Dec, Jan-Mar; years Apr-Mar.
     assert periods == {
-        ("quarter", d("2024-01-01"), d("2024-03-31")), ("quarter", d("2024-04-01"), d("2024-06-30")),
-        ("quarter", d("2024-07-01"), d("2024-09-30")), ("quarter", d("2024-10-01"), d("2024-12-31")),
-        ("quarter", d("2025-01-01"), d("2025-03-31")), ("quarter", d("2025-04-01"), d("2025-06-30")),
+        ("quarter", d("2024-01-01"), d("2024-03-31")),
+        ("quarter", d("2024-04-01"), d("2024-06-30")),
+        ("quarter", d("2024-07-01"), d("2024-09-30")),
+        ("quarter", d("2024-10-01"), d("2024-12-31")),
+        ("quarter", d("2025-01-01"), d("2025-03-31")),
+        ("quarter", d("2025-04-01"), d("2025-06-30")),
         ("quarter", d("2025-07-01"), d("2025-09-30")),
-        ("year", d("2023-04-01"), d("2024-03-31")), ("year", d("2024-04-01"), d("2025-03-31")),
+        ("year", d("2023-04-01"), d("2024-03-31")),
+        ("year", d("2024-04-01"), d("2025-03-31")),
         ("year", d("2025-04-01"), d("2026-03-31")),
     }
     # FY Apr 2024 - Mar 2025: a = ARR(2024-03-31) = 1000, b = ARR(2025-03-31) = 1200, B is cross-sell.
-    check(row(result, "year", "2024-04-01"), starting_arr="1000", expansion="200", cross_sell="200",
-          ending_arr="1200", nrr="1.2000", partial=False)
+    check(
+        row(result, "year", "2024-04-01"),
+        starting_arr="1000",
+        expansion="200",
+        cross_sell="200",
+        ending_arr="1200",
+        nrr="1.2000",
+        partial=False,
+    )
     # FY from Apr 2025, current: measured on today, a = 1200 = b.
-    check(row(result, "year", "2025-04-01"), starting_arr="1200", ending_arr="1200", partial=True,
-          period_end=d("2026-03-31"))
+    check(
+        row(result, "year", "2025-04-01"),
+        starting_arr="1200",
+        ending_arr="1200",
+        partial=True,
+        period_end=d("2026-03-31"),
+    )
     # FY Apr 2023 - Mar 2024: revenue starts inside it -> new 1000.
     check(row(result, "year", "2023-04-01"), starting_arr="0", new_arr="1000", nrr=None)
 
@@ -583,8 +803,10 @@ def test_fiscal_year_starting_in_february_crosses_the_calendar_year():
     periods = {(p.granularity, p.start, p.end) for p in result.periods if p.granularity in ("quarter", "year")}
     # Quarters Feb-Apr, May-Jul, Aug-Oct, Nov-Jan; years Feb-Jan.
     assert periods == {
-        ("quarter", d("2024-11-01"), d("2025-01-31")), ("quarter", d("2025-02-01"), d("2025-04-30")),
-        ("year", d("2024-02-01"), d("2025-01-31")), ("year", d("2025-02-01"), d("2026-01-31")),
+        ("quarter", d("2024-11-01"), d("2025-01-31")),
+        ("quarter", d("2025-02-01"), d("2025-04-30")),
+        ("year", d("2024-02-01"), d("2025-01-31")),
+        ("year", d("2025-02-01"), d("2026-01-31")),
     }
 
 
@@ -596,8 +818,17 @@ def test_the_current_period_is_measured_on_today_and_flagged_partial():
     ]
     result = run(lines, "2025-05-20")
     # May: a = ARR(Apr 30) = 1000, b = ARR(May 20) = 600 (B not started yet) -> contraction 400.
-    check(row(result, "month", "2025-05-01"), partial=True, period_end=d("2025-05-31"), starting_arr="1000",
-          contraction="400", expansion="0", ending_arr="600", nrr="0.6000", grr="0.6000")
+    check(
+        row(result, "month", "2025-05-01"),
+        partial=True,
+        period_end=d("2025-05-31"),
+        starting_arr="1000",
+        contraction="400",
+        expansion="0",
+        ending_arr="600",
+        nrr="0.6000",
+        grr="0.6000",
+    )
     check(movement(result, "month", "2025-05-01", 1), partial=True, period_end=d("2025-05-31"))
     check(row(result, "month", "2025-04-01"), partial=False, period_end=d("2025-04-30"))
     # Q2: a = ARR(Mar 31) = 1000, b = ARR(May 20) = 600.
@@ -617,8 +848,14 @@ def test_a_period_ending_today_is_complete():
     ]
     result = run(lines, "2025-05-31")
     # May: a = 1000, b = ARR(May 31) = 600 + 300 = 900 -> contraction 100 (no expansion, so no cross-sell).
-    check(row(result, "month", "2025-05-01"), partial=False, contraction="100", cross_sell="0", ending_arr="900",
-          nrr="0.9000")
+    check(
+        row(result, "month", "2025-05-01"),
+        partial=False,
+        contraction="100",
+        cross_sell="0",
+        ending_arr="900",
+        nrr="0.9000",
+    )
 
 
 # --- slices -----------------------------------------------------------------------------------
@@ -658,14 +895,19 @@ def test_empty_attributes_are_unknown():
     result = run(lines, "2025-03-10", infos=infos)
     feb = "2025-02-01"
     assert scopes_of(result, "month", feb, {"segment", "region", "industry", "use_case"}) == {
-        ("segment", "Enterprise", ""), ("segment", "unknown", ""), ("region", "unknown", ""),
-        ("industry", "Retail", ""), ("industry", "unknown", ""), ("use_case", "unknown", ""),
+        ("segment", "Enterprise", ""),
+        ("segment", "unknown", ""),
+        ("region", "unknown", ""),
+        ("industry", "Retail", ""),
+        ("industry", "unknown", ""),
+        ("use_case", "unknown", ""),
     }
     check(row(result, "month", feb, "segment", "Enterprise"), starting_arr="100")
     check(row(result, "month", feb, "segment", "unknown"), starting_arr="200")
     check(row(result, "month", feb, "region", "unknown"), starting_arr="300", logos_start=2)
-    check(movement(result, "month", feb, 2), segment="unknown", region="unknown", industry="unknown",
-          use_case="unknown")
+    check(
+        movement(result, "month", feb, 2), segment="unknown", region="unknown", industry="unknown", use_case="unknown"
+    )
 
 
 def test_product_scope_has_its_own_cohort_per_product_and_no_cross_sell():
@@ -682,15 +924,28 @@ def test_product_scope_has_its_own_cohort_per_product_and_no_cross_sell():
     # Customer 1: 1200 -> 1500, expansion 300, cross = min(300, B 500) = 300.
     check(row(result, "month", feb), starting_arr="1500", expansion="300", cross_sell="300", ending_arr="1800")
     # Products, February (pairs with ARR on Jan 31): A = 1000 + 300 (two customers), C = 200 -> churn; no B.
-    check(row(result, "month", feb, "product", "A"), starting_arr="1300", ending_arr="1300", logos_start=2,
-          nrr="1.0000")
-    check(row(result, "month", feb, "product", "C"), starting_arr="200", churn="200", ending_arr="0",
-          logos_churned=1, nrr="0.0000")
+    check(
+        row(result, "month", feb, "product", "A"), starting_arr="1300", ending_arr="1300", logos_start=2, nrr="1.0000"
+    )
+    check(
+        row(result, "month", feb, "product", "C"),
+        starting_arr="200",
+        churn="200",
+        ending_arr="0",
+        logos_churned=1,
+        nrr="0.0000",
+    )
     assert find_rows(result, "month", feb, "product", "B") == []
     # Product starting ARRs add up to the company's: 1300 + 200 = 1500.
     # March: A (1000 + 300) -> (1100 + 300): expansion 100, all upsell; B: 500 -> 500; C gone.
-    check(row(result, "month", mar, "product", "A"), starting_arr="1300", expansion="100", upsell="100",
-          cross_sell="0", nrr="1.0769")  # 1400 / 1300 = 1.076923..
+    check(
+        row(result, "month", mar, "product", "A"),
+        starting_arr="1300",
+        expansion="100",
+        upsell="100",
+        cross_sell="0",
+        nrr="1.0769",
+    )  # 1400 / 1300 = 1.076923..
     check(row(result, "month", mar, "product", "B"), starting_arr="500", ending_arr="500")
     assert find_rows(result, "month", mar, "product", "C") == []
     check(movement(result, "month", feb, 1, "C"), movement="churn", starting_arr="200", ending_arr="0")
@@ -714,8 +969,19 @@ def test_churn_and_contraction_cases_belong_to_the_owners_of_the_day_before():
     before_churn = run(lines, "2025-06-15", csm=csm, am=am, memberships=memberships)
     # Apr 1: 1000 -> 600, lost 400, owned on Mar 31 by csm 10 (team 7) and am 20 (no team).
     (case,) = before_churn.cases
-    check(case, customer_id=1, date=d("2025-04-01"), kind="contraction", previous_arr="1000", new_arr="600",
-          lost_arr="400", csm_owner=10, csm_team=7, am_owner=20, am_team=None)
+    check(
+        case,
+        customer_id=1,
+        date=d("2025-04-01"),
+        kind="contraction",
+        previous_arr="1000",
+        new_arr="600",
+        lost_arr="400",
+        csm_owner=10,
+        csm_team=7,
+        am_owner=20,
+        am_team=None,
+    )
 
     on_churn_day = run(lines, "2025-07-01", csm=csm, am=am, memberships=memberships)
     # Jul 1: 600 -> 0, lost 600, owned on Jun 30 by csm 11 (team 8).
@@ -757,12 +1023,28 @@ def test_logo_retention_counts_customers_not_revenue():
     ]
     result = run(lines, "2025-03-10")
     # February: 4 logos, 1 churned -> 1 - 1/4 = 0.75; NRR = (100 + 100 + 0 + 0.50) / 301 = 0.66611..
-    check(row(result, "month", "2025-02-01"), logos_start=4, logos_churned=1, logo_retention="0.7500",
-          starting_arr="301.00", churn="100", contraction="0.50", ending_arr="200.50", nrr="0.6661", grr="0.6661")
+    check(
+        row(result, "month", "2025-02-01"),
+        logos_start=4,
+        logos_churned=1,
+        logo_retention="0.7500",
+        starting_arr="301.00",
+        churn="100",
+        contraction="0.50",
+        ending_arr="200.50",
+        nrr="0.6661",
+        grr="0.6661",
+    )
     # With 3 logos and 1 churned: 1 - 1/3 = 0.66666.. -> 0.6667.
     three = run(lines[:3], "2025-03-10")
-    check(row(three, "month", "2025-02-01"), logos_start=3, logos_churned=1, logo_retention="0.6667",
-          nrr="0.6667", grr="0.6667")  # 200 / 300
+    check(
+        row(three, "month", "2025-02-01"),
+        logos_start=3,
+        logos_churned=1,
+        logo_retention="0.6667",
+        nrr="0.6667",
+        grr="0.6667",
+    )  # 200 / 300
 
 
 # --- money in several currencies (SPEC section 7) ---------------------------------------------
@@ -782,8 +1064,14 @@ def test_a_customer_with_lines_in_two_currencies_sums_them_converted():
     result = run(lines, "2025-03-15", rates=rates)
     # February: customer 1 = 1000 x 1.08 + 500 = 1580 on Jan 31 and on Feb 28;
     # customer 2 = 200000 x 0.0067 = 1340 on Jan 31, 1340 + 300 = 1640 on Feb 28: expansion 300, cross-sell 300.
-    check(row(result, "month", "2025-02-01"), starting_arr="2920", expansion="300", cross_sell="300",
-          ending_arr="3220", nrr="1.1027")  # 3220 / 2920 = 1.10273..
+    check(
+        row(result, "month", "2025-02-01"),
+        starting_arr="2920",
+        expansion="300",
+        cross_sell="300",
+        ending_arr="3220",
+        nrr="1.1027",
+    )  # 3220 / 2920 = 1.10273..
     check(movement(result, "month", "2025-02-01", 2), starting_arr="1340", ending_arr="1640", cross_sell="300")
     # January: both customers are new: 1580 + 1340 = 2920, never 1500 + 200000 unconverted.
     check(row(result, "month", "2025-01-01"), starting_arr="0", new_arr="2920")
@@ -794,8 +1082,14 @@ def test_a_rate_change_inside_a_quarter_is_no_expansion():
     rates = fx(("EUR", "2024-01-01", "1.10"), ("EUR", "2025-02-15", "1.20"))
     result = run(lines, "2025-06-10", rates=rates)
     # Q1 2025: s = Jan 1 (rate 1.10): a = ARR(Dec 31) = 1100, b = ARR(Mar 31) at the same 1.10 = 1100.
-    check(row(result, "quarter", "2025-01-01"), starting_arr="1100", ending_arr="1100", expansion="0",
-          contraction="0", nrr="1.0000")
+    check(
+        row(result, "quarter", "2025-01-01"),
+        starting_arr="1100",
+        ending_arr="1100",
+        expansion="0",
+        contraction="0",
+        nrr="1.0000",
+    )
     # February (s = Feb 1, rate 1.10): still 1100 -> 1100, though the rate moved on Feb 15.
     check(row(result, "month", "2025-02-01"), starting_arr="1100", ending_arr="1100", nrr="1.0000")
     # March (s = Mar 1, rate 1.20): 1200 -> 1200. Q2 likewise at 1.20.
@@ -812,12 +1106,19 @@ def test_a_ttm_window_spanning_two_rates_uses_the_rate_of_its_first_day():
     rates = fx(("GBP", "2024-01-01", "1.25"), ("GBP", "2024-11-01", "1.30"))
     result = run(lines, "2025-11-20", rates=rates)
     # TTM ending June 2025: s = 2024-07-01 (rate 1.25): a = 1000 x 1.25 = 1250, b = 1100 x 1.25 = 1375.
-    check(row(result, "ttm", "2024-07-01"), starting_arr="1250", ending_arr="1375", expansion="125",
-          nrr="1.1000")  # the upgrade alone: the move to 1.30 in November shows nowhere
+    check(
+        row(result, "ttm", "2024-07-01"), starting_arr="1250", ending_arr="1375", expansion="125", nrr="1.1000"
+    )  # the upgrade alone: the move to 1.30 in November shows nowhere
     # TTM ending November 2025 (partial, on today): s = 2024-12-01 (rate 1.30): a = 1000 x 1.30 = 1300,
     # b = 1100 x 1.30 = 1430.
-    check(row(result, "ttm", "2024-12-01"), partial=True, starting_arr="1300", ending_arr="1430", expansion="130",
-          nrr="1.1000")
+    check(
+        row(result, "ttm", "2024-12-01"),
+        partial=True,
+        starting_arr="1300",
+        ending_arr="1430",
+        expansion="130",
+        nrr="1.1000",
+    )
     # The upgrade month, January 2025 (rate 1.30): 1300 -> 1430.
     check(row(result, "month", "2025-01-01"), starting_arr="1300", ending_arr="1430", expansion="130")
 
@@ -832,10 +1133,20 @@ def test_a_product_scope_pair_in_a_foreign_currency():
     result = run(lines, "2025-04-10", rates=rates)
     # March, s = Mar 1 (rate 1.10): customer 1's Core: 999.99 x 1.10 = 1099.989 -> 1099.99 (once, per line);
     # 800 x 1.10 = 880. Product Core: a = 1099.99 + 100 = 1199.99, b = 880 + 100 = 980.
-    check(row(result, "month", "2025-03-01", "product", "Core"), starting_arr="1199.99", contraction="219.99",
-          ending_arr="980", logos_start=2, nrr="0.8167")  # 980 / 1199.99 = 0.81667..
-    check(movement(result, "month", "2025-03-01", 1, "Core"), movement="contraction", starting_arr="1099.99",
-          ending_arr="880")
+    check(
+        row(result, "month", "2025-03-01", "product", "Core"),
+        starting_arr="1199.99",
+        contraction="219.99",
+        ending_arr="980",
+        logos_start=2,
+        nrr="0.8167",
+    )  # 980 / 1199.99 = 0.81667..
+    check(
+        movement(result, "month", "2025-03-01", 1, "Core"),
+        movement="contraction",
+        starting_arr="1099.99",
+        ending_arr="880",
+    )
     # February, s = Feb 1 (rate 1.0834): 999.99 x 1.0834 = 1083.389166 -> 1083.39, both ends.
     check(row(result, "month", "2025-02-01", "product", "Core"), starting_arr="1183.39", ending_arr="1183.39")
 

@@ -26,8 +26,13 @@ def test_each_case_gets_a_verdict_and_the_totals_meet_the_figures():
         CaseIn(6, 14, date(2026, 6, 1), D("20")),  # 14: first revenue inside the period
         CaseIn(7, 15, date(2026, 6, 1), D("90")),  # 15: 70 -> 90 (grew) -> 0: counts 70
     ]
-    cohort = {10: (D("100"), D("0")), 11: (D("100"), D("0")), 12: (D("50"), D("50")), 15: (D("70"), D("0")),
-              16: (D("80"), D("30"))}  # fmt: skip  (16: contraction 50, its case in another book)
+    cohort = {
+        10: (D("100"), D("0")),
+        11: (D("100"), D("0")),
+        12: (D("50"), D("50")),
+        15: (D("70"), D("0")),
+        16: (D("80"), D("30")),
+    }  # 16: contraction 50, its case in another book
     result = reconcile(cases, cohort, paying_before={13})
     verdict = {case_id: v.verdict for case_id, v in result.verdicts.items()}
     assert verdict == {1: COUNTS, 2: FELL_TWICE, 3: COUNTS, 4: CAME_BACK, 5: JOINED, 6: NEW_CUSTOMER, 7: COUNTS}
@@ -35,7 +40,12 @@ def test_each_case_gets_a_verdict_and_the_totals_meet_the_figures():
     assert result.verdicts[3].figure == "churn" and result.verdicts[2].counted == 0
     assert (result.listed.cases, result.listed.lost_arr) == (7, D("390"))
     not_counted = {g.key: (g.cases, g.lost_arr) for g in result.not_counted}
-    assert not_counted == {FELL_TWICE: (1, D("40")), CAME_BACK: (1, D("50")), JOINED: (1, D("30")), NEW_CUSTOMER: (1, D("20"))}
+    assert not_counted == {
+        FELL_TWICE: (1, D("40")),
+        CAME_BACK: (1, D("50")),
+        JOINED: (1, D("30")),
+        NEW_CUSTOMER: (1, D("20")),
+    }
     assert (result.counted.cases, result.counted.lost_arr, result.counted_amount) == (3, D("250"), D("270"))
     assert result.start_to_end == D("20")  # 15 lost 90 at its drop but started the period at 70
     assert result.moved_out == [(16, D("50"), "contraction")]
@@ -60,9 +70,17 @@ def company(db):
     # Kappa: Bob's on October 1, Ann's from October 10, churns October 20: the case is Ann's (owned
     # the day before), the loss is in Bob's figure.
     kappa = Customer.objects.create(external_id="C7", name="Kappa", segment="SMB")
-    ContractLine.objects.create(external_id="L10", customer=kappa, product="Core", start_date=date(2025, 1, 1),
-                                end_date=date(2026, 10, 19), arr=D("4000"))  # fmt: skip
-    Assignment.objects.create(customer=kappa, user=world["bob"], role="csm", start_date=date(2025, 1, 1), end_date=date(2026, 10, 9))
+    ContractLine.objects.create(
+        external_id="L10",
+        customer=kappa,
+        product="Core",
+        start_date=date(2025, 1, 1),
+        end_date=date(2026, 10, 19),
+        arr=D("4000"),
+    )
+    Assignment.objects.create(
+        customer=kappa, user=world["bob"], role="csm", start_date=date(2025, 1, 1), end_date=date(2026, 10, 9)
+    )
     Assignment.objects.create(customer=kappa, user=world["ann"], role="csm", start_date=date(2026, 10, 10))
     PendingRecompute.objects.all().delete()
     recompute.recompute_all(TODAY)
@@ -87,7 +105,9 @@ def month(path: str) -> str:
 def test_the_owner_page_says_which_case_counts_and_the_totals_meet(client, company):
     client.force_login(company["ann"])
     page = client.get(month(f"/owners/{company['ann'].pk}/"))
-    row = RetentionSnapshot.objects.get(scope_type="owner", scope_key="ann@example.com", role="csm", granularity="month", period_start=OCTOBER)
+    row = RetentionSnapshot.objects.get(
+        scope_type="owner", scope_key="ann@example.com", role="csm", granularity="month", period_start=OCTOBER
+    )
     assert row.churn == D("24000.00")  # Beta only: Kappa was Bob's on October 1
     assert verdicts(page) == {"Beta": COUNTS, "Kappa": JOINED}
     words = text(page)
@@ -100,7 +120,9 @@ def test_the_owner_page_says_which_case_counts_and_the_totals_meet(client, compa
 def test_the_team_page_lists_what_fell_after_moving_to_another_book(client, company):
     client.force_login(company["west_lead"])
     page = client.get(month(f"/teams/{company['west'].pk}/"))
-    row = RetentionSnapshot.objects.get(scope_type="team", scope_key="CS West", role="csm", granularity="month", period_start=OCTOBER)
+    row = RetentionSnapshot.objects.get(
+        scope_type="team", scope_key="CS West", role="csm", granularity="month", period_start=OCTOBER
+    )
     assert row.churn == D("4000.00")  # Kappa, Bob's (West) on October 1
     words = text(page)
     assert "Cases listed 0" in words and "Kappa (churn $4,000)" in words

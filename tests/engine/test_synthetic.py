@@ -1,6 +1,7 @@
 """The synthetic company: valid for the importer, every kind of event present, same seed same data."""
 
 import csv
+import itertools
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -85,7 +86,7 @@ def test_company_contains_every_kind_of_event(company):
     transfers = gaps = 0
     for rows in spans.values():
         rows.sort()
-        for (_, end, owner), (start, _, next_owner) in zip(rows, rows[1:]):
+        for (_, end, owner), (start, _, next_owner) in itertools.pairwise(rows):
             transfers += end + DAY == start and owner != next_owner
             gaps += start > end + DAY
     assert transfers > 0, "no book was transferred"
@@ -118,7 +119,7 @@ def test_data_keeps_the_rules_of_the_import_format(company):
         spans[row["customer_external_id"], row["role"]].append((as_date(row["start_date"]), as_date(row["end_date"])))
     for rows in spans.values():
         rows.sort()
-        for (_, end), (next_start, _) in zip(rows, rows[1:]):
+        for (_, end), (next_start, _) in itertools.pairwise(rows):
             assert end is not None and end < next_start, "assignments of one customer and role overlap"
 
     customers = read(company, "customers.csv")

@@ -23,8 +23,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def other_connection():
     db = settings.DATABASES["default"]
-    return psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
-                           dbname=connection.settings_dict["NAME"], autocommit=True)  # fmt: skip
+    return psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"],
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    )
 
 
 @pytest.fixture
@@ -51,7 +57,9 @@ def test_a_locked_table_answers_being_updated_in_seconds_and_other_pages_still_w
         assert page.status_code == 503 and b"Figures are being updated" in page.content
         assert time.monotonic() - started < settings.WEB_LOCK_TIMEOUT_MS / 1000 + 3
         response = api.get("/api/v1/retention/")
-        assert response.status_code == 503 and response.json() == {"detail": "The figures are being updated; try again in a moment."}
+        assert response.status_code == 503 and response.json() == {
+            "detail": "The figures are being updated; try again in a moment."
+        }
         assert response["Retry-After"] == "5"
         assert Client().get("/accounts/login/").status_code == 200  # the sign-in page does not wait
     finally:
@@ -106,7 +114,9 @@ def test_healthz_reports_and_admins_see_a_failing_or_lagging_recompute():
     assert set(response.json()) >= {"database", "redis", "recompute"}
     assert "arr" not in response.content.decode().lower()  # no business data
 
-    RecomputeStatus.objects.filter(pk=1).update(last_error="OperationalError: server closed the connection", last_error_at=timezone.now())
+    RecomputeStatus.objects.filter(pk=1).update(
+        last_error="OperationalError: server closed the connection", last_error_at=timezone.now()
+    )
     report = Client().get("/healthz")
     assert report.status_code == 503 and report.json()["recompute"]["failing"]
     admin, executive = Client(), Client()
@@ -121,7 +131,7 @@ def test_healthz_reports_and_admins_see_a_failing_or_lagging_recompute():
     PendingRecompute.objects.update(requested_at=timezone.now() - timedelta(hours=1))
     report = Client().get("/healthz").json()
     assert report["recompute"]["behind"] and report["recompute"]["lag_seconds"] >= 3600
-    assert 'data-testid="recompute-behind"' in admin.get("/owners/%d/" % world["ann"].pk).content.decode()
+    assert 'data-testid="recompute-behind"' in admin.get(f"/owners/{world['ann'].pk}/").content.decode()
 
 
 def test_a_page_cached_while_a_change_waited_shows_the_behind_notice_once_the_wait_is_too_long():
@@ -137,7 +147,9 @@ def test_a_page_cached_while_a_change_waited_shows_the_behind_notice_once_the_wa
 
 
 @pytest.mark.worker
-def test_a_connection_dropped_in_the_middle_of_a_full_recompute_ends_in_a_retry_and_the_worker_serves_on(live_worker, monkeypatch):
+def test_a_connection_dropped_in_the_middle_of_a_full_recompute_ends_in_a_retry_and_the_worker_serves_on(
+    live_worker, monkeypatch
+):
     """The worker's connection is terminated while a shard computes: the task fails, is retried
     on a new connection, the run completes, and the worker takes the next change as usual."""
     from metrics.recompute import engine
@@ -159,17 +171,22 @@ def test_a_connection_dropped_in_the_middle_of_a_full_recompute_ends_in_a_retry_
     recompute_all.delay()
     assert computing.wait(30), "the shard never started"
     killer = other_connection()
-    killer.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    killer.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
     killer.close()
     go.set()
     connections.close_all()  # this thread's connection went too
-    assert wait_for(lambda: RecomputeStatus.get().input_version > version and RecomputeStatus.get().running_version is None, 90)
+    assert wait_for(
+        lambda: RecomputeStatus.get().input_version > version and RecomputeStatus.get().running_version is None, 90
+    )
     assert RecomputeStatus.get().last_error_at is not None  # the failure was seen, then retried past
 
     line = ContractLine.objects.get(external_id="L9")
     line.arr += 100
     line.save()
     assert wait_for(lambda: not PendingRecompute.objects.exists(), 60)  # the worker still serves
-    zeta = RetentionSnapshot.objects.get(granularity="month", period_start=TODAY.replace(day=1), scope_type="region", scope_key="APAC")
+    zeta = RetentionSnapshot.objects.get(
+        granularity="month", period_start=TODAY.replace(day=1), scope_type="region", scope_key="APAC"
+    )
     assert zeta.starting_arr == line.arr
-

@@ -31,8 +31,16 @@ def stack():
         cluster = Cluster().init()
         redis = RedisServer()
         # Shards of 50 customers: the demo's 800 make 16 shard tasks, a run of a few seconds.
-        site = Site(cluster, redis.url, workdir, RECOMPUTE_SHARD_CUSTOMERS="50", DEBUG="false",
-                    SECRET_KEY="own-postgres-test-" + "x" * 40, ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false")  # fmt: skip
+        site = Site(
+            cluster,
+            redis.url,
+            workdir,
+            RECOMPUTE_SHARD_CUSTOMERS="50",
+            DEBUG="false",
+            SECRET_KEY="own-postgres-test-" + "x" * 40,
+            ALLOWED_HOSTS="127.0.0.1",
+            SECURE_SSL_REDIRECT="false",
+        )
         site.manage("migrate", "--noinput")
         site.manage("seed_demo")
         site.manage("collectstatic", "--noinput")  # DEBUG off: the manifest the pages' static links need
@@ -48,7 +56,10 @@ def stack():
 
 
 def started(worker, seconds=30):
-    return wait_until(lambda: "ready." in worker.log_path.read_text() or worker.poll() is not None, seconds) and worker.poll() is None
+    return (
+        wait_until(lambda: "ready." in worker.log_path.read_text() or worker.poll() is not None, seconds)
+        and worker.poll() is None
+    )
 
 
 def test_a_restart_in_the_middle_of_a_full_recompute_ends_in_a_retry_and_the_worker_serves_on(stack):
@@ -59,7 +70,9 @@ def test_a_restart_in_the_middle_of_a_full_recompute_ends_in_a_retry_and_the_wor
 
     # A shard task waits on a lock in the middle of its SQL when the server goes: the restart
     # surely hits a task in flight (without the lock, it might fall between two tasks).
-    locker = psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname=cluster.database, autocommit=True)
+    locker = psycopg.connect(
+        host="127.0.0.1", port=cluster.port, user="postgres", dbname=cluster.database, autocommit=True
+    )
     locker.execute("BEGIN")
     locker.execute("LOCK TABLE metrics_churncase IN ACCESS EXCLUSIVE MODE")
     site.send_task("metrics.tasks.recompute_all")
@@ -80,13 +93,19 @@ def test_a_restart_in_the_middle_of_a_full_recompute_ends_in_a_retry_and_the_wor
 
     # The worker still serves: a contract line edit reaches the figures.
     computed_at = cluster.query("SELECT computed_at FROM metrics_recomputestatus WHERE id = 1")[0][0]
-    site.shell("from metrics.models import ContractLine\n"
-               "line = ContractLine.objects.order_by('id').first()\n"
-               "line.arr += 100\n"
-               "line.save()")  # fmt: skip
-    assert wait_until(lambda: site.pending() == 0
-                      and cluster.query("SELECT computed_at FROM metrics_recomputestatus WHERE id = 1")[0][0] > computed_at, 60), \
-        worker.log_path.read_text()[-3000:]  # fmt: skip
+    site.shell(
+        "from metrics.models import ContractLine\n"
+        "line = ContractLine.objects.order_by('id').first()\n"
+        "line.arr += 100\n"
+        "line.save()"
+    )
+    assert wait_until(
+        lambda: (
+            site.pending() == 0
+            and cluster.query("SELECT computed_at FROM metrics_recomputestatus WHERE id = 1")[0][0] > computed_at
+        ),
+        60,
+    ), worker.log_path.read_text()[-3000:]
     assert worker.poll() is None
     assert "Traceback" not in worker.log_path.read_text().split("retry: Retry in")[-1]  # nothing broke after the retry
 

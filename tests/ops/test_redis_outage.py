@@ -96,8 +96,15 @@ def test_with_redis_down_the_site_serves_and_saves_and_catches_up_when_it_return
     # An edit in the admin the same.
     client.force_login(admin)
     line = ContractLine.objects.get(external_id="L9")
-    form = {"external_id": "L9", "customer": line.customer_id, "product": "Core", "start_date": "2025-01-01",
-            "end_date": "", "arr": "6500.00", "currency": "USD"}  # fmt: skip
+    form = {
+        "external_id": "L9",
+        "customer": line.customer_id,
+        "product": "Core",
+        "start_date": "2025-01-01",
+        "end_date": "",
+        "arr": "6500.00",
+        "currency": "USD",
+    }
     response = client.post(reverse("admin:metrics_contractline_change", args=[line.pk]), form)
     assert response.status_code == 302, response.content[:500]
     assert ContractLine.objects.get(pk=line.pk).arr == Decimal("6500.00")
@@ -109,8 +116,14 @@ def test_with_redis_down_the_site_serves_and_saves_and_catches_up_when_it_return
     folder.mkdir(exist_ok=True)
     (folder / "customers.csv").write_text("external_id,name\nR1,Redis Down Co\n")
     env = {**os.environ, "REDIS_URL": own_redis.url, "DATABASE_URL": _test_database_url()}
-    done = subprocess.run([sys.executable, "manage.py", "import_data", str(folder)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import_data", str(folder)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "recompute of the retention figures is queued" in done.stdout
     assert "Traceback" not in done.stderr
@@ -128,8 +141,9 @@ def test_with_redis_down_the_site_serves_and_saves_and_catches_up_when_it_return
         assert wait_for(lambda: not PendingRecompute.objects.exists(), 60)
     zeta = RetentionSnapshot.objects.get(granularity="month", period_start=date(2026, 11, 1), scope_type="company")
     assert zeta.computed_at is not None
-    region = RetentionSnapshot.objects.filter(scope_type="region", scope_key="APAC", granularity="month",
-                                              period_start=date(2026, 10, 1)).get()  # fmt: skip
+    region = RetentionSnapshot.objects.filter(
+        scope_type="region", scope_key="APAC", granularity="month", period_start=date(2026, 10, 1)
+    ).get()
     assert region.starting_arr == Decimal("18500.00")  # Zeta (6,500 since the admin edit) and Acme 12,000, now APAC
 
 

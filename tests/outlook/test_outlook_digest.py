@@ -26,7 +26,9 @@ class Inbox:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.original_content, policy=email.policy.default)))
+        self.messages.append(
+            (envelope.rcpt_tos, email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+        )
         return "250 Message accepted for delivery"
 
 
@@ -47,11 +49,15 @@ def smtp(settings):
 
 
 def text_of(message) -> str:
-    return next(part.get_payload(decode=True).decode() for part in message.walk() if part.get_content_type() == "text/plain")
+    return next(
+        part.get_payload(decode=True).decode() for part in message.walk() if part.get_content_type() == "text/plain"
+    )
 
 
 def html_of(message) -> str:
-    return next(part.get_payload(decode=True).decode() for part in message.walk() if part.get_content_type() == "text/html")
+    return next(
+        part.get_payload(decode=True).decode() for part in message.walk() if part.get_content_type() == "text/html"
+    )
 
 
 @pytest.fixture
@@ -63,11 +69,19 @@ def world(db, on_today):
     gamma_line = ContractLine.objects.get(external_id="L5")
     gamma_line.end_date = date(2026, 11, 17)
     gamma_line.save()
-    ContractLine.objects.create(external_id="L13", customer=world["gamma"], product="Core", start_date=date(2026, 11, 18), arr=D("5000"))
+    ContractLine.objects.create(
+        external_id="L13", customer=world["gamma"], product="Core", start_date=date(2026, 11, 18), arr=D("5000")
+    )
     PendingRecompute.objects.all().delete()
     recompute.recompute_all(TODAY)
-    mark = RiskMark.objects.create(customer=world["acme"], status="at_risk", expected_loss=D("1500"), noted_on=date(2026, 11, 19),
-                                   note="Budget review", recorded_by=world["ann"])  # fmt: skip
+    mark = RiskMark.objects.create(
+        customer=world["acme"],
+        status="at_risk",
+        expected_loss=D("1500"),
+        noted_on=date(2026, 11, 19),
+        note="Budget review",
+        recorded_by=world["ann"],
+    )
     RiskMark.objects.filter(pk=mark.pk).update(recorded_at="2026-11-19T10:00:00Z")
     Target.objects.create(fiscal_year=2026, scope_type="owner", user=world["ann"], role="csm", grr=D("0.30"))
     Target.objects.create(fiscal_year=2026, scope_type="team", team=world["east"], role="csm", grr=D("0.60"))
@@ -85,7 +99,13 @@ def test_owners_and_leads_get_their_week_by_smtp(world, smtp):
     result = send_weekly_digests()
     received = {to[0]: message for to, message in smtp.messages}
     # Owners today (Ann, Cid, Bob, Amy) and leads (Lena, Walt); Bob turned it off; no admin or executive.
-    assert sorted(received) == ["amy@example.com", "ann@example.com", "cid@example.com", "lena@example.com", "walt@example.com"]
+    assert sorted(received) == [
+        "amy@example.com",
+        "ann@example.com",
+        "cid@example.com",
+        "lena@example.com",
+        "walt@example.com",
+    ]
     assert result == {"week_start": "2026-11-16", "sent": 5, "already_sent": 0}
 
     ann = received["ann@example.com"]

@@ -42,8 +42,21 @@ def test_grace_days_move_the_boundary():
 
 
 def renewal(end, arr, status, owner, risk=""):
-    return Renewal(1, "L", 1, "C", "C1", "Core", end, Decimal(arr), status, {"csm": (1, owner), "am": (None, None)},
-                   {"csm": (None, None), "am": (None, None)}, risk, None)  # fmt: skip
+    return Renewal(
+        1,
+        "L",
+        1,
+        "C",
+        "C1",
+        "Core",
+        end,
+        Decimal(arr),
+        status,
+        {"csm": (1, owner), "am": (None, None)},
+        {"csm": (None, None), "am": (None, None)},
+        risk,
+        None,
+    )
 
 
 def test_summaries_split_the_arr_by_status_month_and_owner():
@@ -55,11 +68,20 @@ def test_summaries_split_the_arr_by_status_month_and_owner():
         renewal(date(2026, 12, 15), "2000", OPEN, "ann@x", risk="healthy"),
     ]
     s = summarize(rows, "csm")
-    assert (s.total.up, s.total.renewed, s.total.lapsed, s.total.open, s.total.at_risk) == (45500, 18000, 24000, 3500, 1500)
+    assert (s.total.up, s.total.renewed, s.total.lapsed, s.total.open, s.total.at_risk) == (
+        45500,
+        18000,
+        24000,
+        3500,
+        1500,
+    )
     assert s.total.renewal_rate == Decimal("0.4286")  # 18,000 / (18,000 + 24,000)
     assert [(m.key, m.up) for m in s.by_month] == [
-        (date(2026, 9, 1), 18000), (date(2026, 10, 1), 24000), (date(2026, 11, 1), 1500), (date(2026, 12, 1), 2000),
-    ]  # fmt: skip
+        (date(2026, 9, 1), 18000),
+        (date(2026, 10, 1), 24000),
+        (date(2026, 11, 1), 1500),
+        (date(2026, 12, 1), 2000),
+    ]
     assert [(o.key, o.up) for o in s.by_owner] == [("ann@x", 26000), ("cid@x", 10000), ("bob@x", 9500)]
     assert summarize([renewal(date(2026, 12, 15), "2000", OPEN, "ann@x")], "csm").total.renewal_rate is None
 
@@ -92,10 +114,12 @@ def test_an_admin_sees_every_line_by_date_with_status_and_totals(client, world):
 
 def test_risk_marks_show_on_the_lines_and_in_the_at_risk_total(client, world):
     RiskMark.objects.create(customer=world["acme"], status="healthy", noted_on=date(2026, 10, 1))
-    RiskMark.objects.create(customer=world["acme"], status="at_risk", expected_loss=Decimal("1000"), noted_on=date(2026, 11, 2))
+    RiskMark.objects.create(
+        customer=world["acme"], status="at_risk", expected_loss=Decimal("1000"), noted_on=date(2026, 11, 2)
+    )
     client.force_login(world["admin"])
     response = client.get("/outlook/renewals/", RANGE)
-    acme = [r for r in response.context["rows"] if r.line_external_id == "L11"][0]
+    acme = next(r for r in response.context["rows"] if r.line_external_id == "L11")
     assert (acme.risk, acme.expected_loss) == ("at_risk", Decimal("1000.00"))
     assert response.context["summaries"].total.at_risk == 2000
     assert "At risk" in response.content.decode()
@@ -148,7 +172,7 @@ def test_the_owner_page_lists_the_next_90_days(client, world):
     client.force_login(world["ann"])
     response = client.get(f"/owners/{world['ann'].pk}/")
     page = response.content.decode()
-    section = page[page.index('data-testid="owner-renewals"'):]
+    section = page[page.index('data-testid="owner-renewals"') :]
     section = section[: section.index("</table>")]
     assert "Acme" in section and "2026-12-15" in section and "Beta" not in section  # Beta ended before today
     assert "Renewals in the next 90 days" in page
@@ -183,7 +207,9 @@ def test_the_api_filters_by_team_owner_status_and_answers_404_outside_the_scope(
     assert [r["line_external_id"] for r in only] == ["L11"]
     bad = client.get("/api/v1/renewals/", {"from": "2026-12-01", "to": "2026-11-01"})
     assert bad.status_code == 400 and "to" in bad.json()
-    assert token_client(world["admin"]).get("/api/v1/renewals/", {**params, "team": "CS West"}).json()["count"] == 2  # Bob's two Delta lines
+    assert (
+        token_client(world["admin"]).get("/api/v1/renewals/", {**params, "team": "CS West"}).json()["count"] == 2
+    )  # Bob's two Delta lines
 
 
 def test_the_default_range_is_this_month_and_the_next_two(world):
@@ -218,7 +244,7 @@ def test_a_lead_filters_its_own_lines_by_attribute_and_the_csv_follows(client, w
     assert response.context["summaries"].total.up == Decimal("26000")
     rows = csv_rows(client.get("/outlook/renewals/", {**RANGE, "region": "EMEA", "format": "csv"}))
     assert [r["line_external_id"] for r in rows] == ["L11"]
-    assert 'segment=Enterprise' in response.context["csv_url"]
+    assert "segment=Enterprise" in response.context["csv_url"]
 
 
 def test_an_attribute_value_nobody_visible_has_is_an_error_on_the_page(client, world):
@@ -239,4 +265,6 @@ def test_the_api_filters_by_customer_attributes_and_says_which_values_exist(worl
     assert bad.status_code == 400 and "Mars" in bad.json()["region"][0]
     admin = token_client(world["admin"])
     assert admin.get("/api/v1/renewals/", {**params, "segment": "unknown"}).json()["count"] == 0
-    assert admin.get("/api/v1/renewals/", {**params, "segment": "SMB", "industry": "Health"}).json()["count"] == 2  # Delta's
+    assert (
+        admin.get("/api/v1/renewals/", {**params, "segment": "SMB", "industry": "Health"}).json()["count"] == 2
+    )  # Delta's

@@ -41,9 +41,13 @@ def test_gap_and_ranking():
 
 
 def test_rates_read_as_ratios_or_percentages():
-    assert parse_rate("1.05") == D("1.0500") and parse_rate("105%") == D("1.0500") and parse_rate(" 92.5 % ") == D("0.9250")
+    assert (
+        parse_rate("1.05") == D("1.0500")
+        and parse_rate("105%") == D("1.0500")
+        and parse_rate(" 92.5 % ") == D("0.9250")
+    )
     for bad in ("abc", "0", "-1", "12", "NaN"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"rate|out of range"):
             parse_rate(bad)
 
 
@@ -69,7 +73,7 @@ def test_the_company_figures_show_target_and_gap_in_colour(client, company):
     assert 'class="target gap-down" data-target="nrr" data-gap="-0.4000">target 105.0% · -40.0 pts' in page
     assert 'class="target gap-up" data-target="grr" data-gap="0.0500">target 50.0% · +5.0 pts' in page
     month = client.get("/company/?granularity=month&period=2026-10-01").content.decode()
-    headline_only = month[month.index('data-testid="figures"'):]
+    headline_only = month[month.index('data-testid="figures"') :]
     assert "data-target=" not in headline_only  # a month is not held to a yearly target
 
 
@@ -77,7 +81,7 @@ def test_team_tables_rank_by_gap(client, company):
     set_targets(company)
     client.force_login(company["executive"])
     response = client.get(f"/company/?{TTM_OCT}")
-    csm = [t for t in response.context["team_tables"] if t["testid"] == "teams-csm"][0]["items"]
+    csm = next(t for t in response.context["team_tables"] if t["testid"] == "teams-csm")["items"]
     # CS West at target (gap 0.00) is behind CS East (+0.0130); unassigned has no target.
     assert [(i.label, i.gap) for i in csm] == [("CS West", D("0.0000")), ("CS East", D("0.0130")), ("unassigned", None)]
 
@@ -87,7 +91,8 @@ def test_owners_rank_by_gap_on_the_team_page(client, company):
     client.force_login(company["lead"])
     response = client.get(f"/teams/{company['east'].pk}/?{TTM_OCT}&role=csm")
     assert [(r.owner.email, r.gap) for r in response.context["owner_rows"]] == [
-        ("cid@example.com", D("-0.1000")), ("ann@example.com", D("0.0333")),
+        ("cid@example.com", D("-0.1000")),
+        ("ann@example.com", D("0.0333")),
     ]
     page = response.content.decode()
     assert "Gap to GRR target" in page and "-10.0 pts" in page
@@ -121,15 +126,23 @@ GOOD = (
 
 def test_targets_csv_imports_and_a_second_run_changes_nothing(company):
     assert import_targets(GOOD.encode()) == 3
-    first = sorted(Target.objects.values_list("fiscal_year", "scope_type", "team__name", "user__email", "role", "nrr", "grr"), key=str)
+    first = sorted(
+        Target.objects.values_list("fiscal_year", "scope_type", "team__name", "user__email", "role", "nrr", "grr"),
+        key=str,
+    )
     assert import_targets(GOOD.encode()) == 3
-    again = sorted(Target.objects.values_list("fiscal_year", "scope_type", "team__name", "user__email", "role", "nrr", "grr"), key=str)
+    again = sorted(
+        Target.objects.values_list("fiscal_year", "scope_type", "team__name", "user__email", "role", "nrr", "grr"),
+        key=str,
+    )
     assert first == again and len(again) == 3
     assert (2026, "owner", None, "ann@example.com", "csm", D("1.1000"), None) in again
 
 
 def test_a_bad_targets_csv_names_line_and_column_and_saves_nothing(company):
-    bad = GOOD + "2026,team,Nope,csm,1.0,\n2026,owner,bob@example.com,xx,1.0,\n2026,company,,,abc,\n2026,company,,,1.1,\n"
+    bad = (
+        GOOD + "2026,team,Nope,csm,1.0,\n2026,owner,bob@example.com,xx,1.0,\n2026,company,,,abc,\n2026,company,,,1.1,\n"
+    )
     with pytest.raises(ImportRejected) as rejected:
         import_targets(bad.encode())
     messages = [str(e) for e in rejected.value.errors]
@@ -142,7 +155,9 @@ def test_a_bad_targets_csv_names_line_and_column_and_saves_nothing(company):
     assert Target.objects.count() == 0
     with pytest.raises(ImportRejected) as header:
         import_targets(b"year,scope\n2026,company\n")
-    assert "line 1" in str(header.value.errors[0]) and "missing column(s) fiscal_year, scope_type" in str(header.value.errors[0])
+    assert "line 1" in str(header.value.errors[0]) and "missing column(s) fiscal_year, scope_type" in str(
+        header.value.errors[0]
+    )
 
 
 def test_admins_set_targets_with_the_form_and_the_upload(client, company, monkeypatch):
@@ -150,9 +165,14 @@ def test_admins_set_targets_with_the_form_and_the_upload(client, company, monkey
 
     monkeypatch.setattr(triggers, "today", lambda: date(2026, 11, 23))
     client.force_login(company["admin"])
-    response = client.post("/outlook/targets/", {"fiscal_year": 2026, "scope_type": "team", "team": company["west"].pk, "grr": "95"})
+    response = client.post(
+        "/outlook/targets/", {"fiscal_year": 2026, "scope_type": "team", "team": company["west"].pk, "grr": "95"}
+    )
     assert "A team target is for one role: CSM or AM." in response.content.decode() and not Target.objects.exists()
-    client.post("/outlook/targets/", {"fiscal_year": 2026, "scope_type": "team", "team": company["west"].pk, "role": "csm", "grr": "95"})
+    client.post(
+        "/outlook/targets/",
+        {"fiscal_year": 2026, "scope_type": "team", "team": company["west"].pk, "role": "csm", "grr": "95"},
+    )
     assert Target.objects.get().grr == D("0.9500")
     upload = SimpleUploadedFile("targets.csv", b"fiscal_year,scope_type,scope_key,role,nrr,grr\n2026,company,,,abc,\n")
     page = client.post("/outlook/targets/", {"action": "upload", "file": upload}).content.decode()
@@ -175,19 +195,37 @@ def test_only_admins_open_the_targets_page(client, company):
 
 def test_the_targets_api(company):
     admin = token_client(company["admin"])
-    created = admin.post("/api/v1/targets/", {"fiscal_year": 2026, "scope_type": "team", "scope_key": "CS East", "role": "csm", "grr": "0.9"})
+    created = admin.post(
+        "/api/v1/targets/",
+        {"fiscal_year": 2026, "scope_type": "team", "scope_key": "CS East", "role": "csm", "grr": "0.9"},
+    )
     assert created.status_code == 201, created.content
-    assert created.json() == {"id": created.json()["id"], "fiscal_year": 2026, "scope_type": "team", "scope_key": "CS East",
-                              "role": "csm", "nrr": None, "grr": "0.9000"}  # fmt: skip
-    assert admin.post("/api/v1/targets/", {"fiscal_year": 2026, "scope_type": "team", "scope_key": "Nope", "role": "csm", "grr": "0.9"}).json() == {
-        "scope_key": ["No team named 'Nope'."]
+    assert created.json() == {
+        "id": created.json()["id"],
+        "fiscal_year": 2026,
+        "scope_type": "team",
+        "scope_key": "CS East",
+        "role": "csm",
+        "nrr": None,
+        "grr": "0.9000",
     }
+    assert admin.post(
+        "/api/v1/targets/",
+        {"fiscal_year": 2026, "scope_type": "team", "scope_key": "Nope", "role": "csm", "grr": "0.9"},
+    ).json() == {"scope_key": ["No team named 'Nope'."]}
     admin.post("/api/v1/targets/", {"fiscal_year": 2026, "scope_type": "company", "nrr": "1.05"})
-    admin.post("/api/v1/targets/", {"fiscal_year": 2026, "scope_type": "team", "scope_key": "CS West", "role": "csm", "grr": "0.95"})
+    admin.post(
+        "/api/v1/targets/",
+        {"fiscal_year": 2026, "scope_type": "team", "scope_key": "CS West", "role": "csm", "grr": "0.95"},
+    )
     lead = token_client(company["lead"])
     seen = lead.get("/api/v1/targets/", {"fiscal_year": 2026}).json()["results"]
-    assert [(r["scope_type"], r["scope_key"]) for r in seen] == [("team", "CS East")]  # not the company's, not CS West's
-    assert lead.post("/api/v1/targets/", {"fiscal_year": 2026, "scope_type": "company", "nrr": "1.2"}).status_code == 403
+    assert [(r["scope_type"], r["scope_key"]) for r in seen] == [
+        ("team", "CS East")
+    ]  # not the company's, not CS West's
+    assert (
+        lead.post("/api/v1/targets/", {"fiscal_year": 2026, "scope_type": "company", "nrr": "1.2"}).status_code == 403
+    )
     json_rows = admin.get("/api/v1/targets/").json()["results"]
     rows = csv_rows(admin.get("/api/v1/targets/", {"format": "csv"}))
     assert list(rows[0]) == list(json_rows[0]) and len(rows) == 3

@@ -43,8 +43,14 @@ def post_reasons(client, case, **fields):
 
 def reason_state(case):
     case.refresh_from_db()
-    return (case.primary_reason_id, case.secondary_reason_1_id, case.secondary_reason_2_id, case.notes,
-            case.recorded_by_id, case.history.count())
+    return (
+        case.primary_reason_id,
+        case.secondary_reason_1_id,
+        case.secondary_reason_2_id,
+        case.notes,
+        case.recorded_by_id,
+        case.history.count(),
+    )
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -87,7 +93,11 @@ def test_lead_records_reasons_and_the_edit_is_kept_with_who_and_when(world, logi
     client = login(world.users["lead_east"])
     case = world.cases["acme"]
     response = post_reasons(
-        client, case, primary_reason="competitor", secondary_reason_1="cost", notes="Went to a cheaper rival.",
+        client,
+        case,
+        primary_reason="competitor",
+        secondary_reason_1="cost",
+        notes="Went to a cheaper rival.",
         next=reverse("reasons:queue"),
     )
     assert response.status_code == 302 and response["Location"] == reverse("reasons:queue")
@@ -112,24 +122,38 @@ def test_every_edit_is_shown_on_the_case_page(world, login):
     assert case.history.count() == 3  # created + two edits
     page = client.get(case_url(case))
     history = list(page.context["history"])
-    assert [(h.history_user.email if h.history_user else None, h.primary_reason.code if h.primary_reason else None)
-            for h in history] == [("admin@ex.test", "features"), ("lead-east@ex.test", "cost"), (None, None)]
+    assert [
+        (h.history_user.email if h.history_user else None, h.primary_reason.code if h.primary_reason else None)
+        for h in history
+    ] == [("admin@ex.test", "features"), ("lead-east@ex.test", "cost"), (None, None)]
     html = page.content.decode()
     assert "Lena East" in html and "Ada Admin" in html and "first take" in html and "after the exit call" in html
 
 
 @pytest.mark.parametrize(
-    "fields, field, message",
+    ("fields", "field", "message"),
     [
         ({"secondary_reason_1": "cost"}, "primary_reason", "Choose a primary reason."),
-        ({"primary_reason": "cost", "secondary_reason_1": "cost"}, "secondary_reason_1",
-         "“Cost” is already the primary reason: a reason can be given only once per case."),
-        ({"primary_reason": "cost", "secondary_reason_1": "fit", "secondary_reason_2": "cost"}, "secondary_reason_2",
-         "“Cost” is already the primary reason: a reason can be given only once per case."),
-        ({"primary_reason": "cost", "secondary_reason_2": "fit"}, "secondary_reason_2",
-         "Give the first secondary reason before the second."),
-        ({"primary_reason": "no-such-reason"}, "primary_reason",
-         "That reason is not offered: it is unknown or no longer active."),
+        (
+            {"primary_reason": "cost", "secondary_reason_1": "cost"},
+            "secondary_reason_1",
+            "“Cost” is already the primary reason: a reason can be given only once per case.",
+        ),
+        (
+            {"primary_reason": "cost", "secondary_reason_1": "fit", "secondary_reason_2": "cost"},
+            "secondary_reason_2",
+            "“Cost” is already the primary reason: a reason can be given only once per case.",
+        ),
+        (
+            {"primary_reason": "cost", "secondary_reason_2": "fit"},
+            "secondary_reason_2",
+            "Give the first secondary reason before the second.",
+        ),
+        (
+            {"primary_reason": "no-such-reason"},
+            "primary_reason",
+            "That reason is not offered: it is unknown or no longer active.",
+        ),
     ],
 )
 def test_invalid_reasons_are_refused_with_a_message_and_nothing_is_saved(world, login, fields, field, message):
@@ -168,7 +192,7 @@ def test_the_form_validates_the_same_way_outside_a_page(world):
     assert form.errors["secondary_reason_1"] == [
         "“Poor fit” is already the primary reason: a reason can be given only once per case."
     ]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="needs a valid form"):
         form.save(world.users["admin"])
     assert ChurnCase.objects.get(pk=world.cases["dyn"].pk).primary_reason is None
 
@@ -202,7 +226,9 @@ def test_member_cannot_open_another_owners_case(world, login):
 
 
 def pareto_table(response):
-    return [(row.label, row.count, row.lost_arr, row.share, row.cumulative_share) for row, _ in response.context["rows"]]
+    return [
+        (row.label, row.count, row.lost_arr, row.share, row.cumulative_share) for row, _ in response.context["rows"]
+    ]
 
 
 def test_pareto_of_the_company_by_lost_arr(world, login):
@@ -224,15 +250,21 @@ def test_pareto_by_count_with_filters(world, login):
     ChurnCase.objects.filter(pk=world.cases["acme"].pk).update(primary_reason=ChurnReason.objects.get(code="fit"))
     response = client.get(reverse("reasons:pareto"), {"order": "count", "segment": "SMB"})
     # SMB: Bolt (1,500, none) and Dyn (4,000, none); Poor fit (Acme) and Cost (Crux) are other segments.
-    assert pareto_table(response) == [("no reason recorded", 2, Decimal("5500.00"), Decimal("1.0000"), Decimal("1.0000"))]
-    response = client.get(reverse("reasons:pareto"), {"order": "count", "date_from": "2026-03-01", "date_to": "2026-05-31",
-                                                      "team": world.teams["east"].pk})
+    assert pareto_table(response) == [
+        ("no reason recorded", 2, Decimal("5500.00"), Decimal("1.0000"), Decimal("1.0000"))
+    ]
+    response = client.get(
+        reverse("reasons:pareto"),
+        {"order": "count", "date_from": "2026-03-01", "date_to": "2026-05-31", "team": world.teams["east"].pk},
+    )
     # East, March to May: Acme (5,000, Poor fit), Bolt (1,500, none); by count a tie, ordered by label.
     assert pareto_table(response) == [
         ("no reason recorded", 1, Decimal("1500.00"), Decimal("0.5000"), Decimal("0.5000")),
         ("Poor fit", 1, Decimal("5000.00"), Decimal("0.5000"), Decimal("1.0000")),
     ]
-    unknown = client.get(reverse("reasons:pareto"), {"segment": "unknown", "owner": world.users["csm_east"].pk, "role": "csm"})
+    unknown = client.get(
+        reverse("reasons:pareto"), {"segment": "unknown", "owner": world.users["csm_east"].pk, "role": "csm"}
+    )
     assert pareto_table(unknown) == [
         ("Cost", 1, Decimal("2500.00"), Decimal("1.0000"), Decimal("1.0000")),
         ("no reason recorded", 0, Decimal("0"), Decimal("0.0000"), Decimal("1.0000")),
@@ -240,7 +272,9 @@ def test_pareto_by_count_with_filters(world, login):
 
 
 def test_pareto_refuses_a_backwards_date_range(world, login):
-    response = login(world.users["admin"]).get(reverse("reasons:pareto"), {"date_from": "2026-06-01", "date_to": "2026-01-01"})
+    response = login(world.users["admin"]).get(
+        reverse("reasons:pareto"), {"date_from": "2026-06-01", "date_to": "2026-01-01"}
+    )
     assert response.context["form"].errors["date_to"] == ["The end date is before the start date."]
     assert "The end date is before the start date." in response.content.decode()
 
@@ -276,7 +310,10 @@ def test_case_list_is_scoped_like_the_pareto(world, login):
 def test_pareto_rows_is_one_aggregate_query(world, django_assert_num_queries):
     with django_assert_num_queries(1):
         rows = pareto_rows(ChurnCase.objects.all())
-    assert [(r.label, r.lost_arr) for r in rows] == [("no reason recorded", Decimal("10500.00")), ("Cost", Decimal("2500.00"))]
+    assert [(r.label, r.lost_arr) for r in rows] == [
+        ("no reason recorded", Decimal("10500.00")),
+        ("Cost", Decimal("2500.00")),
+    ]
     assert reason_coverage(ChurnCase.objects.filter(csm_team=world.teams["west"])).share == Decimal("0.0000")
 
 
@@ -288,20 +325,28 @@ def test_admin_manages_the_taxonomy(world, login):
     listing = client.get(reverse("reasons:taxonomy"))
     assert listing.status_code == 200 and "Moved to a competitor" in listing.content.decode()
 
-    response = client.post(reverse("reasons:taxonomy_add"),
-                           {"code": "onboarding", "label": "Failed onboarding", "category": "support", "active": "on"})
+    response = client.post(
+        reverse("reasons:taxonomy_add"),
+        {"code": "onboarding", "label": "Failed onboarding", "category": "support", "active": "on"},
+    )
     assert response.status_code == 302
     reason = ChurnReason.objects.get(code="onboarding")
     assert (reason.label, reason.category, reason.active) == ("Failed onboarding", "support", True)
 
-    duplicate = client.post(reverse("reasons:taxonomy_add"), {"code": "onboarding", "label": "Other name", "category": "fit"})
+    duplicate = client.post(
+        reverse("reasons:taxonomy_add"), {"code": "onboarding", "label": "Other name", "category": "fit"}
+    )
     assert duplicate.context["form"].errors["code"] == ["Another reason already has this code."]
-    same_label = client.post(reverse("reasons:taxonomy_add"), {"code": "onb2", "label": "failed onboarding", "category": "fit"})
+    same_label = client.post(
+        reverse("reasons:taxonomy_add"), {"code": "onb2", "label": "failed onboarding", "category": "fit"}
+    )
     assert "label" in same_label.context["form"].errors
     assert ChurnReason.objects.filter(code__in=["onb2"]).count() == 0
 
-    edit = client.post(reverse("reasons:taxonomy_edit", args=[reason.pk]),
-                       {"code": "changed", "label": "Onboarding never finished", "category": "fit", "active": "on"})
+    edit = client.post(
+        reverse("reasons:taxonomy_edit", args=[reason.pk]),
+        {"code": "changed", "label": "Onboarding never finished", "category": "fit", "active": "on"},
+    )
     assert edit.status_code == 302
     reason.refresh_from_db()
     assert (reason.code, reason.label, reason.category) == ("onboarding", "Onboarding never finished", "fit")
@@ -318,7 +363,9 @@ def test_only_admins_manage_the_taxonomy(world, login, who):
     client = login(world.users[who])
     cost = ChurnReason.objects.get(code="cost")
     assert client.get(reverse("reasons:taxonomy")).status_code == 403
-    assert client.post(reverse("reasons:taxonomy_add"), {"code": "x", "label": "X", "category": "fit"}).status_code == 403
+    assert (
+        client.post(reverse("reasons:taxonomy_add"), {"code": "x", "label": "X", "category": "fit"}).status_code == 403
+    )
     assert client.post(reverse("reasons:taxonomy_toggle", args=[cost.pk])).status_code == 403
     assert not ChurnReason.objects.filter(code="x").exists()
     assert ChurnReason.objects.get(code="cost").active
@@ -348,9 +395,14 @@ def test_pages_do_not_query_once_per_case(world, login):
     for i in range(20):
         customer = Customer.objects.create(external_id=f"X-{i}", name=f"Extra {i}", segment=f"S{i % 4}")
         ChurnCase.objects.create(
-            customer=customer, date=date(2026, 1, 1) + timedelta(days=i), kind="churn",
-            previous_arr=Decimal("100.00"), new_arr=Decimal("0"), lost_arr=Decimal("100.00"),
-            csm_owner=world.users["csm_west"], csm_team=world.teams["west"],
+            customer=customer,
+            date=date(2026, 1, 1) + timedelta(days=i),
+            kind="churn",
+            previous_arr=Decimal("100.00"),
+            new_arr=Decimal("0"),
+            lost_arr=Decimal("100.00"),
+            csm_owner=world.users["csm_west"],
+            csm_team=world.teams["west"],
             primary_reason=reasons[i % len(reasons)] if i % 2 else None,
         )
     assert query_counts() == before

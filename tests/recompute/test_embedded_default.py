@@ -49,7 +49,9 @@ def test_a_change_answers_before_its_recompute_and_the_page_says_updating(embedd
     started.clear()
 
     line = ContractLine.objects.get(external_id="L9")
-    response = token_client(world["admin"]).patch(f"/api/v1/contract-lines/{line.pk}/", {"arr": "6600.00"}, format="json")
+    response = token_client(world["admin"]).patch(
+        f"/api/v1/contract-lines/{line.pk}/", {"arr": "6600.00"}, format="json"
+    )
     assert response.status_code == 200
     assert started.wait(10)  # the recompute started after the response...
     assert PendingRecompute.objects.exists()  # ...and has not landed: the request did not wait for it

@@ -37,7 +37,9 @@ recompute.process_pending(date.fromisoformat(sys.argv[2]))
 
 def test_a_killed_run_leaves_the_last_good_snapshots_and_its_trigger(tmp_path):
     customer = Customer.objects.create(external_id="K1", name="Killed Co")
-    line = ContractLine.objects.create(external_id="KL1", customer=customer, product="Core", start_date=date(2025, 1, 1), arr=Decimal("1000.00"))
+    line = ContractLine.objects.create(
+        external_id="KL1", customer=customer, product="Core", start_date=date(2025, 1, 1), arr=Decimal("1000.00")
+    )
     recompute.recompute_all(TODAY)
     before = (snapshot_table(), frozen_table())
     line.arr = Decimal("2000.00")
@@ -45,7 +47,9 @@ def test_a_killed_run_leaves_the_last_good_snapshots_and_its_trigger(tmp_path):
     assert PendingRecompute.objects.exists()
 
     db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}"
+    url = (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "TEST_DB_NAME")}
     env.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="retention_site.settings")
     flag = tmp_path / "inside-the-run"

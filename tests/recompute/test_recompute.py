@@ -30,27 +30,42 @@ def test_full_run_writes_the_spec_figures(company):
     year = RetentionSnapshot.objects.get(granularity="year", period_start=date(2026, 1, 1), scope_type="company")
     # Cohort on 2025-12-31: Acme 1000, Beta 4000, Gamma 300. On today: Acme 1500, Beta 0, Gamma 300.
     assert (year.starting_arr, year.expansion, year.churn, year.ending_arr) == (
-        Decimal("5300.00"), Decimal("500.00"), Decimal("4000.00"), Decimal("1800.00"))
+        Decimal("5300.00"),
+        Decimal("500.00"),
+        Decimal("4000.00"),
+        Decimal("1800.00"),
+    )
     assert year.partial and year.period_end == date(2026, 12, 31)
     assert year.nrr == Decimal("0.3396") and year.grr == Decimal("0.2453")
-    bob_year = RetentionSnapshot.objects.get(granularity="year", period_start=date(2026, 1, 1), scope_type="owner", scope_key="bob@example.com", role="csm")
+    bob_year = RetentionSnapshot.objects.get(
+        granularity="year", period_start=date(2026, 1, 1), scope_type="owner", scope_key="bob@example.com", role="csm"
+    )
     assert bob_year.starting_arr == Decimal("4000.00")  # Acme moved to Bob only in March
-    unassigned = RetentionSnapshot.objects.get(granularity="year", period_start=date(2026, 1, 1), scope_type="owner", scope_key="unassigned", role="csm")
+    unassigned = RetentionSnapshot.objects.get(
+        granularity="year", period_start=date(2026, 1, 1), scope_type="owner", scope_key="unassigned", role="csm"
+    )
     assert unassigned.starting_arr == Decimal("300.00")
     case = ChurnCase.objects.get(customer=company["beta"])
-    assert (case.kind, case.date, case.lost_arr, case.csm_owner) == ("churn", date(2026, 5, 1), Decimal("4000.00"), company["bob"])
+    assert (case.kind, case.date, case.lost_arr, case.csm_owner) == (
+        "churn",
+        date(2026, 5, 1),
+        Decimal("4000.00"),
+        company["bob"],
+    )
     # The figures' inputs are frozen beside them, money in cents.
     assert SnapshotLine.objects.filter(version=RecomputeStatus.get().input_version).count() == 4
     assert SnapshotLine.objects.get(customer_id=company["acme"].pk, start_date=date(2026, 1, 1)).arr_cents == 150000
 
 
 def test_incremental_runs_match_a_full_recompute(company):
-    acme, beta, gamma, ann, bob = (company[k] for k in ("acme", "beta", "gamma", "ann", "bob"))
+    _acme, beta, gamma, ann, _bob = (company[k] for k in ("acme", "beta", "gamma", "ann", "bob"))
     with transaction.atomic():
         line = ContractLine.objects.get(external_id="L2")
         line.arr = Decimal("1750.50")
         line.save()
-        ContractLine.objects.create(external_id="L5", customer=gamma, product="Core", start_date=date(2026, 2, 1), arr=Decimal("99.99"))
+        ContractLine.objects.create(
+            external_id="L5", customer=gamma, product="Core", start_date=date(2026, 2, 1), arr=Decimal("99.99")
+        )
         Assignment.objects.create(customer=gamma, user=ann, role="csm", start_date=date(2025, 6, 1))
         beta.segment = "SMB"
         beta.save()
@@ -106,19 +121,32 @@ def test_a_new_day_recomputes_the_current_periods_like_a_full_run(company):
         (zeta, "Core", date(2025, 2, 1), date(2025, 3, 31)),  # reactivates on 2026-12-01
         (zeta, "Core", date(2026, 12, 1), None),
     ]:
-        ContractLine.objects.create(external_id=f"N{ContractLine.objects.count()}", customer=customer, product=product,
-                                    start_date=start, end_date=end, arr=Decimal("700.00"))  # fmt: skip
+        ContractLine.objects.create(
+            external_id=f"N{ContractLine.objects.count()}",
+            customer=customer,
+            product=product,
+            start_date=start,
+            end_date=end,
+            arr=Decimal("700.00"),
+        )
     for last_day, next_day in [(TODAY, date(2026, 11, 24)), (date(2026, 11, 30), date(2026, 12, 1))]:
         recompute.recompute_all(last_day)
         summary = recompute.process_pending(next_day)
         assert summary.mode == "new day"
         new_day = (snapshot_table(), case_table())
-        month = RetentionSnapshot.objects.get(granularity="month", period_start=next_day.replace(day=1), scope_type="company")
+        month = RetentionSnapshot.objects.get(
+            granularity="month", period_start=next_day.replace(day=1), scope_type="company"
+        )
         assert month.reactivation_arr == Decimal("700.00") and not month.new_arr
         recompute.recompute_all(next_day)
         assert (snapshot_table(), case_table()) == new_day, next_day
-    assert RetentionSnapshot.objects.filter(granularity="month", period_start=date(2026, 12, 1), scope_type="tenure",
-                                            scope_key="24+", churn=Decimal("700.00")).exists()  # fmt: skip
+    assert RetentionSnapshot.objects.filter(
+        granularity="month",
+        period_start=date(2026, 12, 1),
+        scope_type="tenure",
+        scope_key="24+",
+        churn=Decimal("700.00"),
+    ).exists()
     assert ChurnCase.objects.filter(customer=epsilon, date=date(2026, 12, 1), kind="churn").exists()
 
 
@@ -191,12 +219,18 @@ def test_runs_wait_for_each_other_on_the_lock():
     from django.conf import settings
 
     customer = Customer.objects.create(external_id="C9", name="Solo")
-    ContractLine.objects.create(external_id="L9", customer=customer, product="Core", start_date=date(2026, 1, 1), arr=Decimal("100.00"))
+    ContractLine.objects.create(
+        external_id="L9", customer=customer, product="Core", start_date=date(2026, 1, 1), arr=Decimal("100.00")
+    )
     db = settings.DATABASES["default"]
     other = psycopg.connect(
-        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
-        dbname=connection.settings_dict["NAME"], autocommit=True,
-    )  # fmt: skip
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"],
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    )
     other.execute("SELECT pg_advisory_lock(%s)", [writing.LOCK_KEY])
     done = threading.Event()
 
@@ -217,7 +251,9 @@ def test_runs_wait_for_each_other_on_the_lock():
     other.close()
     assert done.wait(30)
     thread.join()
-    assert RetentionSnapshot.objects.filter(scope_type="company", granularity="month", period_start=date(2026, 1, 1)).exists()
+    assert RetentionSnapshot.objects.filter(
+        scope_type="company", granularity="month", period_start=date(2026, 1, 1)
+    ).exists()
 
 
 def test_an_import_recomputes_only_the_customers_it_touched(company, tmp_path):
@@ -231,7 +267,9 @@ def test_an_import_recomputes_only_the_customers_it_touched(company, tmp_path):
         "L4,C3,Add-on,2025-06-01,,450.00\n"  # Gamma's line changes
         "L9,C1,Extra,2026-09-01,,120.00\n"  # Acme gets a line
     )
-    (tmp_path / "team_memberships.csv").write_text("email,team,start_date,end_date\nbob@example.com,CS East,2020-01-01,\n")
+    (tmp_path / "team_memberships.csv").write_text(
+        "email,team,start_date,end_date\nbob@example.com,CS East,2020-01-01,\n"
+    )
     call_command("import_data", str(tmp_path), stdout=StringIO())
     touched = set(PendingRecompute.objects.values_list("customer_id", flat=True))
     # Gamma and Acme by their lines; Bob's move re-attributes his book (Acme, Beta). No full run.
@@ -287,5 +325,7 @@ def test_a_change_committed_during_a_run_is_neither_lost_nor_counted_twice(monke
     incremental = (snapshot_table(), frozen_table())
     recompute.recompute_all(TODAY)
     assert (snapshot_table(), frozen_table()) == incremental
-    zeta = RetentionSnapshot.objects.get(granularity="month", period_start=date(2026, 11, 1), scope_type="segment", scope_key="unknown")
+    zeta = RetentionSnapshot.objects.get(
+        granularity="month", period_start=date(2026, 11, 1), scope_type="segment", scope_key="unknown"
+    )
     assert zeta.starting_arr == Decimal("7777.00")

@@ -27,8 +27,11 @@ def test_committed_changes_reach_the_snapshots_through_the_worker(live_worker):
     for arr in ("1100.00", "1200.00", "1300.00"):
         line.arr = Decimal(arr)
         line.save()
-    assert wait_for(lambda: not PendingRecompute.objects.exists()
-                    and company_month(date(2025, 2, 1)).starting_arr == Decimal("1300.00"))
+    assert wait_for(
+        lambda: (
+            not PendingRecompute.objects.exists() and company_month(date(2025, 2, 1)).starting_arr == Decimal("1300.00")
+        )
+    )
     status = RecomputeStatus.get()
     assert status.computed_at is not None and not status.pending
 
@@ -99,11 +102,23 @@ def test_two_worker_processes_share_the_shards_and_agree_with_one_process(tmp_pa
 
     build_company(compute=False)
     for n in range(12):  # more customers, so that shards of three make five of them
-        customer = Customer.objects.create(external_id=f"S{n}", name=f"Shard Co {n}", segment=("SMB", "Enterprise")[n % 2])
-        ContractLine.objects.create(external_id=f"SL{n}", customer=customer, product="Core", start_date=date(2025, n % 12 + 1, 1),
-                                    end_date=date(2026, 6, 30) if n % 3 == 0 else None, arr=Decimal(1000 + 10 * n))  # fmt: skip
-    Assignment.objects.create(customer=Customer.objects.get(external_id="S1"), user_id=Assignment.objects.first().user_id,
-                              role="csm", start_date=date(2025, 1, 1))  # fmt: skip
+        customer = Customer.objects.create(
+            external_id=f"S{n}", name=f"Shard Co {n}", segment=("SMB", "Enterprise")[n % 2]
+        )
+        ContractLine.objects.create(
+            external_id=f"SL{n}",
+            customer=customer,
+            product="Core",
+            start_date=date(2025, n % 12 + 1, 1),
+            end_date=date(2026, 6, 30) if n % 3 == 0 else None,
+            arr=Decimal(1000 + 10 * n),
+        )
+    Assignment.objects.create(
+        customer=Customer.objects.get(external_id="S1"),
+        user_id=Assignment.objects.first().user_id,
+        role="csm",
+        start_date=date(2025, 1, 1),
+    )
     recompute.recompute_all()
     alone = (snapshot_table(), case_table())
     version = RecomputeStatus.get().input_version
@@ -113,21 +128,46 @@ def test_two_worker_processes_share_the_shards_and_agree_with_one_process(tmp_pa
     queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-shards"
     env.update(
         DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}",
-        CELERY_QUEUE=queue, RECOMPUTE_SHARD_CUSTOMERS="3",
-    )  # fmt: skip
+        CELERY_QUEUE=queue,
+        RECOMPUTE_SHARD_CUSTOMERS="3",
+    )
     root = Path(__file__).resolve().parents[2]
     workers, logs = [], []
     for name in ("one", "two"):
         log = open(tmp_path / f"{name}.log", "w")
         logs.append(tmp_path / f"{name}.log")
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "retention_site", "worker", "--pool", "solo", "-Q", queue,
-             "-n", f"{name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-        ))  # fmt: skip
+        workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "retention_site",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "-Q",
+                    queue,
+                    "-n",
+                    f"{name}@%h",
+                    "--loglevel",
+                    "INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                cwd=root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
     try:
         app.send_task("metrics.tasks.recompute_all", queue=queue)
-        assert wait_for(lambda: RecomputeStatus.get().input_version > version and RecomputeStatus.get().running_version is None, 90)
+        assert wait_for(
+            lambda: RecomputeStatus.get().input_version > version and RecomputeStatus.get().running_version is None, 90
+        )
     finally:
         for worker in workers:
             worker.terminate()
@@ -135,4 +175,6 @@ def test_two_worker_processes_share_the_shards_and_agree_with_one_process(tmp_pa
             worker.wait(30)
     assert (snapshot_table(), case_table()) == alone
     for path in logs:  # both processes computed shards
-        assert "metrics.tasks.compute_shard" in path.read_text() and "succeeded" in path.read_text(), path.read_text()[-3000:]
+        assert "metrics.tasks.compute_shard" in path.read_text() and "succeeded" in path.read_text(), path.read_text()[
+            -3000:
+        ]

@@ -39,13 +39,16 @@ def sorted_rows(sort, figure="starting_arr", limit=None):
     return names(accounts.account_rows(inputs.version, period, COMPANY, figure=figure, sort=sort, limit=limit))
 
 
-@pytest.mark.parametrize(("sort", "expected"), [
-    ("csm_owner", ["Acme", "Beta", "Delta", "Gamma", "=Zeta"]),  # ann, ann, bob, cid, unassigned
-    ("-csm_owner", ["=Zeta", "Gamma", "Delta", "Acme", "Beta"]),  # ties (ann) stay by customer id
-    ("csm_team", ["Acme", "Beta", "Gamma", "Delta", "=Zeta"]),  # CS East x3, CS West, unassigned
-    ("am_owner", ["Acme", "Delta", "Beta", "Gamma", "=Zeta"]),  # amy x2, unassigned x3
-    ("-am_team", ["Beta", "Gamma", "=Zeta", "Acme", "Delta"]),  # unassigned x3, AM Team x2
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("csm_owner", ["Acme", "Beta", "Delta", "Gamma", "=Zeta"]),  # ann, ann, bob, cid, unassigned
+        ("-csm_owner", ["=Zeta", "Gamma", "Delta", "Acme", "Beta"]),  # ties (ann) stay by customer id
+        ("csm_team", ["Acme", "Beta", "Gamma", "Delta", "=Zeta"]),  # CS East x3, CS West, unassigned
+        ("am_owner", ["Acme", "Delta", "Beta", "Gamma", "=Zeta"]),  # amy x2, unassigned x3
+        ("-am_team", ["Beta", "Gamma", "=Zeta", "Acme", "Delta"]),  # unassigned x3, AM Team x2
+    ],
+)
 def test_rows_sort_by_owner_email_and_team_name_on_the_first_day(company, sort, expected):
     assert sorted_rows(sort) == expected
     assert sorted_rows(sort, limit=2) == expected[:2]  # the order is the SQL's, before the limit
@@ -81,7 +84,7 @@ def test_the_page_sorts_by_each_new_column_and_its_total_still_equals_the_figure
     page = first.content.decode()
     for key in ("amount", "csm_owner", "csm_team", "am_owner", "am_team"):
         assert f'data-testid="sort-{key}"' in page
-    assert 'sort=amount' in page and "ARR at period end</a>" in page  # the amount column is headed by the figure
+    assert "sort=amount" in page and "ARR at period end</a>" in page  # the amount column is headed by the figure
     for sort, expected in [
         ("-amount", ["Acme", "Delta", "Gamma", "=Zeta", "Epsilon", "Beta"]),
         ("csm_owner", ["Acme", "Beta", "Delta", "Epsilon", "Gamma", "=Zeta"]),  # ann x2, bob x2, cid, unassigned

@@ -24,13 +24,25 @@ def company(db):
     TeamMembership.objects.create(user=mo, team=world["east"], start_date=MOVE)
     # Yara: Mo's while Mo was in West, churned then; never in East's book.
     yara = Customer.objects.create(external_id="C7", name="Yara", segment="SMB")
-    ContractLine.objects.create(external_id="L10", customer=yara, product="Core", start_date=date(2025, 1, 1),
-                                end_date=date(2026, 5, 31), arr=Decimal("9000"))  # fmt: skip
-    Assignment.objects.create(customer=yara, user=mo, role="csm", start_date=date(2025, 1, 1), end_date=MOVE - date.resolution)
+    ContractLine.objects.create(
+        external_id="L10",
+        customer=yara,
+        product="Core",
+        start_date=date(2025, 1, 1),
+        end_date=date(2026, 5, 31),
+        arr=Decimal("9000"),
+    )
+    Assignment.objects.create(
+        customer=yara, user=mo, role="csm", start_date=date(2025, 1, 1), end_date=MOVE - date.resolution
+    )
     # Zed: Bob's (West) until Mo takes it along to East.
     zed = Customer.objects.create(external_id="C8", name="Zed", segment="SMB")
-    ContractLine.objects.create(external_id="L11", customer=zed, product="Core", start_date=date(2025, 1, 1), arr=Decimal("4000"))
-    Assignment.objects.create(customer=zed, user=world["bob"], role="csm", start_date=date(2025, 1, 1), end_date=MOVE - date.resolution)
+    ContractLine.objects.create(
+        external_id="L11", customer=zed, product="Core", start_date=date(2025, 1, 1), arr=Decimal("4000")
+    )
+    Assignment.objects.create(
+        customer=zed, user=world["bob"], role="csm", start_date=date(2025, 1, 1), end_date=MOVE - date.resolution
+    )
     Assignment.objects.create(customer=zed, user=mo, role="csm", start_date=MOVE)
     PendingRecompute.objects.all().delete()
     recompute.recompute_all(TODAY)
@@ -86,7 +98,14 @@ def test_the_old_lead_keeps_the_movers_old_days_and_not_its_new_ones(company):
     assert api.get(f"/api/v1/churn-cases/{company['yara_case'].pk}/").status_code == 200
     assert api.get(f"/api/v1/customers/{company['zed'].pk}/").status_code == 200  # in West's book until July
     assert months_with_rows(api, customer="C8") == [m for m in MONTHS if m < MOVE.isoformat()]
-    assert months_with_rows(api, customer="C7") == ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]
+    assert months_with_rows(api, customer="C7") == [
+        "2026-01-01",
+        "2026-02-01",
+        "2026-03-01",
+        "2026-04-01",
+        "2026-05-01",
+        "2026-06-01",
+    ]
     assert months_with_rows(api, csm_team="CS East") == []
     assert months_with_rows(api, scope_type="team", scope_key="CS East", role="csm") == []
     assert months_with_rows(api, csm_owner="mo@example.com") == [m for m in MONTHS if m < MOVE.isoformat()]
@@ -97,7 +116,14 @@ def test_the_hidden_rows_are_there_for_those_who_see_everything(company):
     """The checks above would catch a lead seeing another team's rows: those rows exist."""
     api = token_client(company["admin"])
     assert months_with_rows(api, customer="C8") == MONTHS
-    assert months_with_rows(api, customer="C7") == ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]
+    assert months_with_rows(api, customer="C7") == [
+        "2026-01-01",
+        "2026-02-01",
+        "2026-03-01",
+        "2026-04-01",
+        "2026-05-01",
+        "2026-06-01",
+    ]
     for team in ("CS East", "CS West"):
         assert months_with_rows(api, csm_team=team) == MONTHS
         assert months_with_rows(api, scope_type="team", scope_key=team, role="csm") == MONTHS
@@ -110,7 +136,7 @@ def test_the_owner_page_of_a_mover_shows_each_lead_its_own_periods(client, compa
     options = client.get(reverse("owner", args=[mo.pk]), {"granularity": "month"}).context["pick"].options
     assert options and min(start for start, _ in options) >= MOVE.isoformat()
     page = client.get(reverse("owner", args=[mo.pk]), {"granularity": "month", "period": "2026-05-01"})
-    assert page.status_code == 200 and page.context["row"] is None or page.context["row"].period_start >= MOVE
+    assert (page.status_code == 200 and page.context["row"] is None) or page.context["row"].period_start >= MOVE
     assert all(m.external_id != company["yara"].external_id for m in page.context["book"])
     client.force_login(company["west_lead"])
     options = client.get(reverse("owner", args=[mo.pk]), {"granularity": "month"}).context["pick"].options
@@ -132,5 +158,9 @@ def test_the_team_pages_list_the_mover_in_the_team_it_was_in_on_each_periods_fir
         page = client.get(reverse("team", args=[team.pk]), {"granularity": "month", "period": period, "role": "csm"})
         return {item.owner.email for item in page.context["owner_rows"]}
 
-    assert "mo@example.com" in owners(company["west"], "2026-05-01") and "mo@example.com" not in owners(company["east"], "2026-05-01")
-    assert "mo@example.com" in owners(company["east"], "2026-08-01") and "mo@example.com" not in owners(company["west"], "2026-08-01")
+    assert "mo@example.com" in owners(company["west"], "2026-05-01") and "mo@example.com" not in owners(
+        company["east"], "2026-05-01"
+    )
+    assert "mo@example.com" in owners(company["east"], "2026-08-01") and "mo@example.com" not in owners(
+        company["west"], "2026-08-01"
+    )

@@ -22,13 +22,17 @@ def held(i, customer, start, end=None, user=CASEY, role="csm"):
 
 
 def test_a_move_ends_each_account_the_day_before_and_starts_the_new_owner_on_the_day():
-    plan = plan_move([
-        held(1, 10, date(2025, 1, 1)),  # open: ends Feb 28, Jordan from Mar 1, open
-        held(2, 11, date(2025, 6, 1), date(2026, 6, 30)),  # ends Feb 28, Jordan Mar 1 to Jun 30
-        held(3, 12, date(2025, 1, 1), date(2026, 2, 28)),  # over before the day: stays
-        held(4, 13, date(2026, 4, 1)),  # starts later: handed over whole
-        held(5, 14, D),  # starts on the day: handed over whole
-    ], JORDAN, D)  # fmt: skip
+    plan = plan_move(
+        [
+            held(1, 10, date(2025, 1, 1)),  # open: ends Feb 28, Jordan from Mar 1, open
+            held(2, 11, date(2025, 6, 1), date(2026, 6, 30)),  # ends Feb 28, Jordan Mar 1 to Jun 30
+            held(3, 12, date(2025, 1, 1), date(2026, 2, 28)),  # over before the day: stays
+            held(4, 13, date(2026, 4, 1)),  # starts later: handed over whole
+            held(5, 14, D),  # starts on the day: handed over whole
+        ],
+        JORDAN,
+        D,
+    )
     assert [(h.id, end) for h, end in plan.ended] == [(1, date(2026, 2, 28)), (2, date(2026, 2, 28))]
     assert plan.created == [New(10, "csm", JORDAN, D, None), New(11, "csm", JORDAN, D, date(2026, 6, 30))]
     assert [h.id for h in plan.handed_over] == [4, 5]
@@ -55,8 +59,15 @@ def test_a_move_never_overlaps_and_keeps_every_day_covered(raw, offset):
     and nothing overlaps."""
     base = date(2025, 1, 1)
     day = date.fromordinal(base.toordinal() + offset)
-    assignments = [held(i, i, date.fromordinal(base.toordinal() + s),
-                        None if n is None else date.fromordinal(base.toordinal() + s + n)) for i, (s, n) in enumerate(raw)]
+    assignments = [
+        held(
+            i,
+            i,
+            date.fromordinal(base.toordinal() + s),
+            None if n is None else date.fromordinal(base.toordinal() + s + n),
+        )
+        for i, (s, n) in enumerate(raw)
+    ]
     plan = plan_move(assignments, JORDAN, day)
     ended = {h.id: end for h, end in plan.ended}
     handed = {h.id for h in plan.handed_over}
@@ -64,7 +75,10 @@ def test_a_move_never_overlaps_and_keeps_every_day_covered(raw, offset):
         after = [(a.start, ended.get(a.id, a.end), JORDAN if a.id in handed else CASEY)]
         after += [(n.start, n.end, n.user_id) for n in plan.created if n.customer_id == a.customer_id]
         assert all(end is None or end >= start for start, end, _ in after)
-        days = lambda spans: {s.toordinal() + k for s, e, _ in spans for k in range(((e or date(2027, 12, 31)) - s).days + 1)}  # noqa: E731
+
+        def days(spans):
+            return {s.toordinal() + k for s, e, _ in spans for k in range(((e or date(2027, 12, 31)) - s).days + 1)}
+
         assert days(after) == days([(a.start, a.end, CASEY)])
         assert sum(len(days([span])) for span in after) == len(days(after))  # no overlap
         assert all(e is not None and e < day for s, e, who in after if who == CASEY)  # Casey's ends before D
@@ -85,7 +99,9 @@ def test_admin_moves_a_book_with_a_preview_and_the_recompute_is_queued(client):
     assert response.status_code == 302
     acme = Assignment.objects.filter(customer=world["acme"], role="csm").order_by("start_date")
     assert [(a.user.email, a.start_date, a.end_date) for a in acme] == [
-        ("ann@example.com", date(2025, 1, 1), date(2026, 2, 28)), ("cid@example.com", D, None)]
+        ("ann@example.com", date(2025, 1, 1), date(2026, 2, 28)),
+        ("cid@example.com", D, None),
+    ]
     assert set(PendingRecompute.objects.values_list("customer_id", flat=True)) == {world["acme"].pk, world["beta"].pk}
     history = acme[1].history.first()
     assert history.history_user == world["admin"] and "Book move" in history.history_change_reason
@@ -113,15 +129,17 @@ def test_a_lead_moves_only_between_members_of_its_own_team(client):
 def test_assign_one_account_from_its_page(client):
     world = build_company()
     client.force_login(world["admin"])
-    response = client.post(reverse("operations:assign", args=[world["zeta"].pk]),
-                           {"assign-role": "csm", "assign-user": world["bob"].pk, "assign-start_date": "2026-11-01"})
+    response = client.post(
+        reverse("operations:assign", args=[world["zeta"].pk]),
+        {"assign-role": "csm", "assign-user": world["bob"].pk, "assign-start_date": "2026-11-01"},
+    )
     assert response.status_code == 302
     assert Assignment.objects.get(customer=world["zeta"]).user == world["bob"]
     assert PendingRecompute.objects.filter(customer_id=world["zeta"].pk).exists()
     # A lead cannot give another team's account away (it does not even see it: 404).
     client.force_login(world["lead"])
-    response = client.post(reverse("operations:assign", args=[world["delta"].pk]),
-                           {"assign-role": "csm", "assign-user": world["ann"].pk, "assign-start_date": "2026-11-01"})
+    response = client.post(
+        reverse("operations:assign", args=[world["delta"].pk]),
+        {"assign-role": "csm", "assign-user": world["ann"].pk, "assign-start_date": "2026-11-01"},
+    )
     assert response.status_code == 404
-
-

@@ -14,7 +14,7 @@ from tests.web_support import build_company
 
 def history_row(page: str, text: str) -> str:
     """The row of the page's history table that holds ``text``."""
-    table = page[page.index('data-testid="history"'):]
+    table = page[page.index('data-testid="history"') :]
     return next(row for row in table.split("<tr>") if text in row)
 
 
@@ -22,14 +22,25 @@ def test_a_diff_lists_only_what_changed_and_every_value_of_a_creation():
     before = {"arr": Decimal("100.00"), "end_date": None, "product": "Core"}
     after = {"arr": Decimal("150.00"), "end_date": date(2026, 3, 31), "product": "Core"}
     assert diff(before, after, ["arr", "end_date", "product"]) == [
-        Change("arr", "100.00", "150.00"), Change("end_date", "—", "2026-03-31")]
+        Change("arr", "100.00", "150.00"),
+        Change("end_date", "—", "2026-03-31"),
+    ]
     assert diff(None, after, ["arr", "end_date", "product"]) == [
-        Change("arr", "—", "150.00"), Change("end_date", "—", "2026-03-31"), Change("product", "—", "Core")]
+        Change("arr", "—", "150.00"),
+        Change("end_date", "—", "2026-03-31"),
+        Change("product", "—", "Core"),
+    ]
 
 
 def line_data(line: ContractLine, **changes) -> dict:
-    data = {"external_id": line.external_id, "product": line.product, "start_date": line.start_date.isoformat(),
-            "end_date": line.end_date.isoformat() if line.end_date else "", "arr": str(line.arr), "currency": line.currency}
+    data = {
+        "external_id": line.external_id,
+        "product": line.product,
+        "start_date": line.start_date.isoformat(),
+        "end_date": line.end_date.isoformat() if line.end_date else "",
+        "arr": str(line.arr),
+        "currency": line.currency,
+    }
     return {**data, **changes}
 
 
@@ -58,13 +69,17 @@ def test_an_overlapping_assignment_and_a_taken_crm_id_are_refused(client):
     first = Assignment.objects.get(customer=acme, role="csm", start_date=date(2025, 1, 1))
     Assignment.objects.filter(pk=first.pk).update(end_date=date(2026, 12, 31))
     Assignment.objects.create(customer=acme, user=world["cid"], role="csm", start_date=date(2027, 1, 1))
-    response = client.post(reverse("operations:assignment_edit", args=[acme.pk, first.pk]),
-                           {"role": "csm", "user": world["ann"].pk, "start_date": "2025-01-01", "end_date": ""})
+    response = client.post(
+        reverse("operations:assignment_edit", args=[acme.pk, first.pk]),
+        {"role": "csm", "user": world["ann"].pk, "start_date": "2025-01-01", "end_date": ""},
+    )
     assert "This csm assignment overlaps another csm assignment of the same customer." in response.content.decode()
     first.refresh_from_db()
     assert first.end_date == date(2026, 12, 31)
-    response = client.post(reverse("operations:customer_edit", args=[acme.pk]),
-                           {"external_id": "C2", "name": "Acme", "segment": "", "region": "", "industry": "", "use_case": ""})
+    response = client.post(
+        reverse("operations:customer_edit", args=[acme.pk]),
+        {"external_id": "C2", "name": "Acme", "segment": "", "region": "", "industry": "", "use_case": ""},
+    )
     assert "Customer with this External id already exists." in response.content.decode()
     assert Customer.objects.get(pk=acme.pk).external_id == "C1"
 
@@ -75,20 +90,38 @@ def test_a_save_queues_the_recompute_and_the_page_shows_who_changed_what(client)
     client.force_login(world["admin"])
     acme = world["acme"]
     line = ContractLine.objects.get(external_id="L1")
-    response = client.post(reverse("operations:line_edit", args=[acme.pk, line.pk]) + "?end=1",
-                           line_data(line, end_date="2026-11-30", arr="12500"))
+    response = client.post(
+        reverse("operations:line_edit", args=[acme.pk, line.pk]) + "?end=1",
+        line_data(line, end_date="2026-11-30", arr="12500"),
+    )
     assert response.status_code == 302
     line.refresh_from_db()
     assert (line.end_date, line.arr) == (date(2026, 11, 30), Decimal("12500.00"))
     assert set(PendingRecompute.objects.values_list("customer_id", flat=True)) == {acme.pk}
 
-    response = client.post(reverse("operations:customer_edit", args=[acme.pk]),
-                           {"external_id": "C1", "name": "Acme Corp", "segment": "Enterprise", "region": "EMEA",
-                            "industry": "Retail", "use_case": "Billing"})
+    response = client.post(
+        reverse("operations:customer_edit", args=[acme.pk]),
+        {
+            "external_id": "C1",
+            "name": "Acme Corp",
+            "segment": "Enterprise",
+            "region": "EMEA",
+            "industry": "Retail",
+            "use_case": "Billing",
+        },
+    )
     assert response.status_code == 302
-    response = client.post(reverse("operations:line_add", args=[acme.pk]),
-                           {"external_id": "L10", "product": "Support", "start_date": "2026-12-01", "end_date": "",
-                            "arr": "900", "currency": ""})
+    response = client.post(
+        reverse("operations:line_add", args=[acme.pk]),
+        {
+            "external_id": "L10",
+            "product": "Support",
+            "start_date": "2026-12-01",
+            "end_date": "",
+            "arr": "900",
+            "currency": "",
+        },
+    )
     assert response.status_code == 302 and ContractLine.objects.get(external_id="L10").customer == acme
 
     page = client.get(reverse("operations:customer", args=[acme.pk])).content.decode()
@@ -104,8 +137,11 @@ def test_only_admins_edit_and_another_teams_customer_stays_hidden(client):
     world = build_company()
     acme, delta = world["acme"], world["delta"]
     line = ContractLine.objects.get(external_id="L1")
-    urls = [reverse("operations:customer_edit", args=[acme.pk]), reverse("operations:line_add", args=[acme.pk]),
-            reverse("operations:line_edit", args=[acme.pk, line.pk])]
+    urls = [
+        reverse("operations:customer_edit", args=[acme.pk]),
+        reverse("operations:line_add", args=[acme.pk]),
+        reverse("operations:line_edit", args=[acme.pk, line.pk]),
+    ]
     for who in ("lead", "ann", "executive"):
         client.force_login(world[who])
         for url in urls:

@@ -80,12 +80,22 @@ PAGES = [
     Page("renewals", lambda w: reverse("outlook:renewals"), EVERYONE),
     Page("renewals other team", lambda w: f"{reverse('outlook:renewals')}?team={w['west'].pk}", ALL_SEEING),
     Page("forecast (the company's)", lambda w: reverse("outlook:forecast"), ALL_SEEING),
-    Page("forecast own team", lambda w: f"{reverse('outlook:forecast')}?scope=team&key={w['east'].pk}&role=csm", LEAD_UP),
-    Page("forecast other team", lambda w: f"{reverse('outlook:forecast')}?scope=team&key={w['west'].pk}&role=csm", ALL_SEEING),
+    Page(
+        "forecast own team", lambda w: f"{reverse('outlook:forecast')}?scope=team&key={w['east'].pk}&role=csm", LEAD_UP
+    ),
+    Page(
+        "forecast other team",
+        lambda w: f"{reverse('outlook:forecast')}?scope=team&key={w['west'].pk}&role=csm",
+        ALL_SEEING,
+    ),
     Page("targets", lambda w: reverse("outlook:targets"), ADMINS),
     Page("cohorts", lambda w: reverse("outlook:cohorts"), EVERYONE),
     Page("cohorts company", lambda w: f"{reverse('outlook:cohorts')}?scope=company", ALL_SEEING),
-    Page("cohorts other owner", lambda w: f"{reverse('outlook:cohorts')}?scope=owner&key={w['bob'].pk}&role=csm", ALL_SEEING),
+    Page(
+        "cohorts other owner",
+        lambda w: f"{reverse('outlook:cohorts')}?scope=owner&key={w['bob'].pk}&role=csm",
+        ALL_SEEING,
+    ),
     Page("digest", lambda w: reverse("outlook:digest"), EVERYONE),
     Page("outlook own customer", lambda w: reverse("outlook:customer", args=[w["acme"].pk]), EVERYONE),
     Page("outlook other customer", lambda w: reverse("outlook:customer", args=[w["delta"].pk]), ALL_SEEING),

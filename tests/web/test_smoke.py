@@ -8,5 +8,14 @@ def test_runs_on_postgresql_with_seeded_reason_taxonomy():
 
     assert connection.vendor == "postgresql"
     categories = set(ChurnReason.objects.values_list("category", flat=True))
-    assert {"fit", "features", "support", "cost", "change_in_needs", "financial_struggle",
-            "competitor", "champion_left", "other"} <= categories
+    assert {
+        "fit",
+        "features",
+        "support",
+        "cost",
+        "change_in_needs",
+        "financial_struggle",
+        "competitor",
+        "champion_left",
+        "other",
+    } <= categories

@@ -33,11 +33,20 @@ class Started:
     def __init__(self, db: Path, log: Path):
         self.port = free_port()
         self.log = log
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "TEST_DB_NAME", "CELERY_QUEUE", "DEBUG", "SECRET_KEY")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("REDIS_URL", "TEST_DB_NAME", "CELERY_QUEUE", "DEBUG", "SECRET_KEY")
+        }
         env.update({"DATABASE_URL": f"sqlite:///{db}", "BIND": f"127.0.0.1:{self.port}", "PYTHONUNBUFFERED": "1"})
         self.out = open(log, "w")
         self.process = subprocess.Popen(
-            ["bash", "scripts/start.sh"], cwd=ROOT, env=env, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True
+            ["bash", "scripts/start.sh"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -102,20 +111,30 @@ def test_a_second_start_keeps_a_recorded_reason_and_the_site_runs_like_the_produ
             case_id = con.execute(
                 "SELECT id FROM metrics_churncase WHERE primary_reason_id IS NULL AND void = 0 ORDER BY id LIMIT 1"
             ).fetchone()[0]
-            code = con.execute("SELECT code FROM metrics_churnreason WHERE active = 1 ORDER BY code LIMIT 1").fetchone()[0]
+            code = con.execute(
+                "SELECT code FROM metrics_churnreason WHERE active = 1 ORDER BY code LIMIT 1"
+            ).fetchone()[0]
         status, page = admin.get(f"/reasons/cases/{case_id}/")
         assert status == 200
-        status, _ = admin.post(f"/reasons/cases/{case_id}/", {"primary_reason": code, "notes": "Told us on the phone."}, page)
+        status, _ = admin.post(
+            f"/reasons/cases/{case_id}/", {"primary_reason": code, "notes": "Told us on the phone."}, page
+        )
         assert status == 200  # redirected back to the case
 
         # DEBUG is off: another team's case is the site's own 404 page, not Django's URL list.
         lead = Browser(site, "lead@example.com")
         with sqlite3.connect(db) as con:
-            led = [r[0] for r in con.execute("SELECT t.id FROM accounts_team t JOIN accounts_user u ON u.id = t.lead_id WHERE u.email = 'lead@example.com'")]
+            led = [
+                r[0]
+                for r in con.execute(
+                    "SELECT t.id FROM accounts_team t JOIN accounts_user u ON u.id = t.lead_id WHERE u.email = 'lead@example.com'"
+                )
+            ]
             marks = ",".join("?" * len(led))
             other_case = con.execute(
                 f"SELECT id FROM metrics_churncase WHERE COALESCE(csm_team_id, 0) NOT IN ({marks}) "
-                f"AND COALESCE(am_team_id, 0) NOT IN ({marks}) AND id <> ? LIMIT 1", [*led, *led, case_id],
+                f"AND COALESCE(am_team_id, 0) NOT IN ({marks}) AND id <> ? LIMIT 1",
+                [*led, *led, case_id],
             ).fetchone()[0]
         status, page = lead.get(f"/reasons/cases/{other_case}/")
         assert status == 404
@@ -124,7 +143,9 @@ def test_a_second_start_keeps_a_recorded_reason_and_the_site_runs_like_the_produ
         css = re.search(r'href="(/static/css/site[^"]*\.css)"', page).group(1)
         assert lead.get(css)[0] == 200
         # A form posted without its CSRF token: the site's own page.
-        status, page = lead.post("/accounts/password/", {"old_password": "x"}, 'name="csrfmiddlewaretoken" value="wrong"')
+        status, page = lead.post(
+            "/accounts/password/", {"old_password": "x"}, 'name="csrfmiddlewaretoken" value="wrong"'
+        )
         assert status == 403 and 'data-testid="error-csrf"' in page
     finally:
         site.stop()

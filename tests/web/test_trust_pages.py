@@ -29,9 +29,15 @@ def test_queue_and_pareto_print_the_same_coverage_with_its_scope_and_dates(clien
     other = Customer.objects.create(external_id="C-OLD", name="Oldco", segment="SMB")
     Assignment.objects.create(customer=other, user=lead, role="csm", start_date=date(2024, 1, 1))
     ChurnCase.objects.create(
-        customer=other, date=date(2026, 2, 1), kind="churn", previous_arr=Decimal("7000"), new_arr=Decimal("0"),
-        lost_arr=Decimal("7000"), csm_owner=lead, csm_team=world.teams["west"],
-    )  # fmt: skip
+        customer=other,
+        date=date(2026, 2, 1),
+        kind="churn",
+        previous_arr=Decimal("7000"),
+        new_arr=Decimal("0"),
+        lost_arr=Decimal("7000"),
+        csm_owner=lead,
+        csm_team=world.teams["west"],
+    )
     client.force_login(lead)
     queue, pareto = text(client.get("/reasons/")), text(client.get("/reasons/pareto/"))
     shown = [re.search(r"Reason coverage of (.*?) ?: (\S+%)", page).groups() for page in (queue, pareto)]

@@ -41,7 +41,9 @@ def test_company_headline_shows_the_last_complete_month_quarter_and_ttm(client, 
     client.force_login(company["executive"])
     response = client.get("/company/")
     headline = dict(response.context["headline"])
-    month, quarter, ttm = (headline[k] for k in ("Last complete month", "Last complete quarter", "Trailing twelve months"))
+    month, quarter, ttm = (
+        headline[k] for k in ("Last complete month", "Last complete quarter", "Trailing twelve months")
+    )
     assert (month.granularity, month.period_start, month.partial) == ("month", OCTOBER, False)
     assert quarter.granularity == "quarter" and not quarter.partial and quarter.period_end < OCTOBER
     assert ttm.granularity == "ttm" and ttm.period_end.month == 10 and not ttm.partial
@@ -61,7 +63,7 @@ def test_company_bridge_walks_from_start_to_end(client, company):
     assert bridge["bars"][-1] == [0.0, float(row.ending_arr + row.new_arr + row.reactivation_arr)]
     # Each step starts where the previous one ended.
     level = float(row.starting_arr)
-    for (low, high), kind in zip(bridge["bars"][1:-1], bridge["kinds"][1:-1]):
+    for (low, high), kind in zip(bridge["bars"][1:-1], bridge["kinds"][1:-1], strict=True):
         assert (low if kind == "up" else high) == level
         level = high if kind == "up" else low
     assert level == bridge["bars"][-1][1]
@@ -130,7 +132,13 @@ def test_team_view_rows_follow_the_role_and_sort(client, company):
     assert [i.row.grr for i in client.get(url + "&sort=-grr").context["owner_rows"]] == sorted(grrs, reverse=True)
     am = client.get(f"/teams/{company['am_team'].pk}/?granularity=month&period={OCTOBER.isoformat()}")
     assert am.context["role"] == "am" and am.context["accountable"] == "nrr"
-    assert [h["name"] for h in am.context["headers"]][:5] == ["owner", "starting_arr", "upsell", "cross_sell", "expansion"]
+    assert [h["name"] for h in am.context["headers"]][:5] == [
+        "owner",
+        "starting_arr",
+        "upsell",
+        "cross_sell",
+        "expansion",
+    ]
     assert [i.owner.email for i in am.context["owner_rows"]] == ["amy@example.com"]
 
 
@@ -198,7 +206,9 @@ def test_drilldown_pages_show_totals_equal_to_the_figures_they_came_from(client,
     checked = 0
     for scope in scopes_of(company):
         for granularity in ("month", "ttm"):
-            row = RetentionSnapshot.objects.filter(scope.snapshot_filter, granularity=granularity, period_end__month=10, period_end__year=2026).first()
+            row = RetentionSnapshot.objects.filter(
+                scope.snapshot_filter, granularity=granularity, period_end__month=10, period_end__year=2026
+            ).first()
             if row is None:  # e.g. a tenure band that the TTM window's first day does not have
                 continue
             for name in ("starting_arr", "churn", "expansion", "ending_arr", "logos_start"):
@@ -240,7 +250,7 @@ FIGURE_LINK = re.compile(r'<a class="fig" href="([^"]+)" data-figure="[^"]+" tit
 
 
 @pytest.mark.parametrize(
-    "who, page",
+    ("who", "page"),
     [("executive", "/company/"), ("executive", "/company/?slice=region&key=NA"), ("lead", "team"), ("ann", "owner")],
 )
 def test_every_figure_on_a_page_links_to_accounts_that_show_the_same_figure(client, company, who, page):
@@ -260,7 +270,9 @@ def test_the_period_asked_for_is_shown_and_an_unknown_one_falls_back_to_the_last
     client.force_login(company["executive"])
     quarter = client.get("/company/?granularity=quarter").context["row"]
     assert quarter.granularity == "quarter" and not quarter.partial
-    later = RetentionSnapshot.objects.filter(scope_type="company", granularity="quarter", period_start__gt=quarter.period_start)
+    later = RetentionSnapshot.objects.filter(
+        scope_type="company", granularity="quarter", period_start__gt=quarter.period_start
+    )
     assert [r.partial for r in later] == [True]  # the default is the last quarter that is over
     chosen = client.get(f"/company/?granularity=quarter&period={later[0].period_start.isoformat()}").context["row"]
     assert chosen == later[0]
@@ -284,10 +296,14 @@ def test_a_scope_with_only_the_current_unfinished_period_shows_it(client, compan
 def test_malformed_drilldowns_answer_404(client, company):
     client.force_login(company["executive"])
     base = reverse("drilldown")
-    for query in ["scope=company&granularity=week&period=2026-10-01", "scope=company&granularity=month&period=2026-13-01",
-                  "scope=company&granularity=month&period=2026-10-01&figure=nope", "scope=galaxy&granularity=month&period=2026-10-01",
-                  "scope=team&key=abc&role=csm&granularity=month&period=2026-10-01",
-                  "scope=team&key=1&role=boss&granularity=month&period=2026-10-01"]:  # fmt: skip
+    for query in [
+        "scope=company&granularity=week&period=2026-10-01",
+        "scope=company&granularity=month&period=2026-13-01",
+        "scope=company&granularity=month&period=2026-10-01&figure=nope",
+        "scope=galaxy&granularity=month&period=2026-10-01",
+        "scope=team&key=abc&role=csm&granularity=month&period=2026-10-01",
+        "scope=team&key=1&role=boss&granularity=month&period=2026-10-01",
+    ]:
         assert client.get(f"{base}?{query}").status_code == 404, query
 
 
@@ -320,7 +336,11 @@ def test_password_change_takes_effect(client, company):
     client.force_login(company["ann"])
     response = client.post(
         reverse("password_change"),
-        {"old_password": PASSWORD, "new_password1": "another-long-passphrase", "new_password2": "another-long-passphrase"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another-long-passphrase",
+            "new_password2": "another-long-passphrase",
+        },
     )
     assert response["Location"] == reverse("password_change_done")
     company["ann"].refresh_from_db()

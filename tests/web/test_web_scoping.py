@@ -17,7 +17,7 @@ def drill(scope, key="", role="", figure="starting_arr"):
 
 
 @pytest.mark.parametrize(
-    "who, target",
+    ("who", "target"),
     [("admin", "company"), ("executive", "company"), ("lead", "team"), ("ann", "owner")],
 )
 def test_home_sends_each_role_to_its_natural_view(client, company, who, target):

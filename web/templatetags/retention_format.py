@@ -6,9 +6,8 @@ from datetime import date
 from django import template
 from django.utils.html import format_html
 
-from web import money as formatting
-
 from metrics.vocabulary import MONTH, TTM
+from web import money as formatting
 
 register = template.Library()
 
@@ -53,7 +52,11 @@ def signed_money(value) -> str:
     if value is None:
         return DASH
     css = formatting.change_class(value)
-    return format_html('<span class="chg {}">{}</span>', css, formatting.change(value)) if css else formatting.change(value)
+    return (
+        format_html('<span class="chg {}">{}</span>', css, formatting.change(value))
+        if css
+        else formatting.change(value)
+    )
 
 
 def month_label(day: date) -> str:

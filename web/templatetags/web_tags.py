@@ -1,12 +1,12 @@
 """Page furniture: navigation by role, the recompute notice, and figures that link to their accounts."""
 
 from django import template
-from django.utils.html import format_html
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from metrics.scoping import visibility
 from metrics.queries import FIGURES, recompute_status
+from metrics.scoping import visibility
 
 from ..definitions import FIGURE_DEFINITIONS
 from ..health import recompute_health
@@ -29,8 +29,9 @@ def figure(scope, row, name: str, movement: str = "", compact: bool = False):
     url = drill_url(scope, row.granularity, row.period_start, name, movement)
     tip = f"{spec.label}: {FIGURE_DEFINITIONS[name]} Click for the accounts behind it."
     if compact and spec.amount and value is not None:
-        link = format_html('<a class="fig" href="{}" data-figure="{}" title="{} {}">{}</a>', url, name, text, tip,
-                           money_compact(value))  # fmt: skip
+        link = format_html(
+            '<a class="fig" href="{}" data-figure="{}" title="{} {}">{}</a>', url, name, text, tip, money_compact(value)
+        )
     else:
         link = format_html('<a class="fig" href="{}" data-figure="{}" title="{}">{}</a>', url, name, tip, text)
     live_row = getattr(row, "live", None)
@@ -40,11 +41,14 @@ def figure(scope, row, name: str, movement: str = "", compact: bool = False):
     live = spec.of(live_row)
     if not row.reported_missing and live == value:
         return link
+
     def show(v):
         return rate(v) if spec.is_rate else money(v) if spec.amount else count(v)
 
     if row.reported_missing:
-        detail = format_html("Not in the reported figures: this scope had no figures when the period was closed. Live: {}", show(live))
+        detail = format_html(
+            "Not in the reported figures: this scope had no figures when the period was closed. Live: {}", show(live)
+        )
     else:
         if value is None or live is None:
             difference = "—"
@@ -54,12 +58,19 @@ def figure(scope, row, name: str, movement: str = "", compact: bool = False):
             difference = signed_money(live - value)
         else:
             difference = f"{live - value:+,}"
-        detail = format_html('Reported: {} · live: <strong data-testid="live-value">{}</strong> · difference: <span data-testid="restated-difference">{}</span>',
-                             text, show(live), difference)  # fmt: skip
+        detail = format_html(
+            'Reported: {} · live: <strong data-testid="live-value">{}</strong> · difference: <span data-testid="restated-difference">{}</span>',
+            text,
+            show(live),
+            difference,
+        )
     return format_html(
         '{} <details class="restated" data-testid="restated" data-figure="{}"><summary title="{}">restated</summary>'
         '<span class="restated-detail">{}</span></details>',
-        link, name, "The live figure now differs from the reported one: click for it", detail,
+        link,
+        name,
+        "The live figure now differs from the reported one: click for it",
+        detail,
     )
 
 
@@ -70,7 +81,9 @@ def figure_help(name: str):
     label = FIGURES[name].label if name in FIGURES else ""
     tip = f"{label}: {FIGURE_DEFINITIONS.get(name, '')} Click: how figures are computed."
     url = reverse("figures_help") + f"#{name}"
-    return format_html('<a class="fig-help" href="{}" title="{}" aria-label="How {} is computed">?</a>', url, tip, label)
+    return format_html(
+        '<a class="fig-help" href="{}" title="{}" aria-label="How {} is computed">?</a>', url, tip, label
+    )
 
 
 @register.simple_tag
@@ -98,7 +111,14 @@ def nav_links(context):
         links.append(("My book", reverse("owner", args=[request.user.pk])))
     reason_pages = [("Churn reasons", "reasons:queue")] if vis.can_record_reasons() else []
     target_pages = [("Targets", "outlook:targets")] if vis.is_admin else []
-    for label, name in [*reason_pages, ("Pareto", "reasons:pareto"), ("Renewals", "outlook:renewals"), ("Cohorts", "outlook:cohorts"), *target_pages, ("Weekly email", "outlook:digest")]:
+    for label, name in [
+        *reason_pages,
+        ("Pareto", "reasons:pareto"),
+        ("Renewals", "outlook:renewals"),
+        ("Cohorts", "outlook:cohorts"),
+        *target_pages,
+        ("Weekly email", "outlook:digest"),
+    ]:
         url = optional_url(name)
         if url:
             links.append((label, url))

@@ -28,10 +28,24 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="date_to", type=iso_date, help="last period_start, YYYY-MM-DD")
         parser.add_argument("--closed", action="store_true", help="only the rows of closed periods")
         parser.add_argument(
-            "--restated", action="store_true", help="only the rows of closed periods whose live figures differ from the reported ones"
+            "--restated",
+            action="store_true",
+            help="only the rows of closed periods whose live figures differ from the reported ones",
         )
 
-    def handle(self, *args, granularity=None, scope_type=None, scope_key=None, role=None, date_from=None, date_to=None, closed=False, restated=False, **options):
+    def handle(
+        self,
+        *args,
+        granularity=None,
+        scope_type=None,
+        scope_key=None,
+        role=None,
+        date_from=None,
+        date_to=None,
+        closed=False,
+        restated=False,
+        **options,
+    ):
         from closing.reported import ReportedLookup, closed_filter, restated_filter
 
         rows = RetentionSnapshot.objects.all()

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("directory", metavar="DIR")
         parser.add_argument(
-            "--user", metavar="EMAIL", help="who runs the import: the edit history names this user for every change it makes"
+            "--user",
+            metavar="EMAIL",
+            help="who runs the import: the edit history names this user for every change it makes",
         )
 
     def handle(self, *args, directory, user=None, **options):

@@ -8,4 +8,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         summary = recompute_all()
-        self.stdout.write(f"Recomputed {summary.rows} retention rows in {summary.customers} shard(s) in {summary.seconds:.1f} s.")
+        self.stdout.write(
+            f"Recomputed {summary.rows} retention rows in {summary.customers} shard(s) in {summary.seconds:.1f} s."
+        )
