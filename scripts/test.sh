@@ -52,4 +52,16 @@ export REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/$((5 + SLOT))}"
 export CELERY_QUEUE="retention-test-${SLOT}"
 export DJANGO_ALLOW_ASYNC_UNSAFE=true
 mkdir -p artifacts
+
+# The whole run (no arguments, as CI calls it) first passes the house's gates, any failing one
+# fails the run: Django's checks, no model change without its migration, ruff's lint and format,
+# mypy with the Django and DRF stubs (pyproject.toml). A run of chosen tests skips them.
+if [ $# -eq 0 ]; then
+  echo "Gates: manage.py check, makemigrations --check, ruff check, ruff format --check, mypy"
+  .venv/bin/python manage.py check --fail-level WARNING
+  .venv/bin/python manage.py makemigrations --check --dry-run
+  .venv/bin/ruff check .
+  .venv/bin/ruff format --check .
+  .venv/bin/mypy
+fi
 exec .venv/bin/python -m pytest "$@"

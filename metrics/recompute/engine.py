@@ -812,7 +812,7 @@ def _block_totals(book: _Book, periods: Sequence[Period]) -> BlockTotals:
         for period in same_start:
             i = row[(period.granularity, period.start)]
             totals = cohort.scope_totals(period)
-            for (scope_type, role, labels), first in zip(layout.blocks, layout.offsets, strict=True):
+            for (scope_type, role, labels), first in zip(layout.blocks, layout.offsets[:-1], strict=True):
                 result.tables[(scope_type, role)][i] = totals[first : first + len(labels)]
             for role in ROLES:
                 result.tables[(TEAM, role)][i] = cohort.team_totals(totals, role)
