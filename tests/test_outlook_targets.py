@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from api_support import csv_rows, token_client
-from metrics.importer import ImportRejected
+from metrics.importing import ImportRejected
 from outlook.models import Target
 from outlook.targets import fiscal_year_of, gap, import_targets, parse_rate, rank_by_gap, target_year
 from web_support import build_company
