@@ -310,7 +310,7 @@ class FxRateSerializer(ModelCleanMixin, serializers.ModelSerializer):
     class Meta:
         model = FxRate
         fields = ["id", "currency", "valid_from", "rate", "reporting_currency"]
-        validators = []  # one rate per currency and day: said in words below
+        validators: list = []  # one rate per currency and day: said in words below
 
     def get_reporting_currency(self, obj) -> str:
         return currency.reporting_currency()

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from outlook.api import RenewalViewSet, RiskMarkViewSet, TargetViewSet
 from closing.api import CloseViewSet
+from operations.api import BookMoveViewSet, ImportRunViewSet
 
 from . import pages, views
 
@@ -25,6 +26,8 @@ router.register("renewals", RenewalViewSet, basename="renewals")
 router.register("risk-marks", RiskMarkViewSet, basename="risk-marks")
 router.register("targets", TargetViewSet, basename="targets")
 router.register("closes", CloseViewSet, basename="closes")
+router.register("book-moves", BookMoveViewSet, basename="book-moves")
+router.register("import-runs", ImportRunViewSet, basename="import-runs")
 
 # Mounted at /api/v1/ in the "v1" namespace (NamespaceVersioning reads the version from it).
 v1_patterns = [

@@ -30,6 +30,7 @@ def contribution(row) -> dict[str, Decimal | int]:
     figures: dict[str, Decimal | int] = {}
     for name in MONEY_FIGURES:
         spec = FIGURES[name]
+        assert spec.amount is not None  # MONEY_FIGURES are amounts
         figures[name] = spec.amount(row) if row is not None and row.movement in spec.movements else ZERO
     cohort = row is not None and row.movement in ("expansion", "contraction", "churn", "none")
     figures["logos_start"] = 1 if cohort else 0

@@ -85,6 +85,9 @@ class ReportedFigure(models.Model):
         ]
         indexes = [models.Index(fields=["granularity", "period_start", "scope_type", "scope_key", "role"])]
 
+    def __str__(self) -> str:
+        return f"{self.granularity} {self.period_start} {self.scope_type} {self.scope_key} {self.role} as reported".replace("  ", " ")
+
     @property
     def logo_retention(self):
         """As ``RetentionSnapshot.logo_retention``: four decimals, half up."""

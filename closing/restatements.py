@@ -10,9 +10,11 @@ history (django-simple-history), each with who made it and when; an import names
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Q
 
@@ -26,6 +28,7 @@ from metrics.models import (
 )
 from metrics.recompute import accounts
 from metrics.recompute.accounts import Filters, Inputs, make_period
+from metrics.vocabulary import COMPANY
 
 from . import diffing
 from .models import PeriodClose, ReportedFigure
@@ -41,11 +44,11 @@ MAX_BOUND_CUSTOMERS = 5000
 
 @dataclass
 class Edit:
-    when: object
+    when: datetime
     who: str
     what: str  # "contract line L3", "CSM assignment", "membership of ann@example.com", "customer"
     kind: str  # added, changed, deleted
-    changes: list[tuple[str, object, object]]  # (field, before, after)
+    changes: list[tuple[str, Any, Any]]  # (field, before, after)
     source: str  # "CSV import ..." or "" (a change on the site, the API or the admin)
 
 
@@ -55,7 +58,7 @@ class CustomerRestatement:
     name: str
     external_id: str
     figures: list[diffing.FigureChange]
-    attribution: list[tuple[str, str, str]]  # (label, before, after), names not ids
+    attribution: list[Any]  # diffing.AttributionChange, then (label, before, after) with names not ids
     edits: list[Edit] = field(default_factory=list)
 
 
@@ -132,7 +135,7 @@ def restated_scopes(close: PeriodClose, visible_scope_filter=None) -> list[Scope
         live_rows = visible_scope_filter(live_rows)
     live = {(r.scope_type, r.scope_key, r.role): r for r in live_rows}
     result = []
-    for key in sorted(reported.keys() | live.keys(), key=lambda k: (k[0] != "company", k)):
+    for key in sorted(reported.keys() | live.keys(), key=lambda k: (k[0] != COMPANY, k)):
         old, new = reported.get(key), live.get(key)
         if old is None or new is None or differs(old, new):
             result.append(ScopeRestatement(*key, old, new))
@@ -158,7 +161,7 @@ def _named(lookup: dict | None, value):
     return lookup.get(value, UNASSIGNED) if value is not None else UNASSIGNED
 
 
-def _history_edits(model_history, records, fields, since, describe, bears_on) -> dict[object, list[tuple[object, Edit]]]:
+def _history_edits(model_history, records, fields, since, describe, bears_on) -> dict[Any, list[tuple[Any, Edit]]]:
     """Edits after ``since`` from history records (every record of the objects, oldest first, so
     that each edit is compared with the state before it): {object id: [(group key, Edit)]}."""
     by_object = defaultdict(list)
@@ -166,7 +169,7 @@ def _history_edits(model_history, records, fields, since, describe, bears_on) ->
         by_object[record.id].append(record)
     edits = defaultdict(list)
     for object_id, history in by_object.items():
-        previous = None
+        previous: dict[str, Any] | None = None
         for record in history:
             state = None if record.history_type == "-" else {f: getattr(record, f) for f in fields}
             if record.history_date > since:

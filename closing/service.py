@@ -24,6 +24,7 @@ from metrics.models import (
 )
 from metrics.recompute import writing
 from metrics.recompute.accounts import make_period
+from metrics.vocabulary import COMPANY
 
 from .models import CLOSABLE, CLOSED_VERSION_BASE, PeriodClose, ReportedFigure
 
@@ -41,7 +42,7 @@ def close_period(granularity: str, period_start: date, user) -> PeriodClose:
     with transaction.atomic():
         writing.acquire_lock()  # no recompute writes figures or inputs while they are copied
         status = RecomputeStatus.objects.filter(pk=1).first()
-        company = RetentionSnapshot.objects.filter(granularity=granularity, period_start=period_start, scope_type="company").first()
+        company = RetentionSnapshot.objects.filter(granularity=granularity, period_start=period_start, scope_type=COMPANY).first()
         if status is None or status.as_of is None or company is None:
             raise CloseRefused(f"There are no figures for the {granularity} starting {period_start}.")
         if company.partial or company.period_end > status.as_of:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from metrics.scoping import Visibility, visibility
 from metrics.models import RetentionSnapshot
+from metrics.vocabulary import COMPANY
 
 from .models import CLOSABLE, PeriodClose
 from .restatements import build_report, report_period_label
@@ -35,7 +36,7 @@ def close_list(request):
     closable = []
     if vis.can_close_periods():
         shut = {(c.granularity, c.period_start) for c in closes if c.is_open}
-        rows = RetentionSnapshot.objects.filter(scope_type="company", partial=False, granularity__in=dict(CLOSABLE))
+        rows = RetentionSnapshot.objects.filter(scope_type=COMPANY, partial=False, granularity__in=dict(CLOSABLE))
         closable = [
             (g, s, e) for g, s, e in rows.order_by("-period_start", "granularity").values_list("granularity", "period_start", "period_end")
             if (g, s) not in shut
@@ -92,7 +93,7 @@ def report(request, pk: int):
         # A reopened close: its reported figures stay in the history, its restatements are over.
         return render(request, "closing/report.html", {"close": period_close, "label": report_period_label(period_close), "report": None})
     result = build_report(period_close)
-    company = next((s for s in result.scopes if s.scope_type == "company"), None)
+    company = next((s for s in result.scopes if s.scope_type == COMPANY), None)
     return render(
         request,
         "closing/report.html",

@@ -143,18 +143,18 @@ def bill_some_in_euros_and_pounds(directory, today) -> None:
                 writer.writerow([code, month.isoformat(), f"{demo_rate(code, index)}"])
     path = directory / "contracts.csv"
     with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        columns, rows = reader.fieldnames, list(reader)
+        lines_reader = csv.DictReader(f)
+        columns, rows = list(lines_reader.fieldnames or []), list(lines_reader)
     for row in rows:
-        code = currency_of.get(row["customer_external_id"])
-        if code:
-            base = DEMO_RATES[code][0]
-            row["currency"] = code
+        billed_in = currency_of.get(row["customer_external_id"])
+        if billed_in:
+            base = DEMO_RATES[billed_in][0]
+            row["currency"] = billed_in
             row["arr"] = f"{(Decimal(row['arr']) / base).quantize(Decimal('100'))}.00"
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+        out = csv.DictWriter(f, fieldnames=columns)
+        out.writeheader()
+        out.writerows(rows)
 
 
 def demo_customer_ids() -> list[str]:

@@ -29,7 +29,7 @@ from .vocabulary import (
 ZERO = Decimal("0")
 ONE_DAY = timedelta(days=1)
 RATE_DECIMALS = 9  # an exchange rate has at most this many decimals: held as integer "units"
-RATE_SCALE = 10**RATE_DECIMALS
+RATE_SCALE: int = 10**RATE_DECIMALS
 
 
 # --- input --------------------------------------------------------------------------------
@@ -50,16 +50,16 @@ class Line:
 # --- money in the reporting currency (SPEC section 7) -------------------------------------
 
 
-def rate_units(rate) -> int:
+def rate_units(given: object) -> int:
     """An exchange rate as integer units of 10**-RATE_DECIMALS, exactly (a ValueError for a rate
     that is not above zero or has more decimals)."""
-    rate = Decimal(rate)
-    units = rate.scaleb(RATE_DECIMALS)
+    rate = Decimal(str(given)) if not isinstance(given, Decimal) else given
+    units: Decimal = rate.scaleb(RATE_DECIMALS)
     if not units.is_finite() or units != units.to_integral_value():
         raise ValueError(f"the rate {rate} has more than {RATE_DECIMALS} decimals")
     if units <= 0:
         raise ValueError(f"the rate {rate} is not above zero")
-    return int(units)
+    return int(units.to_integral_value())  # exact: checked above
 
 
 def convert_cents(cents: int, units: int) -> int:

@@ -330,6 +330,9 @@ class RetentionSnapshot(models.Model):
         ]
         indexes = [models.Index(fields=["scope_type", "scope_key", "role", "granularity", "period_start"])]
 
+    def __str__(self) -> str:
+        return f"{self.granularity} {self.period_start} {self.scope_type} {self.scope_key} {self.role}".strip()
+
     @property
     def logo_retention(self) -> Decimal | None:
         """Share of the starting logos still paying: four decimals, half up, like NRR and GRR."""
@@ -364,6 +367,9 @@ class RecomputeStatus(models.Model):
     running_version = models.PositiveIntegerField(null=True, blank=True)
     running_since = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"figures as of {self.as_of}, input version {self.input_version}"
+
     @classmethod
     def get(cls):
         return cls.objects.get_or_create(pk=1)[0]
@@ -380,6 +386,9 @@ class PendingRecompute(models.Model):
 
     customer_id = models.BigIntegerField(null=True, blank=True)
     requested_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"pending recompute of customer {self.customer_id}" if self.customer_id else "pending full recompute"
 
 
 # --- the inputs the snapshots were computed from ----------------------------------------------
@@ -400,6 +409,9 @@ class SnapshotCustomer(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["version", "customer_id"])]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} (input version {self.version})"
 
 
 class SnapshotLine(models.Model):
@@ -423,6 +435,9 @@ class SnapshotLine(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"line of customer {self.customer_id} from {self.start_date} (input version {self.version})"
+
 
 class SnapshotAssignment(models.Model):
     version = models.PositiveIntegerField()
@@ -438,6 +453,9 @@ class SnapshotAssignment(models.Model):
             models.Index(fields=["version", "role", "user_id"]),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.role} assignment of customer {self.customer_id} (input version {self.version})"
+
 
 class SnapshotMembership(models.Model):
     version = models.PositiveIntegerField()
@@ -448,6 +466,9 @@ class SnapshotMembership(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["version", "user_id"]), models.Index(fields=["version", "team_id"])]
+
+    def __str__(self) -> str:
+        return f"membership of user {self.user_id} (input version {self.version})"
 
 
 class SnapshotFxRate(models.Model):
@@ -461,6 +482,9 @@ class SnapshotFxRate(models.Model):
     class Meta:
         indexes = [models.Index(fields=["version", "currency"])]
 
+    def __str__(self) -> str:
+        return f"{self.currency} from {self.valid_from} (input version {self.version})"
+
 
 class ShardResult(models.Model):
     """A full recompute's shard: its partial totals (``metrics.recompute.engine.BlockTotals``, a
@@ -472,3 +496,6 @@ class ShardResult(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["version", "first_customer_id"], name="shard_result_unique")]
+
+    def __str__(self) -> str:
+        return f"shard from customer {self.first_customer_id} of run {self.version}"

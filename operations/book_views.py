@@ -10,7 +10,7 @@ from accounts.models import User
 from metrics.scoping import visibility
 from metrics.models import Customer
 
-from .books import AssignForm, BookChanged, MoveForm, carry_out
+from .books import AssignForm, BookChanged, MoveForm, carry_out, expected_ids, move_reason, preview_rows
 
 
 def _changer(request):
@@ -32,7 +32,7 @@ def books(request):
         day, role = form.cleaned_data["start_date"], form.cleaned_data["role"]
         if request.method == "POST":
             expected = {int(i) for i in request.POST.getlist("expected") if i.isdigit()}
-            reason = f"Book move: {giver.email}'s {role} accounts to {taker.email} from {day}"
+            reason = move_reason(giver, taker, role, day)
             try:
                 moved = carry_out(plan, taker.pk, request.user, reason, expected=expected)
             except BookChanged:
@@ -41,16 +41,8 @@ def books(request):
                 messages.success(request, f"{moved} account{'s' if moved != 1 else ''} of {giver.email} go{'' if moved != 1 else 'es'} to "
                                           f"{taker.email} from {day}. The figures are being recomputed.")  # fmt: skip
                 return redirect("operations:books")
-        names = dict(Customer.objects.filter(id__in=plan.customer_ids).values_list("id", "name"))
-        preview = {
-            "moves": [{"customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start, "end": h.end,
-                       "ends_on": end, "new_start": day} for h, end in plan.ended]
-            + [{"customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start, "end": h.end,
-                "ends_on": None, "new_start": h.start} for h in plan.handed_over],
-            "expected": [h.id for h, _ in plan.ended] + [h.id for h in plan.handed_over],
-            "giver": giver, "taker": taker, "day": day, "role": role,
-        }  # fmt: skip
-        preview["moves"].sort(key=lambda m: m["name"].lower())
+        preview = {"moves": preview_rows(plan, day), "expected": expected_ids(plan),
+                   "giver": giver, "taker": taker, "day": day, "role": role}  # fmt: skip
     return render(request, "operations/books.html", {"form": form, "preview": preview})
 
 

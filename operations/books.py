@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from django import forms
 from django.db import transaction
@@ -137,6 +138,29 @@ def carry_out(plan: Plan, to_user_id: int, by: User, reason: str, expected: set[
         if touched:
             request_recompute(touched)  # the workers start after the commit
     return len(touched)
+
+
+def preview_rows(plan: Plan, day: date) -> list[dict[str, Any]]:
+    """What a plan moves, one row per account, by customer name: its assignment as it is, the day
+    it ends (None: handed over whole) and the new owner's first day (the pages' and the API's preview)."""
+    from metrics.models import Customer
+
+    names = dict(Customer.objects.filter(id__in=plan.customer_ids).values_list("id", "name"))
+    rows: list[dict[str, Any]] = [{"assignment_id": h.id, "customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start,
+             "end": h.end, "ends_on": end, "new_start": day} for h, end in plan.ended]
+    rows += [{"assignment_id": h.id, "customer_id": h.customer_id, "name": names.get(h.customer_id, ""), "start": h.start,
+              "end": h.end, "ends_on": None, "new_start": h.start} for h in plan.handed_over]  # fmt: skip
+    rows.sort(key=lambda m: m["name"].lower())
+    return rows
+
+
+def expected_ids(plan: Plan) -> list[int]:
+    """The assignment ids a preview shows: a confirmation carries them back (``carry_out``'s ``expected``)."""
+    return [h.id for h, _ in plan.ended] + [h.id for h in plan.handed_over]
+
+
+def move_reason(giver: User, taker: User, role: str, day: date) -> str:
+    return f"Book move: {giver.email}'s {role} accounts to {taker.email} from {day}"
 
 
 # --- who may move what ------------------------------------------------------------------

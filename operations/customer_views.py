@@ -22,7 +22,7 @@ from metrics.recompute.accounts import Filters, Inputs
 from metrics.recompute.loading import periods as all_periods
 from web.templatetags.retention_format import period_label
 
-from . import books
+from . import books, edits
 from .timeline import Line, arr_by_month, arr_on, timeline_bars
 
 PAGE_SIZE = 50
@@ -116,7 +116,9 @@ def customer(request, pk: int):
         "can_assign": books.can_assign(vis, customer),
         "assign_form": books.AssignForm(vis, customer, prefix="assign") if books.can_assign(vis, customer) else None,
         "today": today,
+        "can_edit": vis.is_admin,
     }
+    context["history"], context["history_total"] = edits.customer_history(customer)
     return render(request, "operations/customer.html", context)
 
 

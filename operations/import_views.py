@@ -1,17 +1,14 @@
 """Import pages: upload, preview (a task with a progress bar), apply, history, file downloads."""
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import tasks
 from .access import admin_required
-from .imports import accepted_filenames, in_file_order, progress_of
-from .models import ImportFile, ImportRun, ImportStatus
+from .imports import accepted_filenames, create_run, discard, in_file_order, progress_of, start_apply, upload_errors
+from .models import ImportFile, ImportRun
 
 HISTORY_SIZE = 50
 
@@ -22,22 +19,9 @@ def imports(request, vis):
     errors = []
     if request.method == "POST":
         uploaded = request.FILES.getlist("files")
-        accepted = accepted_filenames()
-        names = [f.name for f in uploaded]
-        if not uploaded:
-            errors.append("Choose one or more CSV files to import.")
-        for name in names:
-            if name not in accepted:
-                errors.append(f"{name}: not a file the import reads; name each file as one of: {', '.join(accepted)}.")
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            errors.append(f"{name} was chosen more than once.")
+        errors = upload_errors([f.name for f in uploaded])
         if not errors:
-            with transaction.atomic():
-                run = ImportRun.objects.create(created_by=request.user, step="Waiting for a worker")
-                ImportFile.objects.bulk_create(
-                    ImportFile(run=run, name=f.name, size=f.size, content=b"".join(f.chunks())) for f in uploaded
-                )
-                tasks.start(tasks.preview_import, run.pk)
+            run = create_run(request.user, uploaded)
             return redirect("operations:import", run.pk)
     runs = ImportRun.objects.select_related("created_by", "applied_by").prefetch_related(
         Prefetch("files", queryset=ImportFile.objects.defer("content")))[:HISTORY_SIZE]  # fmt: skip
@@ -73,14 +57,7 @@ def import_progress(request, vis, pk: int):
 @admin_required
 @require_POST
 def import_apply(request, vis, pk: int):
-    with transaction.atomic():
-        # One apply per preview, however many clicks: the status moves only from ready.
-        started = ImportRun.objects.filter(pk=pk, status=ImportStatus.READY).update(
-            status=ImportStatus.APPLYING, progress=0, step="Waiting for a worker",
-            applied_by=request.user, applied_at=timezone.now(),
-        )  # fmt: skip
-        if started:
-            tasks.start(tasks.apply_import, pk)
+    started = start_apply(pk, request.user)
     if not started:
         get_object_or_404(ImportRun, pk=pk)
         messages.error(request, "This import cannot be applied: only a clean preview is applied, once.")
@@ -90,7 +67,7 @@ def import_apply(request, vis, pk: int):
 @admin_required
 @require_POST
 def import_discard(request, vis, pk: int):
-    if ImportRun.objects.filter(pk=pk, status=ImportStatus.READY).update(status=ImportStatus.DISCARDED):
+    if discard(pk):
         messages.info(request, "The preview was discarded; nothing was imported.")
     else:
         get_object_or_404(ImportRun, pk=pk)

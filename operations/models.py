@@ -60,3 +60,6 @@ class ImportFile(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["run", "name"], name="import_file_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} of import {self.run_id}"

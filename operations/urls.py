@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import book_views, customer_views, import_views, people_views
+from . import book_views, customer_views, edit_views, import_views, people_views
 
 app_name = "operations"
 
@@ -8,6 +8,10 @@ urlpatterns = [
     path("customers/", customer_views.customers, name="customers"),
     path("customers/<int:pk>/", customer_views.customer, name="customer"),
     path("customers/<int:pk>/assign/", book_views.assign, name="assign"),
+    path("customers/<int:pk>/edit/", edit_views.customer_edit, name="customer_edit"),
+    path("customers/<int:pk>/lines/add/", edit_views.line_add, name="line_add"),
+    path("customers/<int:pk>/lines/<int:line_pk>/", edit_views.line_edit, name="line_edit"),
+    path("customers/<int:pk>/assignments/<int:assignment_pk>/", edit_views.assignment_edit, name="assignment_edit"),
     path("manage/books/", book_views.books, name="books"),
     path("manage/people/", people_views.people, name="people"),
     path("manage/people/<int:pk>/", people_views.person, name="person"),

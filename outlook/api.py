@@ -11,6 +11,7 @@ from rest_framework.exceptions import PermissionDenied
 from metrics.scoping import visibility
 
 from api.csvstream import csv_response
+from api.serializers import KeyField
 from api.views import FORMAT_PARAMETER, ApiViewSet, ListWithCsv
 from metrics.recompute import triggers
 
@@ -98,7 +99,7 @@ class RenewalViewSet(ApiViewSet):
 # --- risk marks -------------------------------------------------------------------------------
 
 
-class VisibleCustomerField(serializers.SlugRelatedField):
+class VisibleCustomerField(KeyField):
     """A customer by external_id, among those the caller may see (others: "does not exist")."""
 
     def get_queryset(self):

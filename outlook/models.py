@@ -72,6 +72,9 @@ class Target(models.Model):
             models.CheckConstraint(condition=Q(nrr__isnull=False) | Q(grr__isnull=False), name="target_has_a_rate"),
         ]
 
+    def __str__(self):
+        return f"FY{self.fiscal_year} {self.scope_type} {self.scope_key} {self.role}".strip()
+
     @property
     def scope_key(self) -> str:
         """As the retention export names the scope: team name, owner email, or empty."""
@@ -80,9 +83,6 @@ class Target(models.Model):
         if self.scope_type == OWNER and self.user is not None:
             return self.user.email
         return ""
-
-    def __str__(self):
-        return f"FY{self.fiscal_year} {self.scope_type} {self.scope_key} {self.role}".strip()
 
 
 class CohortRow(models.Model):
@@ -106,6 +106,9 @@ class CohortRow(models.Model):
     class Meta:
         ordering = ["granularity", "scope_type", "scope_key", "role", "cohort_start"]
         indexes = [models.Index(fields=["granularity", "scope_type", "scope_key", "role", "cohort_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.granularity} cohort {self.scope_type}"
 
     def cells(self):
         """(k, measured on, paying, ARR, revenue retention, logo retention) for every k."""
@@ -139,6 +142,9 @@ class CohortStatus(models.Model):
     cells = models.PositiveIntegerField(default=0)
     rows = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"cohorts of generation {self.generation}"
+
     @classmethod
     def get(cls):
         return cls.objects.get_or_create(pk=1)[0]
@@ -151,6 +157,9 @@ class DigestPreference(models.Model):
     weekly_digest = models.BooleanField(default=True)
     changed_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return f"weekly digest {'on' if self.weekly_digest else 'off'} for user {self.user_id}"
+
 
 class DigestSent(models.Model):
     """A digest sent to a user for a week: a second run of the same week sends nothing again."""
@@ -161,3 +170,6 @@ class DigestSent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "week_start"], name="digest_once_per_week")]
+
+    def __str__(self) -> str:
+        return f"digest of {self.week_start} to user {self.user_id}"

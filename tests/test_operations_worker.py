@@ -55,6 +55,6 @@ def test_upload_preview_and_apply_on_the_worker(live_worker):
     assert wait_for(lambda: ImportRun.objects.get(pk=run.pk).status == ImportStatus.APPLIED)
     run.refresh_from_db()
     assert set(run.result["counts"]) == {"teams.csv", "users.csv", "team_memberships.csv", "customers.csv",
-                                         "contracts.csv", "assignments.csv"}  # fmt: skip
+                                         "contracts.csv", "assignments.csv", "fx_rates.csv"}  # fmt: skip
     assert ContractLine.objects.count() == 3
     assert run.applied_by.email == "admin@example.com"

@@ -16,6 +16,7 @@ from metrics.models import ChurnCase
 from metrics.queries import Scope
 from metrics.reconcile import CaseIn, Reconciliation, reconcile
 from metrics.recompute import accounts
+from metrics.vocabulary import COMPANY
 
 CHUNK = 2000
 SHOWN_CASES = 200  # team and company pages list at most this many cases (largest first)
@@ -58,7 +59,7 @@ def cases_beside(vis, scope: Scope, pick, row, inputs, limit: int | None = None)
     # Accounts of the book that lost ARR with no case in its list (they fell after moving to another
     # book). The company's book is everyone's: each of its drops is a case in its own list, so
     # its whole-company scans are skipped (a mismatch would show as not reconciling).
-    if scope.type != "company":
+    if scope.type != COMPANY:
         for figure in ("churn", "contraction"):
             take(accounts.account_rows(inputs.version, period, scope, figure=figure, visible=visible, limit=None))
     with_case = {c.customer_id for c in listed}

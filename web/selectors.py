@@ -4,6 +4,7 @@ a request into a response)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -45,8 +46,8 @@ class ShownAccount:
     am_owner: str
     am_team: str
     # Its lines in other currencies (accounts.NativeAmount), on s-1 and on l, when asked for.
-    native_start: tuple = ()
-    native_end: tuple = ()
+    native_start: Sequence = ()
+    native_end: Sequence = ()
 
     @property
     def change(self):

@@ -23,7 +23,7 @@ from metrics.scoping import visibility
 from metrics import queries
 from metrics.export import csv_cell
 from metrics.vocabulary import (
-    AM, COMPANY, CSM, MONTH, OWNER, QUARTER, ROLE_LABELS, ROLES, SCOPE_TYPES, SLICES, TEAM, TTM, UNASSIGNED,
+    AM, COMPANY, CSM, MONTH, OWNER, QUARTER, ROLE_LABELS, ROLES, SCOPE_TYPES, SLICES, TEAM, TTM, UNASSIGNED, YEAR,
 )
 from metrics.models import Granularity, Movement
 from metrics.queries import FIGURES, Scope
@@ -91,7 +91,7 @@ def company(request):
         "title": f"{SLICE_LABELS[slice_type]}: {slice_key}" if slice_key else "Company",
         "period_close": close_of(pick.granularity, pick.start),
         "show_report_link": vis.can_see_restatements(),
-        "can_close": vis.can_close_periods() and scope.type == "company" and pick.granularity in ("month", "quarter", "year"),
+        "can_close": vis.can_close_periods() and scope.type == COMPANY and pick.granularity in (MONTH, QUARTER, YEAR),
         "period_complete": bool(row) and not row.partial,
         "pick": pick,
         "row": row,

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, TypeAlias, overload
+from typing import Any, TypeAlias, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -208,19 +208,21 @@ def _columns(rows: Iterable[Sequence[Any]], count: int) -> list[list[Any]]:
     return [[row[i] for row in rows] for i in range(count)]
 
 
-def _encode_lines(customer_ids: np.ndarray, lines, rates: Rates) -> tuple[list[str], tuple[np.ndarray, ...], np.ndarray]:
+def _encode_lines(
+    customer_ids: Int64Array, lines: Iterable[Sequence[Any]], rates: Rates
+) -> tuple[list[str], tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array], Int64Array]:
     """Product names, the revenue lines of listed customers as arrays (see ``Inputs``), and the
     currency code of each (0: the reporting currency, k: ``rates``' k-th currency, sorted).
 
     A line is (customer, product, start, end, cents) or with its currency as a sixth value."""
-    lines = lines if isinstance(lines, list) else list(lines)
-    with_currency = bool(lines) and len(lines[0]) > 5
-    customer, product, start, end, arr, *currency = _columns(lines, 6 if with_currency else 5)
-    customer = _positions(customer_ids, customer)
+    rows = lines if isinstance(lines, list) else list(lines)
+    with_currency = bool(rows) and len(rows[0]) > 5
+    customer_col, product_col, start_col, end_col, arr_col, *currency = _columns(rows, 6 if with_currency else 5)
+    customer = _positions(customer_ids, customer_col)
     listed = np.flatnonzero(customer >= 0)
-    products, product = _labels_and_codes(product)
-    arr = np.array([operator.index(cents) for cents in arr], dtype=np.int64)
-    start, stop = _start_days(start), _stop_days(end)
+    products, product = _labels_and_codes(product_col)
+    arr = np.array([operator.index(cents) for cents in arr_col], dtype=np.int64)
+    start, stop = _start_days(start_col), _stop_days(end_col)
     if (arr[listed] < 0).any():
         raise ValueError("ARR cannot be negative")
     if (stop[listed] <= start[listed]).any():
@@ -234,8 +236,7 @@ def _encode_lines(customer_ids: np.ndarray, lines, rates: Rates) -> tuple[list[s
         if missing:
             raise ValueError(f"no exchange rate for currency {', '.join(missing)}")
         codes = np.array([0 if rates.native(c) else index[c] for c in wanted], dtype=np.int64)
-    lines = (customer[revenue], product[revenue], start[revenue], stop[revenue], arr[revenue])
-    return products, lines, codes
+    return products, (customer[revenue], product[revenue], start[revenue], stop[revenue], arr[revenue]), codes
 
 
 class RateTable:
@@ -255,18 +256,19 @@ class RateTable:
         self.units = np.array(units, dtype=np.int64)
         self.first = np.searchsorted(self.code, np.arange(len(rates.table) + 1), side="left")
 
-    def units_on(self, codes: np.ndarray, days) -> np.ndarray:
+    def units_on(self, codes: Int64Array, days: int | Int64Array) -> Int64Array:
         """The rate (units) in force on each day for each currency code (codes > 0)."""
         codes = np.asarray(codes, dtype=np.int64)
         found = np.searchsorted(self.key, codes * KEY_BASE + np.asarray(days, dtype=np.int64), side="right") - 1
         mine = (found >= 0) & (self.code[np.maximum(found, 0)] == codes)
-        return self.units[np.where(mine, found, self.first[codes])]
+        units: Int64Array = self.units[np.where(mine, found, self.first[codes])]
+        return units
 
 
-RATE_SPLIT = 10**RATE_DECIMALS
+RATE_SPLIT: int = 10**RATE_DECIMALS
 
 
-def convert_cents(cents: np.ndarray, units: np.ndarray) -> np.ndarray:
+def convert_cents(cents: Int64Array, units: Int64Array) -> Int64Array:
     """``metrics.engine.convert_cents`` on int64 arrays: cents x units / 10**9, half up, exact.
 
     With units = ui * 10**9 + uf and cents = q * 10**9 + r, the product over 10**9 is
@@ -274,7 +276,8 @@ def convert_cents(cents: np.ndarray, units: np.ndarray) -> np.ndarray:
     cents, units = np.asarray(cents, dtype=np.int64), np.asarray(units, dtype=np.int64)
     whole, fraction = np.divmod(units, RATE_SPLIT)
     q, r = np.divmod(cents, RATE_SPLIT)
-    return cents * whole + q * fraction + (r * fraction + RATE_SPLIT // 2) // RATE_SPLIT
+    converted: Int64Array = cents * whole + q * fraction + (r * fraction + RATE_SPLIT // 2) // RATE_SPLIT
+    return converted
 
 
 def _encode_ownership(
@@ -311,9 +314,11 @@ class Inputs:
     adds nothing to cross-sell. Lines and assignments of customers not listed are ignored.
     """
 
-    def __init__(self, customer_ids, attributes, products, lines, user_ids, team_ids, assignments, memberships,
-                 first_day: np.ndarray | None = None, line_currency: np.ndarray | None = None,
-                 rates: Rates = NO_RATES):  # fmt: skip
+    def __init__(self, customer_ids: Int64Array, attributes: dict[str, tuple[list[str], Int64Array]],
+                 products: list[str], lines: tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array],
+                 user_ids: Int64Array, team_ids: Int64Array, assignments: dict[str, Spans], memberships: Spans,
+                 first_day: Int64Array | None = None, line_currency: Int64Array | None = None,
+                 rates: Rates = NO_RATES) -> None:  # fmt: skip
         self.customer_ids: np.ndarray = customer_ids  # int64
         self.attributes: dict[str, tuple[list[str], np.ndarray]] = attributes  # scope -> (labels, code per customer)
         self.products: list[str] = products  # sorted names
@@ -343,12 +348,15 @@ class Inputs:
     def customer_count(self) -> int:
         return len(self.customer_ids)
 
-    def foreign_amounts(self, lines: np.ndarray, days) -> np.ndarray:
+    def foreign_amounts(self, lines: Int64Array, days: int | Int64Array) -> Int64Array:
         """Cents of these (foreign) lines at the rates in force on ``days`` (one day, or one per line)."""
         return convert_cents(self.line_arr[lines], self.rates.units_on(self.line_currency[lines], days))
 
     @classmethod
-    def from_rows(cls, customers, lines, assignments, memberships, first_days=None, rates: Rates = NO_RATES) -> Inputs:
+    def from_rows(
+        cls, customers: Iterable[CustomerRow], lines: Iterable[Sequence[Any]], assignments: Iterable[AssignmentRow],
+        memberships: Iterable[MembershipRow], first_days: Iterable[tuple[int, date]] | None = None, rates: Rates = NO_RATES,
+    ) -> Inputs:
         """Tuples as Django's ``values_list`` gives them:
 
         customers (id, segment, region, industry, use_case); lines (customer_id, product, start,
@@ -364,7 +372,7 @@ class Inputs:
         customer_ids = np.array([row[0] for row in customers], dtype=np.int64)
         if len(np.unique(customer_ids)) != len(customer_ids):
             raise ValueError("a customer is listed twice")
-        attributes = {scope: _labels_and_codes([row[column] or UNKNOWN for row in customers])
+        attributes = {scope: _labels_and_codes([cast(str, row[column]) or UNKNOWN for row in customers])  # column >= 1
                       for column, scope in enumerate(CUSTOMER_ATTRIBUTES, start=1)}  # fmt: skip
         products, revenue_lines, line_currency = _encode_lines(customer_ids, lines, rates)
         user_ids, team_ids, role_spans, membership_spans = _encode_ownership(customer_ids, assignments, memberships)
@@ -478,23 +486,23 @@ class _Book:
         self.customer_arr = sum_on_days(line_customer, x.customer_count, start, stop, arr, days)
         self.pair_arr = sum_on_days(line_pair, len(x.pair_customer), start, stop, arr, days)
         self._foreign = _ForeignBook(x, periods) if len(x.foreign) else None
-        starts = sorted({day_number(p.start) for p in periods})
-        self.start_row = {day: row for row, day in enumerate(starts)}
-        starts = np.array(starts, dtype=np.int64)
+        start_days = sorted({day_number(p.start) for p in periods})
+        self.start_row = {day: row for row, day in enumerate(start_days)}
+        starts = np.array(start_days, dtype=np.int64)
         # Owner codes: 0 = unassigned, u + 1 = user index u. Team codes likewise, per owner code.
         self.owner_codes = {role: x.assignments[role].codes_on_days(x.customer_count, starts) for role in ROLES}
         team_codes = x.memberships.codes_on_days(len(x.user_ids), starts)
         self.team_codes = np.hstack([np.zeros((len(starts), 1), dtype=np.int32), team_codes])
 
-    def customer_arr_on(self, day: date, rate_day: date) -> np.ndarray:
+    def customer_arr_on(self, day: date, rate_day: date) -> Int64Array:
         """ARR of every customer on ``day``, its lines at the rates in force on ``rate_day``."""
-        arr = self.customer_arr[self.day_row[day_number(day)]]
+        arr: Int64Array = self.customer_arr[self.day_row[day_number(day)]]
         if self._foreign is None:
             return arr
         return self._foreign.add_to(arr, day, rate_day, pairs=False)
 
-    def pair_arr_on(self, day: date, rate_day: date) -> np.ndarray:
-        arr = self.pair_arr[self.day_row[day_number(day)]]
+    def pair_arr_on(self, day: date, rate_day: date) -> Int64Array:
+        arr: Int64Array = self.pair_arr[self.day_row[day_number(day)]]
         if self._foreign is None:
             return arr
         return self._foreign.add_to(arr, day, rate_day, pairs=True)
@@ -539,7 +547,7 @@ class _ForeignBook:
             self.days_of.setdefault(day_number(p.start), set()).update((day_number(p.before_start), day_number(p.measured_end)))
         self._start: int | None = None
 
-    def _tables(self, rate_day: int):
+    def _tables(self, rate_day: int) -> tuple[dict[int, int], Int64Array, Int64Array]:
         if self._start != rate_day:
             x, lines = self.inputs, self.inputs.foreign
             days = sorted(self.days_of[rate_day])
@@ -552,7 +560,7 @@ class _ForeignBook:
             self._start = rate_day
         return self._row, self._customer, self._pair
 
-    def add_to(self, native: np.ndarray, day: date, rate_day: date, pairs: bool) -> np.ndarray:
+    def add_to(self, native: Int64Array, day: date, rate_day: date, pairs: bool) -> Int64Array:
         row, customer, pair = self._tables(day_number(rate_day))
         total = native.copy()
         if pairs:

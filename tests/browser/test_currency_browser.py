@@ -103,7 +103,7 @@ def test_admin_changes_a_rate_and_the_pages_read_like_money(page, live_server, t
     page.goto(f"{live_server.url}/company/")
     headline = page.get_by_test_id("headline")
     expect(headline).to_contain_text("$")
-    expect(headline.locator("a.fig[title]").first).to_have_text(re.compile(r"^\$\d+(\.\d)?M$"))
+    expect(headline.locator("a.fig[data-figure=arr_end], a.fig[data-figure=ending_arr]").first).to_have_text(re.compile(r"^\$\d+(\.\d)?M$"))
     axis = page.evaluate("() => { const c = Chart.getChart(document.getElementById('bridge-chart'));"
                          " return c.scales.y.ticks.map(t => t.label); }")
     assert axis and all(label.startswith("$") and label[-1] in "KM0123456789" for label in axis), axis

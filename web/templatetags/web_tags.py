@@ -116,6 +116,8 @@ def nav_links(context):
         links.append(("Manage" if vis.is_admin else manage[0][0], manage[0][1]))
     links += [("API tokens", reverse("api-tokens")), ("API docs", reverse("v1:docs"))]
     links.append(("How figures are computed", reverse("figures_help")))
+    if request.user.is_superuser:  # Django's own admin: for superusers only
+        links.append(("Django admin", reverse("admin:index")))
     return {"links": links, "current": request.path}
 
 
