@@ -91,7 +91,7 @@ class DemoSummary:
 
 def build_demo(today=None, stdout=None) -> DemoSummary:
     """Generate, import, set up the logins, recompute, record reasons; ``stdout`` gets progress."""
-    from .importer import import_directory
+    from .importing import import_directory
     from .recompute import recompute_all
 
     say = stdout.write if stdout else (lambda text: None)

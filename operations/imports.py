@@ -1,4 +1,4 @@
-"""The browser import: a dry run of the CSV importer (``metrics.importer``) that says what the
+"""The browser import: a dry run of the CSV importer (``metrics.importing``) that says what the
 files would do, then the real, all-or-nothing run.
 
 The preview calls the importer's own steps (``read_directory``, ``Database.load``, ``check``,
@@ -26,8 +26,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from metrics import importer
-from metrics.importer import FILES, Database, ImportRejected, Issue
+from metrics import importing
+from metrics.importing import FILES, Database, ImportRejected, Issue
 from metrics.recompute.triggers import UNREACHABLE
 
 from .models import ImportFile, ImportRun, ImportStatus
@@ -156,21 +156,21 @@ def preview_directory(directory: Path, progress: Callable[[int, str], None]) -> 
     """What importing ``directory`` would do, nothing saved: the errors, or the counts per file
     and a sample of the changes."""
     progress(5, "Reading the files")
-    rows, issues = importer.read_directory(directory)
+    rows, issues = importing.read_directory(directory)
     outcome: dict = {}
     try:
         with transaction.atomic():
             progress(20, "Loading the rows the files touch from the database")
             db = Database.load(rows)
             progress(25, "Checking references and overlaps")
-            importer.check(rows, db, issues)
+            importing.check(rows, db, issues)
             if issues.error_count:
                 outcome = _issues(issues.errors, issues.error_count, issues.warnings)
                 raise _DryRun
             progress(35, "Comparing with the database")
             samples = sample_changes(rows, db)
             progress(40, "Dry run of the writes (rolled back)")
-            counts = importer.apply(rows, db, set())
+            counts = importing.apply(rows, db, set())
             outcome = {"counts": in_file_order(counts), "samples": samples, **_issues([], 0, issues.warnings)}
             raise _DryRun
     except _DryRun:
@@ -309,7 +309,7 @@ def run_apply(run_id: int) -> None:
         write_files(run, Path(tmp))
         try:
             with transaction.atomic():
-                result = importer.import_directory(Path(tmp))
+                result = importing.import_directory(Path(tmp))
                 outcome = {
                     "counts": in_file_order(result.counts),
                     "changed": result.changed,

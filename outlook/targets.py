@@ -105,9 +105,9 @@ class TargetBook:
 def import_targets(data: bytes | str, by=None, filename: str = "targets.csv") -> int:
     """Create or update targets from ``targets.csv`` (``fiscal_year, scope_type, scope_key, role,
     nrr, grr``; a rate as 1.05 or 105%, an empty one means no target for it), all or nothing: any
-    invalid row raises ``metrics.importer.ImportRejected`` naming file, line, column and reason.
+    invalid row raises ``metrics.importing.ImportRejected`` naming file, line, column and reason.
     Idempotent by (fiscal year, scope, role). Returns the number of rows."""
-    from metrics.importer import ImportRejected, Issues
+    from metrics.importing import ImportRejected, Issues
 
     if isinstance(data, bytes):
         try:
@@ -146,7 +146,7 @@ def save_targets(wanted: list, by=None) -> list:
 def validate_rows(text: str, filename: str):
     """([((fiscal year, scope type, team id, user id, role), {"nrr": .., "grr": ..}), ...], Issues)."""
     from accounts.models import Team, User
-    from metrics.importer import Issues
+    from metrics.importing import Issues
 
     issues = Issues()
     reader = csv.DictReader(io.StringIO(text))

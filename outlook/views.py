@@ -230,7 +230,7 @@ def targets(request):
     from django.db import transaction
     from django.shortcuts import redirect
 
-    from metrics.importer import ImportRejected
+    from metrics.importing import ImportRejected
 
     from .forms import TargetForm, TargetUploadForm
     from .models import Target

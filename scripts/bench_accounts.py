@@ -40,7 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_DATABASE_URL = "postgres://retention:retention@127.0.0.1:5432/retention"
-EARLIEST = "1900-01-01"  # metrics.importer.EARLIEST: users.csv's team holds from then on
+EARLIEST = "1900-01-01"  # metrics.importing.EARLIEST: users.csv's team holds from then on
 VERSION = 1
 
 

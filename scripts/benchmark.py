@@ -10,7 +10,7 @@ over six years) into bench-data/N/, drops and recreates the bench database (the 
 of DATABASE_URL, the database name of --database, never DATABASE_URL's own database), migrates,
 then runs each phase in its own process, so each peak memory figure is that phase's alone:
 
-- import: ``metrics.importer`` on the six CSV files;
+- import: ``metrics.importing`` on the six CSV files;
 - full recompute by Celery worker processes (``celery -A retention_site worker --pool solo``,
   two of them, then one): a ``recompute_all`` task freezes the inputs and fans the shards out;
   wall time from sending the task until the new figures are in, each worker's peak memory, and
@@ -280,7 +280,7 @@ def snapshot_digest() -> str:
 
 def phase_import(args) -> dict:
     django_setup()
-    from metrics.importer import import_directory
+    from metrics.importing import import_directory
     from metrics.models import PendingRecompute
 
     started = time.perf_counter()

@@ -199,7 +199,7 @@ def test_closing_through_the_api_is_for_admins(company):
 
 
 def test_an_import_is_an_edit_by_whoever_ran_it_with_the_run_named(company, tmp_path):
-    from metrics.importer import import_directory
+    from metrics.importing import import_directory
 
     admin = company["admin"]
     close = close_period("quarter", Q3, admin)

@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Team, TeamMembership, User
-from metrics import importer
-from metrics.importer import parse_arr, validate_row
+from metrics import importing
+from metrics.importing import parse_arr, validate_row
 from metrics.models import Assignment, ContractLine, Customer, FxRate, PendingRecompute
 from tests.import_support import BASE, changed, rejected, run_import, write_files
 
@@ -574,7 +574,7 @@ def test_copy_and_portable_paths_write_the_same_rows(tmp_path, monkeypatch):
     directory = write_files(tmp_path, BASE)
     contents = {}
     for postgresql in (False, True):
-        monkeypatch.setattr(importer, "_postgresql", lambda postgresql=postgresql: postgresql)
+        monkeypatch.setattr(importing.database, "_postgresql", lambda postgresql=postgresql: postgresql)
         with transaction.atomic():
             with CaptureQueriesContext(connection) as captured:
                 out, _ = run_import(directory)

@@ -166,7 +166,7 @@ def test_named_users_are_placed_in_their_teams_and_own_books(tmp_path):
 @pytest.mark.django_db
 def test_importer_accepts_the_generated_company_without_warnings(company):
     from accounts.models import Team, TeamMembership
-    from metrics.importer import import_directory
+    from metrics.importing import import_directory
     from metrics.models import Assignment, ContractLine, Customer
 
     result = import_directory(company)

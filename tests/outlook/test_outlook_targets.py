@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from metrics.importer import ImportRejected
+from metrics.importing import ImportRejected
 from outlook.models import Target
 from outlook.targets import fiscal_year_of, gap, import_targets, parse_rate, rank_by_gap, target_year
 from tests.api_support import csv_rows, token_client

@@ -1,9 +1,9 @@
-"""manage.py import_data DIR: the CSV import of SPEC section 4 (logic in metrics.importer)."""
+"""manage.py import_data DIR: the CSV import of SPEC section 4 (logic in metrics.importing)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from metrics.importer import FILES, ImportRejected, import_directory
+from metrics.importing import FILES, ImportRejected, import_directory
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from metrics.importer import ImportRejected
+from metrics.importing import ImportRejected
 from outlook.targets import import_targets
 
 
