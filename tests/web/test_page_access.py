@@ -97,8 +97,6 @@ PAGES = [
         ALL_SEEING,
     ),
     Page("digest", lambda w: reverse("outlook:digest"), EVERYONE),
-    Page("outlook own customer", lambda w: reverse("outlook:customer", args=[w["acme"].pk]), EVERYONE),
-    Page("outlook other customer", lambda w: reverse("outlook:customer", args=[w["delta"].pk]), ALL_SEEING),
     # The company's data.
     Page("customers", lambda w: reverse("operations:customers"), EVERYONE),
     Page("own customer", lambda w: reverse("operations:customer", args=[w["acme"].pk]), EVERYONE),
