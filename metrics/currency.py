@@ -68,12 +68,6 @@ def needs_rate(code: str) -> bool:
     return bool(code) and code != reporting_currency()
 
 
-def currencies_with_rates() -> set[str]:
-    from .models import FxRate
-
-    return set(FxRate.objects.values_list("currency", flat=True).distinct())
-
-
 def missing_rate_error(code: str) -> str:
     return (
         f"there is no exchange rate for {code}: add one in fx_rates.csv (currency, valid_from, rate) "
@@ -81,12 +75,8 @@ def missing_rate_error(code: str) -> str:
     )
 
 
-def rates_for_engine(rows=None) -> Rates:
-    """The live rates (or the given (currency, valid_from, rate) rows) for the engines."""
-    if rows is None:
-        from .models import FxRate
-
-        rows = FxRate.objects.values_list("currency", "valid_from", "rate")
+def rates_for_engine(rows) -> Rates:
+    """(currency, valid_from, rate) rows (``FxRate.live_rates()`` for the live ones) for the engines."""
     return Rates.from_rows(rows, reporting=reporting_currency())
 
 

@@ -15,7 +15,8 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import User, overlapping_spans
 
-from . import vocabulary
+from . import currency, vocabulary
+from .engine import Rates
 from .rounding import ratio
 
 
@@ -83,8 +84,6 @@ class ContractLine(models.Model):
             raise ValidationError({"arr": "ARR cannot be negative."})
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": "The end date is before the start date."})
-        from . import currency
-
         try:
             self.currency = currency.parse_code(self.currency) if self.currency else reporting_currency()
         except ValueError as error:
@@ -113,9 +112,12 @@ class FxRate(models.Model):
     def __str__(self):
         return f"{self.currency} {self.rate} from {self.valid_from}"
 
-    def clean(self):
-        from . import currency
+    @classmethod
+    def live_rates(cls) -> Rates:
+        """The rates of the database for the engines (the frozen ones are loading's)."""
+        return currency.rates_for_engine(cls.objects.values_list("currency", "valid_from", "rate"))
 
+    def clean(self):
         errors = {}
         try:
             self.currency = currency.parse_code(self.currency or "")

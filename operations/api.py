@@ -27,7 +27,7 @@ from api.views import ApiViewSet, form_errors
 from metrics.models import AssignmentRole
 from metrics.scoping import visibility
 
-from . import books, imports
+from . import books, imports, runs
 from .models import ImportFile, ImportRun
 
 # --- book moves ---------------------------------------------------------------------------
@@ -228,13 +228,13 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
         errors = imports.upload_errors([f.name for f in uploaded])
         if errors:
             raise ValidationError({"files": errors})
-        run = imports.create_run(request.user, uploaded)
+        run = runs.create_run(request.user, uploaded)
         return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def apply(self, request, *args, **kwargs):
         run = self.get_object()
-        if not imports.start_apply(run.pk, request.user):
+        if not runs.start_apply(run.pk, request.user):
             return Response(
                 {"detail": "This import cannot be applied: only a clean preview is applied, once."},
                 status=status.HTTP_409_CONFLICT,

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_date
 
 from accounts.models import Team, User
 from metrics import currency
-from metrics.models import ChurnCase, Customer, Granularity, Movement
+from metrics.models import ChurnCase, Customer, FxRate, Granularity, Movement
 from metrics.queries import recompute_status
 from metrics.recompute import accounts, triggers
 from metrics.recompute.accounts import Filters, Inputs
@@ -76,7 +76,7 @@ def customer_page(request, customer: Customer, risk_form=None):
     lines = [Line(r.external_id, r.product, r.start_date, r.end_date, cents(r.arr), r.currency) for r in line_rows]
     bars, first, last = timeline_bars(lines, today)
     try:
-        rates = currency.rates_for_engine()
+        rates = FxRate.live_rates()
         months, per_product = arr_by_month(lines, today, rates)
         arr_today = Decimal(arr_on(lines, today, rates)).scaleb(-2)
         missing_rate = ""

@@ -7,8 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from .access import admin_required
-from .imports import accepted_filenames, create_run, discard, in_file_order, progress_of, start_apply, upload_errors
+from .imports import accepted_filenames, discard, in_file_order, progress_of, upload_errors
 from .models import ImportFile, ImportRun
+from .runs import create_run, start_apply
 
 HISTORY_SIZE = 50
 

@@ -214,7 +214,7 @@ class LiveRows:
 
     def inputs(self, rates: calendar.Rates | None = None) -> engine.Inputs:
         """``rates``: those of the version the run adds to (by default the live ones)."""
-        rates = currency.rates_for_engine() if rates is None else rates
+        rates = FxRate.live_rates() if rates is None else rates
         return engine.Inputs.from_rows(self.customers, self.lines, self.assignments, self.memberships, rates=rates)
 
 

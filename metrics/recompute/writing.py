@@ -14,6 +14,7 @@ from datetime import date
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Field
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.models import Team, User
@@ -24,6 +25,8 @@ from ..models import ChurnCase, RecomputeStatus, RetentionSnapshot
 from ..vocabulary import COMPANY, OWNER, TEAM, UNASSIGNED
 
 log = logging.getLogger(__name__)
+# Sent after the commit of every recompute that landed new figures (full or incremental).
+figures_landed = Signal()
 LOCK_KEY = 727_001  # PostgreSQL advisory lock id of the recompute
 RETENTION_FIELDS = list(reference.RetentionRow.__dataclass_fields__)
 SCOPE_FIELDS = ["granularity", "period_start", "scope_type", "scope_key", "role"]
@@ -283,10 +286,8 @@ def record_status(
         values["first_month"] = first_month
     RecomputeStatus.get()
     RecomputeStatus.objects.filter(pk=1).update(**values)
-    # The cohort heatmaps (outlook) follow every landing, from the same frozen inputs.
-    from outlook.tasks import queue_cohorts
-
-    transaction.on_commit(queue_cohorts)
+    # Whatever follows every landing (outlook's cohort heatmaps) listens, after the commit.
+    transaction.on_commit(lambda: figures_landed.send(sender=RecomputeStatus))
 
 
 def record_failure(error: BaseException) -> None:
