@@ -21,6 +21,7 @@ from metrics.recompute import triggers
 from metrics.scoping import Visibility, visibility
 from metrics.vocabulary import CSM
 
+from .cohort_pages import cohort_choices, cohort_csv_records, cohort_table
 from .forms import RenewalFilter
 from .renewals import STATUS_LABELS, attribute_values, load_renewals, summarize
 
@@ -318,16 +319,6 @@ COHORT_CSV_COLUMNS = [
 ]
 
 
-def cohort_colour(value) -> str:
-    """A cell's background: red for nothing kept, through pale, to green above 100%."""
-    if value is None:
-        return ""
-    v = float(value)  # a colour only; the number shown is the Decimal
-    if v >= 1:
-        return f"background: hsl(130, 45%, {max(62, 90 - (v - 1) * 120):.0f}%)"
-    return f"background: hsl({v * 60:.0f}, 75%, {70 + v * 22:.0f}%)"
-
-
 def default_cohort_scope(vis: Visibility):
     from metrics.queries import Scope
     from web.selectors import default_role_for_team
@@ -342,8 +333,7 @@ def default_cohort_scope(vis: Visibility):
 
 @login_required
 def cohorts(request):
-    from metrics.queries import Scope
-    from metrics.vocabulary import COMPANY, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, ROLE_LABELS, TEAM, UNASSIGNED
+    from metrics.vocabulary import COMPANY, CUSTOMER_ATTRIBUTES, OWNER, PRODUCT, TEAM, UNASSIGNED
     from web.links import scope_from_params, scope_params
     from web.views import scope_title
 
@@ -370,65 +360,15 @@ def cohorts(request):
         granularity=granularity, scope_type=scope.type, scope_key=scope.key, role=scope.role
     )
     if params.get("format") == "csv":
-
-        def records():
-            for r in cohort_rows.iterator():
-                for k, measured_on, paying, arr, revenue, logos in r.cells():
-                    yield {
-                        "granularity": r.granularity,
-                        "scope_type": r.scope_type,
-                        "scope_key": r.scope_key,
-                        "role": r.role,
-                        "cohort_start": r.cohort_start.isoformat(),
-                        "k": k,
-                        "measured_on": measured_on.isoformat(),
-                        "customers": r.customers,
-                        "paying": paying,
-                        "base_arr": f"{r.base_arr:.2f}",
-                        "arr": f"{arr:.2f}",
-                        "revenue_retention": "" if revenue is None else f"{revenue:.4f}",
-                        "logo_retention": "" if logos is None else f"{logos:.4f}",
-                    }
-
+        records = cohort_csv_records(cohort_rows)
         from api.csvstream import csv_response
 
         key = "".join(ch if ch.isalnum() else "_" for ch in scope.key)
         return csv_response(
-            COHORT_CSV_COLUMNS, records(), f"cohorts-{granularity}-{scope.type}{'-' + key if key else ''}"
+            COHORT_CSV_COLUMNS, records, f"cohorts-{granularity}-{scope.type}{'-' + key if key else ''}"
         )
-    table, width = [], 0
-    for r in cohort_rows:
-        cells = []
-        for _k, measured_on, paying, arr, revenue, logos in r.cells():
-            value = revenue if metric == "revenue" else logos
-            cells.append(
-                {
-                    "value": value,
-                    "style": cohort_colour(value),
-                    "title": f"{paying} of {r.customers} paying, ARR {arr:,.2f} on {measured_on}",
-                }
-            )
-        table.append({"start": r.cohort_start, "customers": r.customers, "base_arr": r.base_arr, "cells": cells})
-        width = max(width, len(cells))
-    # Choices: what the viewer may open.
-    choices = []
-    if vis.sees_everything:
-        choices.append(("Company", Scope.company()))
-        for attribute in ("segment", "region", "industry", "use_case", PRODUCT):
-            for key in (
-                CohortRow.objects.filter(granularity=granularity, scope_type=attribute)
-                .values_list("scope_key", flat=True)
-                .distinct()
-                .order_by("scope_key")
-            ):
-                choices.append((f"{attribute.replace('_', ' ').capitalize()}: {key}", Scope(attribute, key)))
-    for team in vis.teams().order_by("name"):
-        for role in ("csm", "am"):
-            choices.append((f"Team {team.name} ({ROLE_LABELS[role]})", Scope.team(team, role)))
-    if not vis.sees_everything:
-        for user in vis.users().order_by("email"):
-            for role in ("csm", "am"):
-                choices.append((f"Owner {user.email} ({ROLE_LABELS[role]})", Scope.owner(user, role)))
+    table, width = cohort_table(cohort_rows, metric)
+    choices = cohort_choices(vis, granularity)
     from urllib.parse import urlencode
 
     options = [
